@@ -1,0 +1,87 @@
+"""One exception tree for baton_cli, named by what the runtime should do.
+
+::
+
+    BatonError                      base; carries a gRPC status code (exit code)
+    ├── UsageError                  bad flag / value / config field      (3 INVALID_ARGUMENT)
+    ├── NotFoundError               missing file, plugin, resource       (5 NOT_FOUND)
+    ├── C1ZError                    unreadable or unsupported c1z file    (3 INVALID_ARGUMENT)
+    │   └── C1ZUnsupportedFormat    a v3 (Pebble) file                    (12 UNIMPLEMENTED)
+    ├── ConnectorError              the connector failed a call           (13 INTERNAL by default)
+    │   └── RetryableConnectorError may succeed if tried again            (14 UNAVAILABLE)
+    ├── FailedPreconditionError     state does not allow the action       (9 FAILED_PRECONDITION)
+    └── CancelledError              Ctrl-C or server cancellation         (1 CANCELLED)
+
+The CLI prints ``str(error)`` as one line and exits with ``error.code``;
+the daemon turns the same code into a ``google.rpc.Status`` for FinishTask.
+Messages must never contain secrets.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class StatusCode(IntEnum):
+    """gRPC status codes; also our process exit codes (as upstream's, cli.md §7)."""
+
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+
+class BatonError(Exception):
+    """Base of every expected failure; ``code`` is the exit / gRPC status code."""
+
+    code: StatusCode = StatusCode.UNKNOWN
+
+    def __init__(self, message: str, *, code: StatusCode | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class UsageError(BatonError):
+    code = StatusCode.INVALID_ARGUMENT
+
+
+class NotFoundError(BatonError):
+    code = StatusCode.NOT_FOUND
+
+
+class C1ZError(BatonError):
+    code = StatusCode.INVALID_ARGUMENT
+
+
+class C1ZUnsupportedFormat(C1ZError):
+    code = StatusCode.UNIMPLEMENTED
+
+
+class ConnectorError(BatonError):
+    code = StatusCode.INTERNAL
+
+
+class RetryableConnectorError(ConnectorError):
+    code = StatusCode.UNAVAILABLE
+
+
+class FailedPreconditionError(BatonError):
+    code = StatusCode.FAILED_PRECONDITION
+
+
+class CancelledError(BatonError):
+    code = StatusCode.CANCELLED
