@@ -1,0 +1,3 @@
+from baton_cli.cli.app import main
+
+main()

@@ -1,0 +1,87 @@
+"""The ``baton`` command: Typer app plus the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+import typer
+
+from baton_cli import __version__
+from baton_cli.errors import BatonError, StatusCode
+
+app = typer.Typer(
+    name="baton",
+    help="Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform.",
+    no_args_is_help=True,
+    add_completion=False,  # `baton completion SHELL` prints committed, reviewable scripts instead
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"baton {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform."""
+
+
+def _register() -> None:
+    # Imported here so each command module can import `app` without a cycle.
+    from baton_cli.cli import completion_cmd, plugins_cmd, sync_cmd
+
+    sync_cmd.register(app)
+    plugins_cmd.register(app)
+    completion_cmd.register(app)
+
+
+_register()
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"baton: error: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point; exit codes follow gRPC status codes (cli.md §7)."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=list(argv) if argv is not None else None, prog_name="baton", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        hint = ""
+        if exc.ctx is not None:
+            hint = f" (see '{exc.ctx.command_path} --help')"
+        _fail(f"{exc.format_message()}{hint}", StatusCode.INVALID_ARGUMENT)
+    except click.exceptions.ClickException as exc:
+        _fail(exc.format_message(), StatusCode.INVALID_ARGUMENT)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _fail("interrupted", StatusCode.CANCELLED)
+    except BatonError as exc:
+        _fail(str(exc), int(exc.code))
+    except BrokenPipeError:
+        # `baton ... | head` closed the pipe: not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
+    except Exception as exc:
+        if os.environ.get("BATON_DEBUG"):
+            traceback.print_exc()
+        _fail(
+            f"internal error: {type(exc).__name__}: {exc} (set BATON_DEBUG=1 for a traceback)",
+            StatusCode.UNKNOWN,
+        )
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -1,0 +1,47 @@
+"""Annotation checks the sync engine applies to what a connector returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from google.protobuf.message import Message
+
+from baton_cli.connector.api import Grant, Resource, ResourceType
+from baton_cli.errors import ConnectorError
+from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, annotation_resource_tree_pb2, annotation_trait_pb2
+
+_TRAIT_MESSAGES: dict[int, type[Message]] = {
+    ResourceType.TRAIT_USER: annotation_trait_pb2.UserTrait,
+    ResourceType.TRAIT_GROUP: annotation_trait_pb2.GroupTrait,
+    ResourceType.TRAIT_ROLE: annotation_trait_pb2.RoleTrait,
+    ResourceType.TRAIT_APP: annotation_trait_pb2.AppTrait,
+    ResourceType.TRAIT_SECRET: annotation_trait_pb2.SecretTrait,
+}
+
+
+def check_trait(resource_type: ResourceType, resource: Resource) -> None:
+    """A resource must carry the trait annotation its type declares (runner.md §7.2)."""
+    for trait in resource_type.traits:
+        message = _TRAIT_MESSAGES.get(trait)
+        if message is None:
+            continue
+        if not any(a.Is(message.DESCRIPTOR) for a in resource.annotations):
+            raise ConnectorError(
+                f"resource {resource.id.resource_type}:{resource.id.resource} lacks the "
+                f"{message.DESCRIPTOR.name} annotation its resource type {resource_type.id!r} declares"
+            )
+
+
+def child_resource_type_ids(resource: Resource) -> Iterator[str]:
+    descriptor = annotation_resource_tree_pb2.ChildResourceType.DESCRIPTOR
+    for annotation in resource.annotations:
+        if annotation.Is(descriptor):
+            child = annotation_resource_tree_pb2.ChildResourceType()
+            annotation.Unpack(child)
+            if child.resource_type_id:
+                yield child.resource_type_id
+
+
+def has_grant_expandable(grant: Grant) -> bool:
+    descriptor = annotation_grant_pb2.GrantExpandable.DESCRIPTOR
+    return any(a.Is(descriptor) for a in grant.annotations)

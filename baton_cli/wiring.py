@@ -1,0 +1,77 @@
+"""Composition root: builds the pieces for each way in (one-shot sync, later daemon)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from baton_cli.c1z import C1ZWriter
+from baton_cli.connector.api import Connector
+from baton_cli.connector.config import resolve_config
+from baton_cli.connector.loader import load_plugin
+from baton_cli.connector.plugin import Plugin
+from baton_cli.core.cancel import CancelToken
+from baton_cli.core.progress import SyncObserver
+from baton_cli.core.sync import SyncEngine
+from baton_cli.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class PluginRequest:
+    """Which plugin to load and where its configuration comes from."""
+
+    spec: str
+    args: Sequence[str] = ()
+    config_file: Path | None = None
+    env: Mapping[str, str] | None = None
+    cwd: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncSummary:
+    sync_id: str
+    counts: dict[str, int]
+    seconds: float
+    path: str
+    bytes: int
+    needs_expansion: bool
+
+
+def build_connector(request: PluginRequest) -> tuple[Plugin, Connector]:
+    env = dict(os.environ) if request.env is None else dict(request.env)
+    cwd = request.cwd or Path.cwd()
+    config_file = request.config_file
+    if config_file is None and env.get("BATON_CONFIG_PATH"):
+        config_file = Path(env["BATON_CONFIG_PATH"])
+        if config_file.suffix not in (".yaml", ".yml"):
+            raise UsageError(f"BATON_CONFIG_PATH must name a .yaml or .yml file, got {str(config_file)!r}")
+    plugin = load_plugin(request.spec)
+    config = resolve_config(plugin.fields, list(request.args), env, config_file, cwd=cwd)
+    return plugin, plugin.factory(config)
+
+
+def run_local_sync(
+    request: PluginRequest,
+    out: Path,
+    *,
+    observer: SyncObserver | None = None,
+    cancel: CancelToken | None = None,
+    tmp_dir: Path | None = None,
+) -> SyncSummary:
+    """``baton sync``: one full sync of a plugin into a local c1z file."""
+    _plugin, connector = build_connector(request)
+    if out.exists() and out.is_dir():
+        raise UsageError(f"--out {str(out)!r} is a directory; give a file path such as {str(out / 'sync.c1z')!r}")
+    with C1ZWriter.open(out, tmp_dir=tmp_dir) as writer:
+        result = SyncEngine(connector, writer, observer=observer, cancel=cancel).run()
+        size = writer.save()
+    return SyncSummary(
+        sync_id=result.sync_id,
+        counts=result.counts,
+        seconds=result.seconds,
+        path=str(out),
+        bytes=size,
+        needs_expansion=result.needs_expansion,
+    )

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from baton_cli.core.cancel import CancelToken
+from baton_cli.core.progress import Phase, RowKind
+from baton_cli.core.sync import SyncEngine
+from baton_cli.core.sync_state import Action, SyncState
+from baton_cli.errors import CancelledError, ConnectorError
+from tests.core.fakes import FakeConnector, MemoryStore, OrgSyncer, TeamSyncer
+
+
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def phase_started(self, phase: Phase) -> None:
+        self.events.append(f"phase:{phase.value}")
+
+    def page_stored(self, kind: RowKind, rows: int) -> None:
+        self.events.append(f"{kind.value}:{rows}")
+
+
+def test_children_are_listed_depth_first_before_the_parents_next_page() -> None:
+    store = MemoryStore()
+    engine = SyncEngine(FakeConnector(OrgSyncer(), TeamSyncer()), store)  # type: ignore[arg-type]
+    result = engine.run()
+    order = [f"{r.id.resource_type}:{r.id.resource}" for r in store.resources]
+    assert order == ["org:o1", "team:o1-t", "org:o2", "team:o2-t"]
+    assert result.counts == {"resource_types": 2, "resources": 4, "entitlements": 2, "grants": 0}
+    assert [e.id for e in store.entitlements] == ["org:o1:admin", "org:o2:admin"]
+    assert store.ended
+
+
+def test_phases_are_reported_in_upstream_order() -> None:
+    observer = RecordingObserver()
+    SyncEngine(FakeConnector(OrgSyncer(), TeamSyncer()), MemoryStore(), observer=observer).run()  # type: ignore[arg-type]
+    phases = [e for e in observer.events if e.startswith("phase:")]
+    assert phases == [
+        "phase:validate",
+        "phase:list-resource-types",
+        "phase:list-resources",
+        "phase:list-entitlements",
+        "phase:list-grants",
+        "phase:finalize",
+    ]
+    assert "resources:1" in observer.events
+
+
+def test_missing_declared_trait_fails_the_sync_naming_the_resource() -> None:
+    engine = SyncEngine(FakeConnector(OrgSyncer(), TeamSyncer(with_trait=False)), MemoryStore())  # type: ignore[arg-type]
+    with pytest.raises(ConnectorError, match=r"team:o1-t lacks the GroupTrait annotation"):
+        engine.run()
+
+
+def test_connector_failure_names_phase_type_and_resource() -> None:
+    engine = SyncEngine(FakeConnector(OrgSyncer(), TeamSyncer(fail_grants=True)), MemoryStore())  # type: ignore[arg-type]
+    with pytest.raises(ConnectorError) as info:
+        engine.run()
+    message = str(info.value)
+    assert "list-grants for resource type 'team'" in message
+    assert "resource 'o1-t'" in message
+    assert "upstream API said 500" in message
+
+
+def test_cancel_stops_between_pages() -> None:
+    token = CancelToken()
+    token.cancel("user pressed Ctrl-C")
+    store = MemoryStore()
+    with pytest.raises(CancelledError, match="Ctrl-C"):
+        SyncEngine(FakeConnector(OrgSyncer()), store, cancel=token).run()  # type: ignore[arg-type]
+    assert not store.ended
+
+
+def test_checkpoint_writes_the_action_stack_when_the_interval_passed() -> None:
+    ticks = iter(range(0, 10_000, 11))  # every clock read is 11 s later
+    store = MemoryStore()
+    SyncEngine(FakeConnector(OrgSyncer(), TeamSyncer()), store, clock=lambda: float(next(ticks))).run()  # type: ignore[arg-type]
+    assert store.checkpoints > 0
+    mid = json.loads(store.tokens[0])
+    assert mid["version"] == 1 and mid["action_order"]
+    final = json.loads(store.tokens[-1])
+    assert "action_order" not in final  # finished: empty stack
+
+
+def test_sync_state_token_round_trips() -> None:
+    state = SyncState(needs_expansion=True, completed_actions=7)
+    state.push(Action("list-resources", resource_type_id="user", page_token="abc"), Action("list-grants"))
+    again = SyncState.from_token(state.to_token())
+    assert again.actions == state.actions
+    assert again.needs_expansion and again.completed_actions == 7
+    assert again.pop() == Action("list-resources", resource_type_id="user", page_token="abc")
