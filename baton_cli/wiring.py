@@ -9,13 +9,14 @@ from pathlib import Path
 
 from baton_cli.c1z import C1ZWriter
 from baton_cli.connector.api import Connector
+from baton_cli.connector.capabilities import capability_names, connector_metadata_with_capabilities
 from baton_cli.connector.config import resolve_config
-from baton_cli.connector.loader import load_plugin
+from baton_cli.connector.loader import installed_plugins, load_plugin
 from baton_cli.connector.plugin import Plugin
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.progress import SyncObserver
 from baton_cli.core.sync import SyncEngine
-from baton_cli.errors import UsageError
+from baton_cli.errors import BatonError, UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,38 @@ class SyncSummary:
     path: str
     bytes: int
     needs_expansion: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PluginDescription:
+    name: str
+    version: str
+    description: str
+    target: str
+    capabilities: tuple[str, ...] | None  # None: needs configuration before it can say
+    error: str = ""
+
+
+def describe_plugins() -> list[PluginDescription]:
+    """Installed plugins with the capabilities a default-configured instance reports."""
+    described = []
+    for info in installed_plugins():
+        capabilities: tuple[str, ...] | None = None
+        error = info.error
+        if not error:
+            try:
+                plugin = load_plugin(info.name)
+                config = resolve_config(plugin.fields, [], {}, None, cwd=Path.cwd())
+                metadata = connector_metadata_with_capabilities(plugin.factory(config))
+                capabilities = tuple(capability_names(metadata))
+            except UsageError:
+                capabilities = None  # required fields are unset; that is not a broken plugin
+            except BatonError as exc:
+                error = str(exc)
+        described.append(
+            PluginDescription(info.name, info.version, info.description, info.target, capabilities, error)
+        )
+    return described
 
 
 def build_connector(request: PluginRequest) -> tuple[Plugin, Connector]:
@@ -63,7 +96,9 @@ def run_local_sync(
     """``baton sync``: one full sync of a plugin into a local c1z file."""
     _plugin, connector = build_connector(request)
     if out.exists() and out.is_dir():
-        raise UsageError(f"--out {str(out)!r} is a directory; give a file path such as {str(out / 'sync.c1z')!r}")
+        raise UsageError(
+            f"--out {str(out)!r} is a directory; give a file path such as {str(out / 'sync.c1z')!r}"
+        )
     with C1ZWriter.open(out, tmp_dir=tmp_dir) as writer:
         result = SyncEngine(connector, writer, observer=observer, cancel=cancel).run()
         size = writer.save()

@@ -41,10 +41,11 @@ def _root(
 
 def _register() -> None:
     # Imported here so each command module can import `app` without a cycle.
-    from baton_cli.cli import completion_cmd, plugins_cmd, sync_cmd
+    from baton_cli.cli import completion_cmd, inspect_commands, plugins_cmd, sync_cmd
 
     sync_cmd.register(app)
     plugins_cmd.register(app)
+    inspect_commands.register(app)
     completion_cmd.register(app)
 
 
@@ -61,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point; exit codes follow gRPC status codes (cli.md §7)."""
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=list(argv) if argv is not None else None, prog_name="baton", standalone_mode=False)
+        code = command.main(
+            args=list(argv) if argv is not None else None, prog_name="baton", standalone_mode=False
+        )
     except click.exceptions.UsageError as exc:
         hint = ""
         if exc.ctx is not None:

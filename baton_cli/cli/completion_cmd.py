@@ -26,5 +26,8 @@ def register(app: typer.Typer) -> None:
     def completion(
         shell: Shell = typer.Argument(..., help="Shell to print the completion script for."),
     ) -> None:
-        """Print the completion script for SHELL (e.g. `baton completion bash > ~/.local/share/bash-completion/completions/baton`)."""
+        """Print the completion script for SHELL.
+
+        For example: baton completion bash > ~/.local/share/bash-completion/completions/baton
+        """
         typer.echo(completion_script(shell), nl=False)

@@ -76,7 +76,10 @@ class RichProgress:
             self._tasks[kind] = self._progress.add_task(_LABELS[kind], detail="", total=None)
         self._progress.update(
             self._tasks[kind],
-            detail=f"{counts.rows[kind]:>10,} rows  {counts.pages[kind]:>7,} pages  {counts.rate():>10,.0f} rows/s",
+            detail=(
+                f"{counts.rows[kind]:>10,} rows  {counts.pages[kind]:>7,} pages  "
+                f"{counts.rate():>10,.0f} rows/s"
+            ),
         )
 
 

@@ -56,7 +56,10 @@ def register(app: typer.Typer) -> None:
             help="c1z file to write (upstream alias: -f/--file).",
         ),
         config: Path | None = typer.Option(
-            None, "--config", envvar="BATON_CONFIG_PATH", help="YAML file of plugin field values (default ./.baton.yaml)."
+            None,
+            "--config",
+            envvar="BATON_CONFIG_PATH",
+            help="YAML file of plugin field values (default ./.baton.yaml).",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
         progress: ProgressMode = typer.Option(
@@ -68,7 +71,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
         with _display(progress) as display:
-            summary = run_local_sync(request, out, observer=display, cancel=CancelToken(), tmp_dir=c1z_temp_dir)
+            summary = run_local_sync(
+                request, out, observer=display, cancel=CancelToken(), tmp_dir=c1z_temp_dir
+            )
         if as_json:
             payload = {
                 "sync_id": summary.sync_id,

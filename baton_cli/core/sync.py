@@ -147,7 +147,9 @@ class SyncEngine:
                 self._enter(Phase.LIST_RESOURCES)
                 self._list_resources(action, state)
             case "list-entitlements" | "list-grants":
-                self._enter(Phase.LIST_ENTITLEMENTS if action.operation == OP_LIST_ENTITLEMENTS else Phase.LIST_GRANTS)
+                self._enter(
+                    Phase.LIST_ENTITLEMENTS if action.operation == OP_LIST_ENTITLEMENTS else Phase.LIST_GRANTS
+                )
                 if action.resource_id:
                     self._list_for_resource(action, state)
                 else:
@@ -162,9 +164,7 @@ class SyncEngine:
             if action.parent_resource_id
             else None
         )
-        page = self._page(
-            action, lambda: syncer.list(parent, action.page_token), what="resources"
-        )
+        page = self._page(action, lambda: syncer.list(parent, action.page_token), what="resources")
         resource_type = syncer.resource_type
         children: list[Action] = []
         for resource in page.items:
@@ -195,19 +195,21 @@ class SyncEngine:
         for _row_id, resource in batch:
             key = (resource.id.resource_type, resource.id.resource)
             self._pending[key] = resource
-            per_resource.append(
-                Action(action.operation, resource_type_id=key[0], resource_id=key[1])
-            )
+            per_resource.append(Action(action.operation, resource_type_id=key[0], resource_id=key[1]))
         state.push(*per_resource)
 
     def _list_for_resource(self, action: Action, state: SyncState) -> None:
         key = (action.resource_type_id, action.resource_id)
         resource = self._pending.pop(key, None) or self._store.get_resource(*key)
         if resource is None:
-            raise ConnectorError(f"resource {key[0]}:{key[1]} vanished from the store during {action.operation}")
+            raise ConnectorError(
+                f"resource {key[0]}:{key[1]} vanished from the store during {action.operation}"
+            )
         syncer = self._syncer(action.resource_type_id)
         if action.operation == OP_LIST_ENTITLEMENTS:
-            ents = self._page(action, lambda: syncer.entitlements(resource, action.page_token), what="entitlements")
+            ents = self._page(
+                action, lambda: syncer.entitlements(resource, action.page_token), what="entitlements"
+            )
             self._stored(RowKind.ENTITLEMENTS, self._store.put_entitlements(ents.items))
             next_token = ents.next_token
         else:
@@ -235,9 +237,13 @@ class SyncEngine:
         where += f", page token {action.page_token!r}" if action.page_token else ", first page"
         page = self._call(where, call)
         if not isinstance(page, Page):
-            raise ConnectorError(f"{where}: connector returned {type(page).__name__}, expected a Page of {what}")
+            raise ConnectorError(
+                f"{where}: connector returned {type(page).__name__}, expected a Page of {what}"
+            )
         if page.next_token and page.next_token == action.page_token:
-            raise ConnectorError(f"{where}: connector returned the same page token again (endless pagination)")
+            raise ConnectorError(
+                f"{where}: connector returned the same page token again (endless pagination)"
+            )
         return page
 
     def _call(self, where: str, call: Callable[[], T]) -> T:

@@ -8,7 +8,11 @@ from google.protobuf.message import Message
 
 from baton_cli.connector.api import Grant, Resource, ResourceType
 from baton_cli.errors import ConnectorError
-from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, annotation_resource_tree_pb2, annotation_trait_pb2
+from baton_cli.pb.c1.connector.v2 import (
+    annotation_grant_pb2,
+    annotation_resource_tree_pb2,
+    annotation_trait_pb2,
+)
 
 _TRAIT_MESSAGES: dict[int, type[Message]] = {
     ResourceType.TRAIT_USER: annotation_trait_pb2.UserTrait,

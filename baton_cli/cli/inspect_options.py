@@ -1,0 +1,104 @@
+"""Options and the open-file session shared by the c1z inspection commands."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from baton_cli.c1z.inspect_queries import InspectQueries
+from baton_cli.c1z.reader import C1ZReader
+from baton_cli.c1z.runs import SyncRun
+from baton_cli.cli.inspect_output import OutputFormat, to_json
+from baton_cli.errors import NotFoundError, UsageError
+from baton_cli.pb.c1.connector.v2 import resource_pb2
+
+FileOption = Annotated[
+    Path,
+    typer.Option("--file", "-f", envvar="BATON_FILE", help="c1z file to read.", show_default=True),
+]
+OutputOption = Annotated[
+    OutputFormat,
+    typer.Option("--output", "-o", help="console: tables for people; json: protobuf JSON for scripts."),
+]
+SyncIdOption = Annotated[
+    str | None,
+    typer.Option("--sync-id", help="Sync to read (default: the latest finished full sync, as upstream)."),
+]
+TypeOption = Annotated[str | None, typer.Option("--resource-type", "-t", help="Only this resource type id.")]
+ResourceOption = Annotated[
+    str | None,
+    typer.Option("--resource", "-r", help="Only this resource: its id with -t, else TYPE:ID."),
+]
+EntitlementOption = Annotated[
+    str | None, typer.Option("--entitlement", "-e", help="Only this entitlement id.")
+]
+
+DEFAULT_FILE = Path("sync.c1z")
+
+
+def temp_dir() -> str | None:
+    # Same variables as `baton sync` (cli.md §3.2): big files may need a roomier disk than /tmp.
+    return os.environ.get("BATON_C1Z_TEMP_DIR") or os.environ.get("BATON_TMPDIR") or None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One open c1z, the sync being shown, and its resource types (cached: every row needs one)."""
+
+    reader: C1ZReader
+    queries: InspectQueries
+    sync: SyncRun
+    types: Mapping[str, resource_pb2.ResourceType]
+    _type_json: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sync_id(self) -> str:
+        return self.sync.sync_id
+
+    def resource_type(self, type_id: str) -> resource_pb2.ResourceType:
+        # A row whose type is missing from the catalog still renders, with an id-only type.
+        return self.types.get(type_id) or resource_pb2.ResourceType(id=type_id)
+
+    def type_json(self, type_id: str) -> str:
+        found = self._type_json.get(type_id)
+        if found is None:
+            found = self._type_json[type_id] = to_json(self.resource_type(type_id))
+        return found
+
+    def require_type(self, type_id: str | None) -> str | None:
+        if type_id is not None and type_id not in self.types:
+            known = ", ".join(sorted(self.types)) or "none"
+            raise NotFoundError(
+                f"resource type {type_id!r} not found in sync {self.sync_id} (known: {known})"
+            )
+        return type_id
+
+    def split_ref(self, ref: str, type_id: str | None = None) -> tuple[str | None, str]:
+        """``TYPE:ID`` -> (TYPE, ID) when TYPE is a known type; ids may themselves contain colons."""
+        if type_id is not None:
+            return self.require_type(type_id), ref
+        head, sep, rest = ref.partition(":")
+        if sep and head in self.types:
+            return head, rest
+        return None, ref
+
+    def require_ref(self, ref: str, what: str) -> tuple[str, str]:
+        type_id, object_id = self.split_ref(ref)
+        if type_id is None:
+            known = ", ".join(sorted(self.types)) or "none"
+            raise UsageError(f"{what} must be TYPE:ID with a known resource type ({known}), got {ref!r}")
+        return type_id, object_id
+
+
+@contextmanager
+def open_session(path: Path, sync_id: str | None) -> Iterator[Session]:
+    with C1ZReader.open(path, tmp_dir=temp_dir()) as reader:
+        sync = reader.pick_sync(sync_id)
+        queries = InspectQueries(reader)
+        yield Session(reader, queries, sync, queries.resource_types(sync.sync_id))

@@ -1,0 +1,90 @@
+"""``baton plugins``: which connector plugins are installed, and what they take."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from baton_cli.connector.loader import load_plugin
+from baton_cli.wiring import describe_plugins
+
+plugins_app = typer.Typer(help="List installed connector plugins, or show one's configuration fields.")
+
+
+@plugins_app.callback(invoke_without_command=True)
+def plugins_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
+) -> None:
+    """List installed connector plugins with version and capabilities."""
+    if ctx.invoked_subcommand is not None:
+        return
+    described = describe_plugins()
+    if as_json:
+        payload = [
+            {
+                "name": d.name,
+                "version": d.version,
+                "description": d.description,
+                "target": d.target,
+                "capabilities": list(d.capabilities) if d.capabilities is not None else None,
+                **({"error": d.error} if d.error else {}),
+            }
+            for d in described
+        ]
+        typer.echo(json.dumps({"plugins": payload}, indent=2))
+        return
+    table = Table("name", "version", "capabilities", "description", box=None, pad_edge=False)
+    for d in described:
+        if d.error:
+            capabilities = f"[red]broken: {d.error}[/red]"
+        elif d.capabilities is None:
+            capabilities = "(needs configuration)"
+        else:
+            capabilities = ", ".join(d.capabilities)
+        table.add_row(d.name, d.version or "-", capabilities, d.description)
+    Console().print(table)
+
+
+@plugins_app.command("show")
+def plugins_show(
+    name: str = typer.Argument(..., help="Plugin entry-point name or module:attr."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
+) -> None:
+    """Show a plugin's configuration fields (flag, env var, type, default)."""
+    plugin = load_plugin(name)
+    rows = [
+        {
+            "name": f.name,
+            "flag": f.flag,
+            "env": f.env_var,
+            "type": f.type,
+            # A secret's default is a secret too.
+            "default": None if f.secret else f.default,
+            "required": f.required,
+            "secret": f.secret,
+            "choices": list(f.choices),
+            "description": f.description,
+        }
+        for f in plugin.fields
+    ]
+    if as_json:
+        typer.echo(
+            json.dumps({"name": plugin.name, "description": plugin.description, "fields": rows}, indent=2)
+        )
+        return
+    console = Console()
+    console.print(f"[bold]{plugin.name}[/bold]: {plugin.description}")
+    table = Table("flag", "env", "type", "default", "description", box=None, pad_edge=False)
+    for row in rows:
+        default = "<secret>" if row["secret"] else ("" if row["default"] is None else str(row["default"]))
+        flags = str(row["flag"]) + (" (required)" if row["required"] else "")
+        table.add_row(flags, str(row["env"]), str(row["type"]), default, str(row["description"]))
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(plugins_app, name="plugins")

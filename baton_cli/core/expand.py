@@ -1,0 +1,324 @@
+"""Grant expansion (runner.md §7.5): turn GrantExpandable edges into grants.
+
+A grant of entitlement D to principal P carrying ``GrantExpandable{[S...]}``
+says "whoever holds S (an entitlement on P) also holds D". Expansion builds
+the graph of those edges, collapses its cycles, and then, layer by layer in
+topological order, gives every holder of S a grant on D (or records S as a
+source of the grant they already have).
+
+The store is a Protocol so the algorithm is tested against a dict and runs
+against the c1z SQLite work database (``baton_cli.c1z.expansion_store``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from google.protobuf import any_pb2
+
+from baton_cli.connector.api import Entitlement, Grant, ResourceId
+from baton_cli.core.cancel import CancelToken
+from baton_cli.core.expand_graph import EdgeSpec, EntitlementGraph
+from baton_cli.errors import FailedPreconditionError
+from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2
+
+DEFAULT_MAX_DEPTH = 20
+# Upstream flushes expanded grants once more than this many are waiting.
+FLUSH_THRESHOLD = 10_000
+# Destination entitlements kept decoded; bounded so huge graphs do not hold every one.
+_ENTITLEMENT_CACHE = 4096
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+PrincipalKey = tuple[str, str]  # (resource type id, resource id)
+
+
+class PendingExpansion(Protocol):
+    """One grant whose GrantExpandable still has to be expanded."""
+
+    @property
+    def entitlement_id(self) -> str: ...  # D, the entitlement the grant is for
+
+    @property
+    def principal_type_id(self) -> str: ...
+
+    @property
+    def principal_id(self) -> str: ...
+
+    @property
+    def expandable(self) -> annotation_grant_pb2.GrantExpandable: ...
+
+
+class ExpansionStore(Protocol):
+    """What expansion needs from the store of the sync being expanded.
+
+    Iterators must not keep a database cursor open between items: the
+    expander writes grants while it walks them.
+    """
+
+    def pending_expansions(self) -> Iterator[PendingExpansion]: ...
+
+    def get_entitlement(self, entitlement_id: str) -> Entitlement | None: ...
+
+    def grant_pages(
+        self, entitlement_id: str, principal_types: Collection[str] = ()
+    ) -> Iterator[list[Grant]]:
+        """Grants of an entitlement in pages, restricted to principal types when given."""
+        ...
+
+    def grants_for_principals(
+        self, entitlement_id: str, principals: Collection[PrincipalKey]
+    ) -> Mapping[PrincipalKey, list[Grant]]:
+        """The grants each principal holds on an entitlement (principals without one are absent)."""
+        ...
+
+    def upsert_grants_preserving_expansion(self, grants: Sequence[Grant]) -> None:
+        """Insert or replace grants by id, keeping stored expansion / needs_expansion values."""
+        ...
+
+    def mark_expansion_done(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExpansionSettings:
+    max_depth: int = DEFAULT_MAX_DEPTH
+    fix_cycles: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ExpansionSettings:
+        # Parsed as upstream does (Go ParseInt / ParseBool); unusable values mean the default.
+        try:
+            depth = int(env.get("BATON_GRAPH_EXPAND_MAX_DEPTH", "").strip())
+        except ValueError:
+            depth = 0
+        return cls(
+            max_depth=depth if depth > 0 else DEFAULT_MAX_DEPTH,
+            fix_cycles=env.get("BATON_DONT_FIX_CYCLES", "").strip() not in _GO_TRUE,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ExpansionProgress:
+    layer: int  # 1-based, of ``layers``
+    layers: int
+    pairs_done: int  # entitlement pairs S -> D expanded so far, of ``pairs``
+    pairs: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExpansionResult:
+    edges: int  # entitlement pairs S -> D kept in the graph
+    dropped_edges: int  # edges whose source (while loading) or destination (while expanding) was missing
+    cycles_collapsed: int
+    layers: int
+    grants_created: int
+    grants_updated: int  # writes of grants that already existed (one grant may count more than once)
+
+
+def expand_grants(
+    store: ExpansionStore,
+    *,
+    env: Mapping[str, str] | None = None,
+    settings: ExpansionSettings | None = None,
+    cancel: CancelToken | None = None,
+    on_progress: Callable[[ExpansionProgress], None] | None = None,
+) -> ExpansionResult:
+    """Run the whole expansion; ``on_progress`` hears after every entitlement pair expanded."""
+    settings = settings or ExpansionSettings.from_env(env or {})
+    cancel = cancel or CancelToken()
+    graph, dropped = load_graph(store)
+    edges = graph.edge_count
+    cycles = graph.cyclic_components()
+    collapsed = 0
+    if cycles:
+        if not settings.fix_cycles:
+            shown = ", ".join(cycles[0][:5]) + (", ..." if len(cycles[0]) > 5 else "")
+            raise FailedPreconditionError(
+                f"grant expansion: {len(cycles)} cycle(s) in the entitlement graph (first: {shown}) "
+                "and BATON_DONT_FIX_CYCLES is set"
+            )
+        collapsed = graph.collapse_cycles()
+    layers = graph.layers()
+    if len(layers) > settings.max_depth:
+        raise FailedPreconditionError(
+            f"grant expansion needs {len(layers)} layers, more than the maximum depth of "
+            f"{settings.max_depth} (BATON_GRAPH_EXPAND_MAX_DEPTH)"
+        )
+    writer = _GrantWriter(store)
+    # Collapsed nodes expand every member pair, so progress counts pairs, not edges.
+    pairs = sum(len(e.source_ids) * len(e.destination_ids) for layer in layers for e in layer)
+    done = 0
+    for number, layer in enumerate(layers, start=1):
+        for edge in layer:
+            for source_id in edge.source_ids:
+                for destination_id in edge.destination_ids:
+                    cancel.raise_if_cancelled()
+                    if not writer.expand_edge(source_id, destination_id, edge.spec):
+                        dropped += 1
+                    done += 1
+                    if on_progress is not None:
+                        on_progress(ExpansionProgress(number, len(layers), done, pairs))
+        writer.flush()
+    store.mark_expansion_done()
+    return ExpansionResult(
+        edges=edges,
+        dropped_edges=dropped,
+        cycles_collapsed=collapsed,
+        layers=len(layers),
+        grants_created=writer.created,
+        grants_updated=writer.updated,
+    )
+
+
+def load_graph(store: ExpansionStore) -> tuple[EntitlementGraph, int]:
+    """Step 1: the graph of pending GrantExpandable edges, and how many edges were dropped."""
+    graph = EntitlementGraph()
+    dropped = 0
+    # Source entitlement id -> its resource (type, id), or None when it is not in the store.
+    owners: dict[str, PrincipalKey | None] = {}
+    for pending in store.pending_expansions():
+        expandable = pending.expandable
+        spec = EdgeSpec.of(expandable.shallow, expandable.resource_type_ids)
+        principal = (pending.principal_type_id, pending.principal_id)
+        for source_id in expandable.entitlement_ids:
+            if source_id not in owners:
+                source = store.get_entitlement(source_id)
+                owners[source_id] = None if source is None else _key(source.resource.id)
+            owner = owners[source_id]
+            if owner is None:
+                dropped += 1
+                continue
+            if owner != principal:
+                raise FailedPreconditionError(
+                    f"grant expansion: source entitlement {source_id!r} belongs to {owner[0]}:{owner[1]}, "
+                    f"not to the grant's principal {principal[0]}:{principal[1]} "
+                    f"(grant on {pending.entitlement_id!r})"
+                )
+            graph.add_edge(source_id, pending.entitlement_id, spec)
+    return graph, dropped
+
+
+def _key(resource_id: ResourceId) -> PrincipalKey:
+    return (resource_id.resource_type, resource_id.resource)
+
+
+def is_direct(grant: Grant, source_id: str) -> bool:
+    """A grant is direct for S when it was never expanded or S itself is among its sources."""
+    sources = grant.sources.sources
+    return not sources or source_id in sources
+
+
+def add_source(grant: Grant, destination_id: str, source_id: str, direct: bool) -> bool:
+    """Record ``source_id`` on an existing grant of ``destination_id``; True if it changed."""
+    sources = grant.sources.sources
+    changed = False
+    if not sources:
+        # The grant was held directly before expansion found another way to it; keep saying so.
+        sources[destination_id].is_direct = True
+        changed = True
+    if source_id not in sources:
+        sources[source_id].is_direct = direct
+        changed = True
+    elif direct and not sources[source_id].is_direct:
+        sources[source_id].is_direct = True
+        changed = True
+    return changed
+
+
+def new_expanded_grant(entitlement: Entitlement, source_grant: Grant, source_id: str, direct: bool) -> Grant:
+    principal = source_grant.principal
+    grant = Grant(
+        id=f"{entitlement.id}:{principal.id.resource_type}:{principal.id.resource}",
+        entitlement=entitlement,
+        principal=principal,
+    )
+    grant.sources.sources[source_id].is_direct = direct
+    immutable = any_pb2.Any()
+    immutable.Pack(annotation_grant_pb2.GrantImmutable())
+    grant.annotations.append(immutable)
+    return grant
+
+
+class _GrantWriter:
+    """Expands edges, buffering writes; reads see the buffer before the store."""
+
+    def __init__(self, store: ExpansionStore) -> None:
+        self._store = store
+        # (destination id, principal) -> that principal's current grants on it, for buffered keys.
+        self._pending: dict[tuple[str, str, str], list[Grant]] = {}
+        self._dirty: dict[str, Grant] = {}
+        self._dirty_entitlements: set[str] = set()
+        self._entitlements: dict[str, Entitlement | None] = {}
+        self.created = 0
+        self.updated = 0
+
+    def expand_edge(self, source_id: str, destination_id: str, spec: EdgeSpec) -> bool:
+        """Give holders of ``source_id`` ``destination_id``; False if the destination is missing."""
+        destination = self._entitlement(destination_id)
+        if destination is None:
+            return False
+        if source_id in self._dirty_entitlements:
+            # Never the case with topological layers; cheap insurance that reads see every write.
+            self.flush()
+        types = sorted(spec.resource_type_ids or ())
+        for page in self._store.grant_pages(source_id, types):
+            chosen = [g for g in page if not spec.shallow or is_direct(g, source_id)]
+            if chosen:
+                self._expand_page(chosen, source_id, destination, destination_id)
+            if len(self._dirty) > FLUSH_THRESHOLD:
+                self.flush()
+        return True
+
+    def _expand_page(
+        self, grants: list[Grant], source_id: str, destination: Entitlement, dest_id: str
+    ) -> None:
+        held = self._held(dest_id, {_key(g.principal.id) for g in grants})
+        for source_grant in grants:
+            principal = _key(source_grant.principal.id)
+            direct = is_direct(source_grant, source_id)
+            current = held.get(principal)
+            key = (dest_id, *principal)
+            if not current:
+                grant = new_expanded_grant(destination, source_grant, source_id, direct)
+                held[principal] = self._pending[key] = [grant]
+                self._write(grant, dest_id)
+                self.created += 1
+                continue
+            self._pending[key] = current
+            for grant in current:
+                if add_source(grant, dest_id, source_id, direct):
+                    self._write(grant, dest_id)
+                    self.updated += 1
+
+    def _held(self, destination_id: str, principals: set[PrincipalKey]) -> dict[PrincipalKey, list[Grant]]:
+        held: dict[PrincipalKey, list[Grant]] = {}
+        missing = []
+        for principal in principals:
+            buffered = self._pending.get((destination_id, *principal))
+            if buffered is not None:
+                held[principal] = buffered
+            else:
+                missing.append(principal)
+        if missing:
+            for principal, grants in self._store.grants_for_principals(destination_id, missing).items():
+                held[principal] = list(grants)
+        return held
+
+    def _write(self, grant: Grant, destination_id: str) -> None:
+        self._dirty[grant.id] = grant
+        self._dirty_entitlements.add(destination_id)
+
+    def _entitlement(self, entitlement_id: str) -> Entitlement | None:
+        if entitlement_id not in self._entitlements:
+            if len(self._entitlements) >= _ENTITLEMENT_CACHE:
+                self._entitlements.clear()
+            self._entitlements[entitlement_id] = self._store.get_entitlement(entitlement_id)
+        return self._entitlements[entitlement_id]
+
+    def flush(self) -> None:
+        if self._dirty:
+            self._store.upsert_grants_preserving_expansion(list(self._dirty.values()))
+        self._dirty.clear()
+        self._pending.clear()
+        self._dirty_entitlements.clear()

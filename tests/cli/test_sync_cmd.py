@@ -1,0 +1,203 @@
+"""`baton sync` end to end: a real process, the real demo plugin, a real c1z file."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from baton_cli.c1z import C1ZReader
+from baton_cli.cli.progress_view import PlainProgress, RichProgress
+from baton_cli.core.progress import Phase, RowKind
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def baton(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env.pop("BATON_FILE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "baton_cli", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_demo_sync_writes_a_c1z_our_reader_counts_exactly(tmp_path: Path) -> None:
+    out = tmp_path / "demo.c1z"
+    result = baton("sync", "--plugin", "demo", "--out", str(out), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    # Defaults: 50 users, 5 groups, 200 memberships (40 per group), 3 roles each granted to its groups.
+    expected = {"resource_types": 3, "resources": 58, "entitlements": 8, "grants": 205}
+    assert summary["counts"] == expected
+    assert summary["path"] == str(out) and summary["bytes"] == out.stat().st_size
+    assert out.read_bytes()[:9] == b"C1ZF\x00\x28\xb5\x2f\xfd"
+    with C1ZReader.open(out) as reader:
+        sync = reader.pick_sync()
+        assert sync.sync_id == summary["sync_id"] and sync.ended_at
+        counts = reader.counts(sync.sync_id)
+        assert (counts.resource_types, counts.resources, counts.entitlements, counts.grants) == tuple(
+            expected.values()
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.c1z"]  # no temp files left behind
+
+
+def test_plugin_fields_flags_env_and_file_alias(tmp_path: Path) -> None:
+    result = baton(
+        "sync",
+        "--plugin",
+        "demo",
+        "-f",
+        "x.c1z",
+        "--json",
+        "--progress",
+        "off",
+        "--users",
+        "10",
+        "--memberships",
+        "10",
+        "--roles",
+        "0",
+        cwd=tmp_path,
+        env={"BATON_GROUPS": "2"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["counts"] == {
+        "resource_types": 3,
+        "resources": 12,
+        "entitlements": 2,
+        "grants": 10,
+    }
+    assert (tmp_path / "x.c1z").exists()
+
+
+def test_plain_progress_lines_on_a_pipe(tmp_path: Path) -> None:
+    result = baton("sync", "--plugin", "demo", "--out", "d.c1z", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert "sync: phase list-resources" in "\n".join(lines)
+    assert lines[-1].startswith("sync: done resource_types=3 resources=58 entitlements=8 grants=205")
+    assert "Synced" in result.stdout
+
+
+def test_unknown_plugin_field_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    result = baton("sync", "--plugin", "demo", "--out", "d.c1z", "--userz", "3", cwd=tmp_path)
+    assert result.returncode == 3
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "--userz" in result.stderr and "--users" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "d.c1z").exists()
+
+
+def test_bad_value_names_the_field(tmp_path: Path) -> None:
+    result = baton("sync", "--plugin", "demo", "--users", "many", cwd=tmp_path)
+    assert result.returncode == 3
+    assert "users" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_plugin_lists_the_installed_ones(tmp_path: Path) -> None:
+    result = baton("sync", "--plugin", "nosuch", cwd=tmp_path)
+    assert result.returncode == 5
+    assert "nosuch" in result.stderr and "demo" in result.stderr
+
+
+def test_missing_required_option_exits_3_not_clicks_2(tmp_path: Path) -> None:
+    result = baton("sync", cwd=tmp_path)
+    assert result.returncode == 3
+    assert "--plugin" in result.stderr
+
+
+def test_failed_sync_keeps_the_previous_file_and_names_the_phase(tmp_path: Path) -> None:
+    out = tmp_path / "keep.c1z"
+    out.write_bytes(b"previous contents")
+    result = baton("sync", "--plugin", "tests.cli.failing_plugin:plugin", "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 13, result.stderr
+    error = [line for line in result.stderr.splitlines() if line.startswith("baton: error:")]
+    assert len(error) == 1
+    assert "list-grants for resource type 'thing'" in error[0] and "HTTP 500" in error[0]
+    assert out.read_bytes() == b"previous contents"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.c1z"]
+
+
+def test_ctrl_c_exits_1_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "baton_cli",
+            "sync",
+            "--plugin",
+            "demo",
+            "--out",
+            "big.c1z",
+            "--users",
+            "2000000",
+            "--groups",
+            "10",
+            "--memberships",
+            "10",
+            "--roles",
+            "0",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "phase list-resources" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 1, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not (tmp_path / "big.c1z").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rich_display_shows_phase_rows_and_rate() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120)
+    with RichProgress(console) as display:
+        display.phase_started(Phase.LIST_RESOURCES)
+        display.page_stored(RowKind.RESOURCES, 100)
+        display.page_stored(RowKind.RESOURCES, 50)
+    text = buffer.getvalue()
+    assert "list-resources" in text or "done" in text
+    assert "150 rows" in text and "2 pages" in text and "rows/s" in text
+
+
+def test_plain_display_throttles_lines() -> None:
+    buffer = io.StringIO()
+    now = [0.0]
+    display = PlainProgress(buffer, interval=5.0, clock=lambda: now[0])
+    display.phase_started(Phase.LIST_GRANTS)
+    for _ in range(100):
+        display.page_stored(RowKind.GRANTS, 10)  # no time passes: no lines
+    now[0] = 6.0
+    display.page_stored(RowKind.GRANTS, 10)
+    lines = buffer.getvalue().splitlines()
+    assert lines == [
+        "sync: phase list-grants resource_types=0 resources=0 entitlements=0 grants=0 rate=0/s elapsed=0.0s",
+        "sync: progress resource_types=0 resources=0 entitlements=0 grants=1010 rate=168/s elapsed=6.0s",
+    ]
