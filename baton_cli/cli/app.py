@@ -7,8 +7,12 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-import click
 import typer
+
+try:  # newer typer releases vendor click; their exceptions are not click's
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer on real click
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from baton_cli import __version__
 from baton_cli.errors import BatonError, StatusCode
@@ -52,6 +56,10 @@ def _register() -> None:
 _register()
 
 
+# Typer turns a KeyboardInterrupt into exit code 130; we report cancellation as upstream does (1).
+_TYPER_INTERRUPTED = 130
+
+
 def _fail(message: str, code: int) -> None:
     sys.stderr.write(f"baton: error: {message}\n")
     sys.stderr.flush()
@@ -65,14 +73,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = command.main(
             args=list(argv) if argv is not None else None, prog_name="baton", standalone_mode=False
         )
-    except click.exceptions.UsageError as exc:
+    except click_exceptions.NoArgsIsHelpError:
+        raise SystemExit(int(StatusCode.INVALID_ARGUMENT)) from None  # help is already printed
+    except click_exceptions.UsageError as exc:
         hint = ""
         if exc.ctx is not None:
             hint = f" (see '{exc.ctx.command_path} --help')"
         _fail(f"{exc.format_message()}{hint}", StatusCode.INVALID_ARGUMENT)
-    except click.exceptions.ClickException as exc:
+    except click_exceptions.ClickException as exc:
         _fail(exc.format_message(), StatusCode.INVALID_ARGUMENT)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         _fail("interrupted", StatusCode.CANCELLED)
     except BatonError as exc:
         _fail(str(exc), int(exc.code))
@@ -87,4 +97,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"internal error: {type(exc).__name__}: {exc} (set BATON_DEBUG=1 for a traceback)",
             StatusCode.UNKNOWN,
         )
+    if code == _TYPER_INTERRUPTED:
+        _fail("interrupted", StatusCode.CANCELLED)
     raise SystemExit(code if isinstance(code, int) else 0)

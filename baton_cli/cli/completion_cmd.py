@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 import typer
-from typer.completion import get_completion_script
+
+# The public typer.completion module re-exports this without declaring it.
+from typer._completion_shared import get_completion_script
 
 PROG = "baton"
 COMPLETE_VAR = "_BATON_COMPLETE"

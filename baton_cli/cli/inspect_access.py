@@ -46,11 +46,11 @@ def access_paths(grants: dict[str, grant_pb2.Grant], grant: grant_pb2.Grant) -> 
 
     def chain(entitlement_id: str, seen: frozenset[str]) -> list[str]:
         held = grants.get(entitlement_id)
-        # Stop at a direct holding, at an entitlement the principal does not hold itself
-        # (then the source is all we know), or at a cycle.
-        if held is None or is_direct(held) or entitlement_id in seen:
+        # Stop at a direct holding, or at an entitlement the principal holds no grant for
+        # (then the source is all we know); `seen` keeps a malformed cyclic file from looping.
+        if held is None or is_direct(held):
             return [entitlement_id]
-        upstream = sources_of(held)
+        upstream = [s for s in sources_of(held) if s not in seen]
         if not upstream:
             return [entitlement_id]
         return [*chain(upstream[0], seen | {entitlement_id}), entitlement_id]

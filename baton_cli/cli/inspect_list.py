@@ -22,7 +22,6 @@ from baton_cli.cli.inspect_output import OutputFormat, console_table, json_list,
 from baton_cli.cli.inspect_render import (
     Lru,
     element,
-    entitlement_name,
     message_json,
     name,
     resource_key,
@@ -154,7 +153,7 @@ def entitlements(
                 table.add(
                     (
                         item.id,
-                        entitlement_name(item),
+                        item.display_name,
                         item.resource.id.resource_type,
                         name(item.resource),
                         item.slug,

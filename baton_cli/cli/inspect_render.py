@@ -63,7 +63,9 @@ def name(resource: resource_pb2.Resource) -> str:
 
 
 def entitlement_name(entitlement: entitlement_pb2.Entitlement) -> str:
-    return entitlement.display_name or entitlement.slug or entitlement.id
+    # Shown next to its resource, so the slug ("member", "admin") says the most; some connectors
+    # reuse the resource's name as the entitlement's display name.
+    return entitlement.slug or entitlement.display_name or entitlement.id
 
 
 def sources_of(grant: grant_pb2.Grant) -> list[str]:

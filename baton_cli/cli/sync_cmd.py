@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from baton_cli.cli.interrupt import cancel_on_sigint
 from baton_cli.cli.progress_view import NoProgress, PlainProgress, RichProgress
 from baton_cli.core.cancel import CancelToken
 from baton_cli.wiring import PluginRequest, run_local_sync
@@ -70,10 +71,9 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
-        with _display(progress) as display:
-            summary = run_local_sync(
-                request, out, observer=display, cancel=CancelToken(), tmp_dir=c1z_temp_dir
-            )
+        cancel = CancelToken()
+        with _display(progress) as display, cancel_on_sigint(cancel):
+            summary = run_local_sync(request, out, observer=display, cancel=cancel, tmp_dir=c1z_temp_dir)
         if as_json:
             payload = {
                 "sync_id": summary.sync_id,

@@ -245,7 +245,8 @@ class _GrantWriter:
 
     def __init__(self, store: ExpansionStore) -> None:
         self._store = store
-        # (destination id, principal) -> that principal's current grants on it, for buffered keys.
+        # (destination id, principal) -> that principal's current grants on it, for keys with
+        # unflushed writes; lookups consult it before the store.
         self._pending: dict[tuple[str, str, str], list[Grant]] = {}
         self._dirty: dict[str, Grant] = {}
         self._dirty_entitlements: set[str] = set()
@@ -285,11 +286,15 @@ class _GrantWriter:
                 self._write(grant, dest_id)
                 self.created += 1
                 continue
-            self._pending[key] = current
+            changed = False
             for grant in current:
                 if add_source(grant, dest_id, source_id, direct):
                     self._write(grant, dest_id)
                     self.updated += 1
+                    changed = True
+            if changed:
+                # Unchanged grants need no overlay: the store still holds their current state.
+                self._pending[key] = current
 
     def _held(self, destination_id: str, principals: set[PrincipalKey]) -> dict[PrincipalKey, list[Grant]]:
         held: dict[PrincipalKey, list[Grant]] = {}

@@ -34,7 +34,7 @@ from baton_cli.core.sync_state import (
     SyncState,
 )
 from baton_cli.core.traits import check_trait, child_resource_type_ids, has_grant_expandable
-from baton_cli.errors import BatonError, ConnectorError, UsageError
+from baton_cli.errors import BatonError, CancelledError, ConnectorError, UsageError
 
 CHECKPOINT_INTERVAL_SECONDS = 10.0
 # How many stored resources one "walk the store" step loads before handing
@@ -129,7 +129,9 @@ class SyncEngine:
     def _drive(self, state: SyncState) -> None:
         last_checkpoint = self._clock()
         while (action := state.pop()) is not None:
-            self._cancel.raise_if_cancelled()
+            if self._cancel.cancelled:
+                phase = self._phase.value if self._phase else "start"
+                raise CancelledError(f"sync cancelled during {phase}: {self._cancel.reason}")
             self._run_action(action, state)
             state.completed_actions += 1
             if self._clock() - last_checkpoint >= CHECKPOINT_INTERVAL_SECONDS:

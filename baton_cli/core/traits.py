@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from google.protobuf.message import Message
-
 from baton_cli.connector.api import Grant, Resource, ResourceType
 from baton_cli.errors import ConnectorError
 from baton_cli.pb.c1.connector.v2 import (
@@ -14,25 +12,31 @@ from baton_cli.pb.c1.connector.v2 import (
     annotation_trait_pb2,
 )
 
-_TRAIT_MESSAGES: dict[int, type[Message]] = {
-    ResourceType.TRAIT_USER: annotation_trait_pb2.UserTrait,
-    ResourceType.TRAIT_GROUP: annotation_trait_pb2.GroupTrait,
-    ResourceType.TRAIT_ROLE: annotation_trait_pb2.RoleTrait,
-    ResourceType.TRAIT_APP: annotation_trait_pb2.AppTrait,
-    ResourceType.TRAIT_SECRET: annotation_trait_pb2.SecretTrait,
+_TYPE_URL_PREFIX = "type.googleapis.com/"
+# Trait -> (annotation message name, Any type URL); comparing URLs avoids unpacking every annotation.
+_TRAIT_ANNOTATIONS: dict[int, tuple[str, str]] = {
+    trait: (message.DESCRIPTOR.name, _TYPE_URL_PREFIX + message.DESCRIPTOR.full_name)
+    for trait, message in (
+        (ResourceType.TRAIT_USER, annotation_trait_pb2.UserTrait),
+        (ResourceType.TRAIT_GROUP, annotation_trait_pb2.GroupTrait),
+        (ResourceType.TRAIT_ROLE, annotation_trait_pb2.RoleTrait),
+        (ResourceType.TRAIT_APP, annotation_trait_pb2.AppTrait),
+        (ResourceType.TRAIT_SECRET, annotation_trait_pb2.SecretTrait),
+    )
 }
 
 
 def check_trait(resource_type: ResourceType, resource: Resource) -> None:
     """A resource must carry the trait annotation its type declares (runner.md §7.2)."""
     for trait in resource_type.traits:
-        message = _TRAIT_MESSAGES.get(trait)
-        if message is None:
+        required = _TRAIT_ANNOTATIONS.get(trait)
+        if required is None:
             continue
-        if not any(a.Is(message.DESCRIPTOR) for a in resource.annotations):
+        name, url = required
+        if not any(a.type_url == url for a in resource.annotations):
             raise ConnectorError(
                 f"resource {resource.id.resource_type}:{resource.id.resource} lacks the "
-                f"{message.DESCRIPTOR.name} annotation its resource type {resource_type.id!r} declares"
+                f"{name} annotation its resource type {resource_type.id!r} declares"
             )
 
 
@@ -46,6 +50,8 @@ def child_resource_type_ids(resource: Resource) -> Iterator[str]:
                 yield child.resource_type_id
 
 
+_GRANT_EXPANDABLE_URL = _TYPE_URL_PREFIX + annotation_grant_pb2.GrantExpandable.DESCRIPTOR.full_name
+
+
 def has_grant_expandable(grant: Grant) -> bool:
-    descriptor = annotation_grant_pb2.GrantExpandable.DESCRIPTOR
-    return any(a.Is(descriptor) for a in grant.annotations)
+    return any(a.type_url == _GRANT_EXPANDABLE_URL for a in grant.annotations)

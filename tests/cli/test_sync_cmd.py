@@ -122,14 +122,25 @@ def test_missing_required_option_exits_3_not_clicks_2(tmp_path: Path) -> None:
 
 def test_failed_sync_keeps_the_previous_file_and_names_the_phase(tmp_path: Path) -> None:
     out = tmp_path / "keep.c1z"
-    out.write_bytes(b"previous contents")
+    first = baton("sync", "--plugin", "demo", "--out", str(out), "--progress", "off", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = out.read_bytes()
     result = baton("sync", "--plugin", "tests.cli.failing_plugin:plugin", "--out", str(out), cwd=tmp_path)
     assert result.returncode == 13, result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("baton: error:")]
     assert len(error) == 1
     assert "list-grants for resource type 'thing'" in error[0] and "HTTP 500" in error[0]
-    assert out.read_bytes() == b"previous contents"
+    assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.c1z"]
+
+
+def test_a_file_that_is_not_c1z_is_refused_not_overwritten(tmp_path: Path) -> None:
+    out = tmp_path / "notes.c1z"
+    out.write_bytes(b"my notes, not a c1z")
+    result = baton("sync", "--plugin", "demo", "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 3
+    assert "notes.c1z" in result.stderr and "not a c1z file" in result.stderr
+    assert out.read_bytes() == b"my notes, not a c1z"
 
 
 def test_ctrl_c_exits_1_and_leaves_no_partial_file(tmp_path: Path) -> None:
@@ -171,6 +182,7 @@ def test_ctrl_c_exits_1_and_leaves_no_partial_file(tmp_path: Path) -> None:
         proc.wait()
     assert proc.returncode == 1, err
     assert "interrupted" in err and "Traceback" not in err
+    assert "list-" in err  # the message names the phase that was cancelled
     assert not (tmp_path / "big.c1z").exists()
     assert list(tmp_path.iterdir()) == []
 

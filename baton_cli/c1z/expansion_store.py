@@ -1,0 +1,148 @@
+"""Grant expansion's view of one sync in a c1z work database (runner.md §7.5, c1z.md §4.5).
+
+Shaped to ``baton_cli.core.expand.ExpansionStore`` by method names only: this
+layer sits below core and does not import it.
+
+Every query is keyset-paginated on the row id and fully fetched before it
+returns, so no cursor is open while the expander writes grants, and each one
+is served by an upstream index (named beside it). Writes are ``executemany``
+batches inside the connection's open transaction; committing is the owner's
+job (writer checkpoint / save).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from baton_cli.c1z.rows import grant_row
+from baton_cli.c1z.timefmt import now_text
+from baton_cli.c1z.workdir import database_errors
+from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, entitlement_pb2, grant_pb2
+
+PAGE_ROWS = 1000
+CHUNK_ROWS = 1000
+# Bound parameters per IN list; well under SQLite's default limit of 32766 variables.
+_IN_CHUNK = 500
+
+# Preserve-expansion upsert: a new row takes the expansion columns derived from the grant, an
+# existing row keeps its own (expanded grants never change what a grant expands into).
+_UPSERT_PRESERVING = (
+    "INSERT INTO v1_grants (resource_type_id, resource_id, entitlement_id, principal_resource_type_id,"
+    " principal_resource_id, external_id, expansion, needs_expansion, data, sync_id, discovered_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (external_id, sync_id) DO UPDATE SET data = excluded.data"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRow:
+    entitlement_id: str
+    principal_type_id: str
+    principal_id: str
+    expandable: annotation_grant_pb2.GrantExpandable
+
+
+class SqliteExpansionStore:
+    """One sync's grants, entitlements and expansion columns in an open work database.
+
+    The schema must be current (``schema.ensure_schema``, run by every c1z open),
+    which also backfills GrantExpandable out of ``data`` for older files.
+    """
+
+    def __init__(
+        self, conn: sqlite3.Connection, sync_id: str, *, label: Path | str = "c1z work database"
+    ) -> None:
+        self._conn = conn
+        self._sync_id = sync_id
+        self._label = Path(label)
+
+    def pending_expansions(self) -> Iterator[PendingRow]:
+        # idx_grants_sync_needs_expansion_v1 (partial index on sync_id WHERE needs_expansion = 1)
+        sql = (
+            "SELECT id, entitlement_id, principal_resource_type_id, principal_resource_id, expansion"
+            " FROM v1_grants WHERE sync_id = ? AND needs_expansion = 1 AND id > ? ORDER BY id LIMIT ?"
+        )
+        last = 0
+        while rows := self._fetch(sql, (self._sync_id, last, PAGE_ROWS)):
+            last = rows[-1][0]
+            for _, entitlement_id, principal_type, principal_id, expansion in rows:
+                if expansion:
+                    yield PendingRow(
+                        entitlement_id,
+                        principal_type,
+                        principal_id,
+                        annotation_grant_pb2.GrantExpandable.FromString(expansion),
+                    )
+
+    def get_entitlement(self, entitlement_id: str) -> entitlement_pb2.Entitlement | None:
+        # idx_entitlements_external_sync_v1 (external_id, sync_id), unique
+        rows = self._fetch(
+            "SELECT data FROM v1_entitlements WHERE external_id = ? AND sync_id = ?",
+            (entitlement_id, self._sync_id),
+        )
+        return entitlement_pb2.Entitlement.FromString(rows[0][0]) if rows else None
+
+    def grant_pages(
+        self, entitlement_id: str, principal_types: Collection[str] = ()
+    ) -> Iterator[list[grant_pb2.Grant]]:
+        # idx_grants_entitlement_sync_grant_v1 (entitlement_id, sync_id, id)
+        types = sorted(set(principal_types))
+        type_filter = f" AND principal_resource_type_id IN ({','.join('?' * len(types))})" if types else ""
+        sql = (
+            "SELECT id, data FROM v1_grants WHERE entitlement_id = ? AND sync_id = ? AND id > ?"
+            f"{type_filter} ORDER BY id LIMIT ?"
+        )
+        last = 0
+        while rows := self._fetch(sql, (entitlement_id, self._sync_id, last, *types, PAGE_ROWS)):
+            last = rows[-1][0]
+            yield [grant_pb2.Grant.FromString(data) for _, data in rows]
+
+    def grants_for_principals(
+        self, entitlement_id: str, principals: Collection[tuple[str, str]]
+    ) -> Mapping[tuple[str, str], list[grant_pb2.Grant]]:
+        # idx_grants_entitlement_id_principal_id_v1 (entitlement_id, principal type, principal id)
+        by_type: dict[str, list[str]] = defaultdict(list)
+        for principal_type, principal_id in principals:
+            by_type[principal_type].append(principal_id)
+        found: dict[tuple[str, str], list[grant_pb2.Grant]] = defaultdict(list)
+        for principal_type, ids in by_type.items():
+            source = iter(ids)
+            while chunk := list(islice(source, _IN_CHUNK)):
+                marks = ",".join("?" * len(chunk))
+                rows = self._fetch(
+                    "SELECT principal_resource_id, data FROM v1_grants WHERE entitlement_id = ?"
+                    f" AND principal_resource_type_id = ? AND principal_resource_id IN ({marks})"
+                    " AND sync_id = ? ORDER BY id",
+                    (entitlement_id, principal_type, *chunk, self._sync_id),
+                )
+                for principal_id, data in rows:
+                    found[(principal_type, principal_id)].append(grant_pb2.Grant.FromString(data))
+        return found
+
+    def upsert_grants_preserving_expansion(self, grants: Sequence[grant_pb2.Grant]) -> None:
+        now = now_text()
+        source = iter(grants)
+        with database_errors(self._label):
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN")
+            while chunk := [grant_row(g, self._sync_id, now) for g in islice(source, CHUNK_ROWS)]:
+                self._conn.executemany(_UPSERT_PRESERVING, chunk)
+
+    def mark_expansion_done(self) -> None:
+        with database_errors(self._label):
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN")
+            self._conn.execute(
+                "UPDATE v1_grants SET needs_expansion = 0 WHERE sync_id = ? AND needs_expansion = 1",
+                (self._sync_id,),
+            )
+
+    def _fetch(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        with database_errors(self._label):
+            return self._conn.execute(sql, params).fetchall()

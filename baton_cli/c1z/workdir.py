@@ -1,0 +1,71 @@
+"""The private temp directory holding a decompressed c1z database while it is in use.
+
+Both reader and writer work on a copy (``<tmp>/c1z<random>/db``, as upstream),
+so migrations and writes never touch the original file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from baton_cli.c1z.schema import ensure_schema
+from baton_cli.errors import C1ZError, NotFoundError
+
+DB_NAME = "db"
+
+# The work DB is private and only becomes a c1z by being compressed and renamed into place
+# after a clean close, so crash-safety pragmas would buy nothing but time. Rollback journal
+# (in memory) keeps the final file in the legacy, non-WAL format upstream expects.
+_PRAGMAS = (
+    "PRAGMA page_size = 4096",
+    "PRAGMA locking_mode = EXCLUSIVE",
+    "PRAGMA journal_mode = MEMORY",
+    "PRAGMA synchronous = OFF",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA cache_size = -65536",
+)
+
+
+def make_workdir(tmp_dir: str | Path | None) -> Path:
+    if tmp_dir is not None and not Path(tmp_dir).is_dir():
+        raise NotFoundError(f"c1z temp directory does not exist: {tmp_dir}")
+    try:
+        return Path(tempfile.mkdtemp(prefix="c1z", dir=tmp_dir))
+    except OSError as exc:
+        raise C1ZError(
+            f"cannot create a c1z work directory in {tmp_dir or tempfile.gettempdir()}: {exc}"
+        ) from None
+
+
+def remove_workdir(directory: Path) -> None:
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextmanager
+def database_errors(label: Path) -> Iterator[None]:
+    """Turn SQLite failures (corrupt pages, full disk) into one-line C1ZErrors naming the file."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise C1ZError(f"c1z file {label}: database error: {exc}") from exc
+
+
+def connect(db_path: Path, label: Path, *, defer_grant_indexes: bool = False) -> sqlite3.Connection:
+    """Open the work DB with our pragmas and bring its schema up to date."""
+    conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    try:
+        with database_errors(label):
+            for pragma in _PRAGMAS:
+                conn.execute(pragma)
+            conn.execute("BEGIN")
+            ensure_schema(conn, defer_grant_indexes=defer_grant_indexes)
+            conn.execute("COMMIT")
+    except BaseException:
+        conn.close()
+        raise
+    return conn

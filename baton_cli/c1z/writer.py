@@ -1,0 +1,270 @@
+"""Writing syncs into a v1 c1z file.
+
+All work happens on a private decompressed copy; ``save()`` is the only step
+that touches the target path, and it replaces it atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+
+from baton_cli.c1z import rows
+from baton_cli.c1z.container import DecodeLimits, decompress_v1, read_magic, require_v1, write_v1
+from baton_cli.c1z.ksuid import new_ksuid
+from baton_cli.c1z.runs import SYNC_TYPES
+from baton_cli.c1z.schema import create_indexes
+from baton_cli.c1z.stats import compute_stats, stats_json
+from baton_cli.c1z.store import SyncStore
+from baton_cli.c1z.timefmt import now_text
+from baton_cli.c1z.workdir import DB_NAME, connect, database_errors, make_workdir, remove_workdir
+from baton_cli.errors import C1ZError, FailedPreconditionError, NotFoundError, UsageError
+from baton_cli.pb.c1.connector.v2 import entitlement_pb2, grant_pb2, resource_pb2
+
+M = TypeVar("M")
+
+CHUNK_ROWS = 1000
+
+_UPSERT_RESOURCE_TYPE = (
+    "INSERT INTO v1_resource_types (external_id, data, sync_id, discovered_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (external_id, sync_id) DO UPDATE SET data = excluded.data"
+)
+_UPSERT_RESOURCE = (
+    "INSERT INTO v1_resources (resource_type_id, external_id, parent_resource_type_id, parent_resource_id,"
+    " data, sync_id, discovered_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (external_id, sync_id) DO UPDATE SET data = excluded.data"
+)
+_UPSERT_ENTITLEMENT = (
+    "INSERT INTO v1_entitlements (resource_type_id, resource_id, external_id, data, sync_id, discovered_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (external_id, sync_id) DO UPDATE SET data = excluded.data"
+)
+# needs_expansion follows §4.5 rule 3; SET expressions see the row's old values.
+_UPSERT_GRANT = (
+    "INSERT INTO v1_grants (resource_type_id, resource_id, entitlement_id, principal_resource_type_id,"
+    " principal_resource_id, external_id, expansion, needs_expansion, data, sync_id, discovered_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (external_id, sync_id) DO UPDATE SET data = excluded.data,"
+    " expansion = excluded.expansion,"
+    " needs_expansion = CASE"
+    " WHEN excluded.expansion IS NULL OR length(excluded.expansion) = 0 THEN 0"
+    " WHEN v1_grants.expansion IS NULL OR v1_grants.expansion != excluded.expansion THEN 1"
+    " ELSE v1_grants.needs_expansion END"
+)
+
+
+class C1ZWriter:
+    """Adds sync runs to a c1z file (new, empty, or an existing v1 file)."""
+
+    def __init__(
+        self, path: Path, workdir: Path, conn: sqlite3.Connection, *, indexes_deferred: bool = False
+    ) -> None:
+        self.path = path
+        self._workdir = workdir
+        self._conn = conn
+        self._indexes_deferred = indexes_deferred
+        self._store = SyncStore(conn, path, before_grant_read=self._build_deferred_indexes)
+        self._sync_id: str | None = None
+        self._sync_type = "full"
+        self._active = False
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        tmp_dir: str | os.PathLike[str] | None = None,
+        limits: DecodeLimits | None = None,
+    ) -> C1ZWriter:
+        """Start from ``path``'s content (missing or empty file = new store); ``path`` is untouched."""
+        target = Path(path)
+        if not target.parent.is_dir():
+            raise NotFoundError(f"directory for c1z file {target} does not exist")
+        magic = read_magic(target) if target.exists() else b""
+        existing = magic != b""
+        if existing:
+            require_v1(target, magic)
+        workdir = make_workdir(None if tmp_dir is None else Path(tmp_dir))
+        try:
+            db_path = workdir / DB_NAME
+            if existing:
+                decompress_v1(target, db_path, limits)
+            # Only a fresh database defers grant indexes: an existing one already has them.
+            conn = connect(db_path, target, defer_grant_indexes=not existing)
+        except BaseException:
+            remove_workdir(workdir)
+            raise
+        return cls(target, workdir, conn, indexes_deferred=not existing)
+
+    @property
+    def sync_id(self) -> str | None:
+        return self._sync_id
+
+    @property
+    def store(self) -> SyncStore:
+        """Read access to everything in the work DB, the current sync's rows included."""
+        self._require_open()
+        return self._store
+
+    def start_sync(self, sync_type: str = "full", parent_sync_id: str = "") -> str:
+        self._require_open()
+        if self._active:
+            raise FailedPreconditionError(f"sync {self._sync_id} is still running in {self.path}")
+        if sync_type not in SYNC_TYPES:
+            raise UsageError(
+                f"unknown sync type {sync_type!r}; expected one of {', '.join(sorted(SYNC_TYPES))}"
+            )
+        sync_id = new_ksuid()
+        with self._writing():
+            self._conn.execute(
+                "INSERT INTO v1_sync_runs (sync_id, started_at, sync_token, sync_type, parent_sync_id,"
+                " grants_backfilled) VALUES (?, ?, '', ?, ?, 1)",
+                (sync_id, now_text(), sync_type, parent_sync_id),
+            )
+        self._sync_id, self._sync_type, self._active = sync_id, sync_type, True
+        return sync_id
+
+    def put_resource_types(self, items: Iterable[resource_pb2.ResourceType]) -> int:
+        return self._put(_UPSERT_RESOURCE_TYPE, items, rows.resource_type_row)
+
+    def put_resources(self, items: Iterable[resource_pb2.Resource]) -> int:
+        return self._put(_UPSERT_RESOURCE, items, rows.resource_row)
+
+    def put_entitlements(self, items: Iterable[entitlement_pb2.Entitlement]) -> int:
+        return self._put(_UPSERT_ENTITLEMENT, items, rows.entitlement_row)
+
+    def put_grants(self, items: Iterable[grant_pb2.Grant]) -> int:
+        return self._put(_UPSERT_GRANT, items, rows.grant_row)
+
+    def resources_after(self, row_id: int, limit: int) -> list[tuple[int, resource_pb2.Resource]]:
+        """The current sync's resources after row ``row_id`` (see SyncStore.resources_after)."""
+        return self._store.resources_after(self._require_sync(), row_id, limit)
+
+    def get_resource(self, resource_type_id: str, resource_id: str) -> resource_pb2.Resource | None:
+        """A resource of the current sync by id, or None."""
+        return self._store.get_resource(self._require_sync(), resource_type_id, resource_id)
+
+    def set_sync_token(self, token: str) -> None:
+        sync_id = self._require_active()
+        with self._writing():
+            self._conn.execute("UPDATE v1_sync_runs SET sync_token = ? WHERE sync_id = ?", (token, sync_id))
+
+    def checkpoint(self) -> None:
+        self._require_open()
+        with database_errors(self.path):
+            self._commit()
+
+    def end_sync(self) -> dict[str, object]:
+        sync_id = self._require_active()
+        self._build_deferred_indexes()
+        with self._writing():
+            stats = compute_stats(self._conn, sync_id, self._sync_type)
+            self._conn.execute(
+                "UPDATE v1_sync_runs SET ended_at = ?, supports_diff = 1, stats = ? WHERE sync_id = ?",
+                (now_text(), stats_json(stats), sync_id),
+            )
+            self._commit()
+        self._active = False
+        return stats
+
+    def save(self) -> int:
+        """Write the c1z to ``path`` (temp file + fsync + rename) and release the work dir."""
+        self._require_open()
+        self._closed = True
+        db_path = self._workdir / DB_NAME
+        try:
+            self._build_deferred_indexes()
+            with database_errors(self.path):
+                self._commit()
+            self._conn.close()
+            _require_no_sidecars(db_path, self.path)
+            return write_v1(db_path, self.path)
+        except OSError as exc:
+            raise C1ZError(f"cannot write c1z file {self.path}: {exc.strerror or exc}") from exc
+        finally:
+            self._conn.close()
+            remove_workdir(self._workdir)
+
+    def abort(self) -> None:
+        """Discard everything written since open; ``path`` is left as it was."""
+        if self._closed:
+            return
+        self._closed = True
+        self._conn.close()
+        remove_workdir(self._workdir)
+
+    def __enter__(self) -> C1ZWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _put(
+        self, sql: str, items: Iterable[M], make_row: Callable[[M, str, str], tuple[object, ...]]
+    ) -> int:
+        sync_id = self._require_active()
+        now = now_text()
+        source = iter(items)
+        total = 0
+        with self._writing():
+            while chunk := [make_row(item, sync_id, now) for item in islice(source, CHUNK_ROWS)]:
+                self._conn.executemany(sql, chunk)
+                total += len(chunk)
+        return total
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        # Writes accumulate in one open transaction until checkpoint()/end_sync()/save().
+        with database_errors(self.path):
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN")
+            yield
+
+    def _build_deferred_indexes(self) -> None:
+        if self._indexes_deferred:
+            with self._writing():
+                create_indexes(self._conn)
+            self._indexes_deferred = False
+
+    def _commit(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise FailedPreconditionError(f"c1z writer for {self.path} is already closed")
+
+    def _require_sync(self) -> str:
+        self._require_open()
+        if self._sync_id is None:
+            raise FailedPreconditionError(f"no sync was started in {self.path}; call start_sync() first")
+        return self._sync_id
+
+    def _require_active(self) -> str:
+        self._require_open()
+        if not self._active or self._sync_id is None:
+            raise FailedPreconditionError(f"no sync is running in {self.path}; call start_sync() first")
+        return self._sync_id
+
+
+def _require_no_sidecars(db_path: Path, label: Path) -> None:
+    # Only the main DB file is compressed, so pending journal/WAL content would be lost.
+    for suffix in ("-wal", "-journal"):
+        sidecar = db_path.with_name(db_path.name + suffix)
+        if sidecar.exists() and sidecar.stat().st_size > 0:
+            raise C1ZError(f"c1z file {label}: work database still has a non-empty {suffix} file")

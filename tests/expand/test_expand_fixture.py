@@ -1,0 +1,135 @@
+"""Compatibility: our expansion of upstream's paused sync gives upstream's expanded grants.
+
+small-unexpanded.c1z is an unfinished sync written by the Go SDK, stopped at
+grant expansion; small-expanded.c1z is the same sync after the SDK expanded it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from baton_cli.c1z import C1ZReader
+from baton_cli.c1z.expansion_file import ExpansionFile
+from baton_cli.core.expand import ExpansionResult, ExpansionStore, expand_grants, is_direct
+from baton_cli.core.sync_state import SyncState
+from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, grant_pb2
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "c1z"
+SYNC_ID = "36zfOAoWMxQdISbixanQCRBiX7E"
+
+Sources = dict[str, bool]
+
+
+def fixture(name: str) -> Path:
+    path = FIXTURES / name
+    if not path.is_file():
+        pytest.fail(f"fixture {path} is missing (expected the shared c1z fixtures next to the project)")
+    return path
+
+
+def grants_by_id(path: Path) -> dict[str, grant_pb2.Grant]:
+    with C1ZReader.open(path) as reader:
+        run = reader.pick_sync(SYNC_ID)
+        return {g.id: g for g in reader.grants(run.sync_id)}
+
+
+def sources(grant: grant_pb2.Grant) -> Sources:
+    return {key: value.is_direct for key, value in grant.sources.sources.items()}
+
+
+@pytest.fixture(scope="module")
+def expanded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, ExpansionResult]]:
+    work = tmp_path_factory.mktemp("expand")
+    target = work / "sync.c1z"
+    shutil.copyfile(fixture("small-unexpanded.c1z"), target)
+    with ExpansionFile.open(target, tmp_dir=work) as c1z:
+        run = c1z.target_sync()
+        assert (run.sync_id, run.finished) == (SYNC_ID, False)
+        store: ExpansionStore = c1z.store(run.sync_id)  # the SQLite store satisfies core's Protocol
+        result = expand_grants(store, env={})
+        c1z.end_sync(run, SyncState(needs_expansion=True).to_token())
+        c1z.save()
+    yield target, result
+
+
+def test_expansion_reports_the_graph(expanded: tuple[Path, ExpansionResult]) -> None:
+    _, result = expanded
+    # 409 expandable grants naming 799 source entitlements, 20 nested group levels, no cycles.
+    assert (result.edges, result.dropped_edges, result.cycles_collapsed, result.layers) == (799, 0, 0, 20)
+    assert result.grants_created == 14_981 - 2_909
+
+
+def test_same_grant_ids_and_source_keys_as_upstream(expanded: tuple[Path, ExpansionResult]) -> None:
+    ours = grants_by_id(expanded[0])
+    theirs = grants_by_id(fixture("small-expanded.c1z"))
+
+    assert len(theirs) == 14_981
+    assert ours.keys() == theirs.keys()
+    mismatched = [gid for gid, g in theirs.items() if sources(g).keys() != sources(ours[gid]).keys()]
+    assert mismatched == []
+    for gid, g in theirs.items():
+        assert ours[gid].entitlement.id == g.entitlement.id
+        assert ours[gid].principal.id == g.principal.id
+
+
+def test_upstream_file_predates_is_direct(expanded: tuple[Path, ExpansionResult]) -> None:
+    # The expected file was written by an SDK from before GrantSource.is_direct was filled in:
+    # every flag is false, even the {D: {is_direct: true}} entries §7.5 requires. Its flags can
+    # therefore not be compared; test_is_direct_follows_the_spec checks ours instead.
+    theirs = grants_by_id(fixture("small-expanded.c1z"))
+    assert {flag for g in theirs.values() for flag in sources(g).values()} == {False}
+
+
+def test_is_direct_follows_the_spec(expanded: tuple[Path, ExpansionResult]) -> None:
+    ours = grants_by_id(expanded[0])
+    held: dict[tuple[str, str, str], list[grant_pb2.Grant]] = {}
+    for g in ours.values():
+        held.setdefault((g.entitlement.id, g.principal.id.resource_type, g.principal.id.resource), []).append(
+            g
+        )
+    checked = 0
+    for g in ours.values():
+        principal = (g.principal.id.resource_type, g.principal.id.resource)
+        for source_id, direct in sources(g).items():
+            if source_id == g.entitlement.id:
+                assert direct, g.id  # a grant held before expansion stays direct
+                continue
+            # Direct exactly when the principal's own grant on the source is direct for it.
+            expected = any(is_direct(h, source_id) for h in held[(source_id, *principal)])
+            assert direct == expected, (g.id, source_id)
+            checked += 1
+    assert checked == 26_670 - 1_199  # every source entry except the self-entries
+
+
+def test_saved_file_is_finished_with_expansion_done(expanded: tuple[Path, ExpansionResult]) -> None:
+    path = expanded[0]
+    with C1ZReader.open(path) as reader:
+        run = reader.pick_sync()
+        assert (run.sync_id, run.finished) == (SYNC_ID, True)
+        assert run.stats is not None and run.stats["grants"] == 14_981
+        assert SyncState.from_token(run.sync_token).actions == []
+        # Preserve-expansion writes kept every GrantExpandable in its column.
+        expandable = [
+            g.id
+            for g in reader.grants(run.sync_id, with_expansion=True)
+            if any(a.Is(annotation_grant_pb2.GrantExpandable.DESCRIPTOR) for a in g.annotations)
+        ]
+        assert len(expandable) == 409
+    with ExpansionFile.open(path) as c1z:
+        assert list(c1z.store(SYNC_ID).pending_expansions()) == []
+
+
+def test_unsaved_expansion_leaves_the_file_and_no_work_copy(tmp_path: Path) -> None:
+    target = tmp_path / "sync.c1z"
+    shutil.copyfile(fixture("small-unexpanded.c1z"), target)
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(RuntimeError, match="interrupted"), ExpansionFile.open(target, tmp_dir=work) as c1z:
+        expand_grants(c1z.store(c1z.target_sync().sync_id), env={})
+        raise RuntimeError("interrupted")
+    assert target.read_bytes() == fixture("small-unexpanded.c1z").read_bytes()
+    assert list(work.iterdir()) == []
