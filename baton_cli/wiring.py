@@ -100,7 +100,7 @@ def run_local_sync(
             f"--out {str(out)!r} is a directory; give a file path such as {str(out / 'sync.c1z')!r}"
         )
     with C1ZWriter.open(out, tmp_dir=tmp_dir) as writer:
-        result = SyncEngine(connector, writer, observer=observer, cancel=cancel).run()
+        result = SyncEngine(connector, writer, observer=observer, cancel=cancel, env=os.environ).run()
         size = writer.save()
     return SyncSummary(
         sync_id=result.sync_id,

@@ -6,7 +6,7 @@ measures, each in a fresh process:
 - peak RSS of ``baton grants -o json > /dev/null`` (budget: 150 MB),
 - wall time of ``baton stats`` (budget: well under a second; the median of a few runs).
 
-``--source writer`` builds an equivalent file (same ids and shape) straight
+``--source writer`` builds a file of the same size and shape straight
 through ``C1ZWriter`` instead, for when the sync pipeline is unavailable.
 
     PYTHONPATH=. .venv/bin/python bench/bench_inspect.py [--keep DIR] [--source demo|writer]
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -93,17 +92,31 @@ def build_with_writer(path: Path) -> None:
         writer.save()
 
 
+# Runs in a fresh interpreter whose only child is the measured command, so RUSAGE_CHILDREN's
+# ru_maxrss (the largest child ever waited for) is exactly that command's peak.
+_MEASURE = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+sys.stderr.buffer.write(done.stderr)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(done.returncode)
+"""
+
+
 def peak_rss_mb(*args: str) -> float:
-    """Peak RSS of one child process (ru_maxrss of the largest child; we start one at a time)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = baton(*args)
+    """Peak RSS of ``baton ARGS`` with stdout to /dev/null, in MiB."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("BATON_FILE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, sys.executable, "-m", "baton_cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
-        raise SystemExit(f"baton {' '.join(args)} failed: {result.stderr.decode().strip()}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if after <= before:
-        # ru_maxrss is a maximum over all children so far: a smaller child leaves it unchanged.
-        print(f"  note: peak RSS not above an earlier child's ({before / 1024:.0f} MB): an upper bound")
-    return max(after, before) / 1024  # Linux reports KiB
+        raise SystemExit(f"baton {' '.join(args)} failed: {result.stderr.strip()}")
+    return int(result.stdout.strip()) / 1024  # Linux reports KiB
 
 
 def wall_seconds(*args: str) -> float:
@@ -133,7 +146,6 @@ def main() -> None:
         size_mb, took = path.stat().st_size / 1e6, time.perf_counter() - start
         print(f"built {path.name} with {args.source}: {size_mb:.1f} MB in {took:.1f}s")
 
-        # The RSS figure must come first: RUSAGE_CHILDREN keeps the largest child seen so far.
         rss = peak_rss_mb("grants", "-f", str(path), "-o", "json")
         start = time.perf_counter()
         baton("grants", "-f", str(path), "-o", "json")

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from baton_cli.c1z import rows
+from baton_cli.c1z.expansion_store import SqliteExpansionStore
 from baton_cli.c1z.container import DecodeLimits, decompress_v1, read_magic, require_v1, write_v1
 from baton_cli.c1z.ksuid import new_ksuid
 from baton_cli.c1z.runs import SYNC_TYPES
@@ -150,6 +151,12 @@ class C1ZWriter:
     def get_resource(self, resource_type_id: str, resource_id: str) -> resource_pb2.Resource | None:
         """A resource of the current sync by id, or None."""
         return self._store.get_resource(self._require_sync(), resource_type_id, resource_id)
+
+    def expansion_store(self) -> SqliteExpansionStore:
+        """Grant expansion's view of the running sync (it reads grants by entitlement: indexes first)."""
+        sync_id = self._require_active()
+        self._build_deferred_indexes()
+        return SqliteExpansionStore(self._conn, sync_id, label=self.path)
 
     def set_sync_token(self, token: str) -> None:
         sync_id = self._require_active()

@@ -9,7 +9,7 @@ the entitlement and grant phases, so memory does not grow with the data.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -24,8 +24,10 @@ from baton_cli.connector.api import (
     ResourceType,
 )
 from baton_cli.core.cancel import CancelToken
+from baton_cli.core.expand import ExpansionStore, expand_grants
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
 from baton_cli.core.sync_state import (
+    OP_GRANT_EXPANSION,
     OP_LIST_ENTITLEMENTS,
     OP_LIST_GRANTS,
     OP_LIST_RESOURCE_TYPES,
@@ -67,6 +69,8 @@ class SyncStore(Protocol):
 
     def end_sync(self) -> dict[str, object]: ...
 
+    def expansion_store(self) -> ExpansionStore: ...
+
 
 @dataclass(frozen=True, slots=True)
 class SyncResult:
@@ -85,7 +89,9 @@ class SyncEngine:
         observer: SyncObserver | None = None,
         cancel: CancelToken | None = None,
         clock: Callable[[], float] = time.monotonic,
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        self._env = dict(env or {})
         self._connector = connector
         self._store = store
         self._observer = observer or NullObserver()
@@ -116,6 +122,7 @@ class SyncEngine:
             *(Action(OP_LIST_RESOURCES, resource_type_id=t) for t in self._syncers),
             Action(OP_LIST_ENTITLEMENTS),
             Action(OP_LIST_GRANTS),
+            Action(OP_GRANT_EXPANSION),
         )
         self._drive(state)
         self._enter(Phase.FINALIZE)
@@ -156,6 +163,13 @@ class SyncEngine:
                     self._list_for_resource(action, state)
                 else:
                     self._walk_store(action, state)
+            case "grant-expansion":
+                if state.needs_expansion:
+                    self._enter(Phase.GRANT_EXPANSION)
+                    self._store.set_sync_token(state.to_token())
+                    self._store.checkpoint()
+                    result = expand_grants(self._store.expansion_store(), env=self._env, cancel=self._cancel)
+                    self._stored(RowKind.GRANTS, result.grants_created)
             case other:
                 raise UsageError(f"sync state holds an unknown action {other!r}")
 

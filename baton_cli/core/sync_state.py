@@ -90,7 +90,10 @@ class SyncState:
             if raw.get("version") in (1, 2):
                 entries = [raw["actions_map"][i] for i in raw.get("action_order", [])]
             else:
+                # V0: a stack in "actions" with the running action kept apart in "current_action".
                 entries = list(raw.get("actions") or [])
+                if raw.get("current_action"):
+                    entries.append(raw["current_action"])
             actions = [Action(**{k: str(e.get(k, "")) for k in _ACTION_KEYS}) for e in entries]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise C1ZError(f"unreadable sync_token in c1z file: {exc}") from exc

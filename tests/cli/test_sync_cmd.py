@@ -35,13 +35,28 @@ def baton(
     )
 
 
+def expanded_role_grants(*, users: int, groups: int, memberships: int, roles: int) -> int:
+    """Distinct (user, role) pairs the demo's role-to-group grants expand into."""
+    per = min(memberships // groups, users)
+    holders: dict[int, set[int]] = {r: set() for r in range(roles)}
+    for g in range(groups):
+        holders[g % roles].update((g * per + k) % users for k in range(per))
+    return sum(len(h) for h in holders.values())
+
+
 def test_demo_sync_writes_a_c1z_our_reader_counts_exactly(tmp_path: Path) -> None:
     out = tmp_path / "demo.c1z"
     result = baton("sync", "--plugin", "demo", "--out", str(out), "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    # Defaults: 50 users, 5 groups, 200 memberships (40 per group), 3 roles each granted to its groups.
-    expected = {"resource_types": 3, "resources": 58, "entitlements": 8, "grants": 205}
+    # Defaults: 50 users, 5 groups, 200 memberships (40 per group), 3 roles each granted to its groups,
+    # and grant expansion gives each member of a group the group's role.
+    expected = {
+        "resource_types": 3,
+        "resources": 58,
+        "entitlements": 8,
+        "grants": 200 + 5 + expanded_role_grants(users=50, groups=5, memberships=200, roles=3),
+    }
     assert summary["counts"] == expected
     assert summary["path"] == str(out) and summary["bytes"] == out.stat().st_size
     assert out.read_bytes()[:9] == b"C1ZF\x00\x28\xb5\x2f\xfd"
@@ -52,6 +67,13 @@ def test_demo_sync_writes_a_c1z_our_reader_counts_exactly(tmp_path: Path) -> Non
         assert (counts.resource_types, counts.resources, counts.entitlements, counts.grants) == tuple(
             expected.values()
         )
+        # An expanded grant: user 0 is a member of groups 0 and 3, both granted role 0.
+        [derived] = reader.grants(
+            sync.sync_id, entitlement_id="role:r00000:assignment", principal_id="u0000000"
+        )
+        assert derived.id == "role:r00000:assignment:user:u0000000"
+        assert set(derived.sources.sources) == {"group:g000000:member", "group:g000003:member"}
+        assert any(a.type_url.endswith("c1.connector.v2.GrantImmutable") for a in derived.annotations)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.c1z"]  # no temp files left behind
 
 
@@ -89,7 +111,8 @@ def test_plain_progress_lines_on_a_pipe(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert "sync: phase list-resources" in "\n".join(lines)
-    assert lines[-1].startswith("sync: done resource_types=3 resources=58 entitlements=8 grants=205")
+    assert "sync: phase grant-expansion" in result.stderr
+    assert lines[-1].startswith("sync: done resource_types=3 resources=58 entitlements=8 grants=345")
     assert "Synced" in result.stdout
 
 

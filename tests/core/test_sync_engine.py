@@ -92,3 +92,10 @@ def test_sync_state_token_round_trips() -> None:
     assert again.actions == state.actions
     assert again.needs_expansion and again.completed_actions == 7
     assert again.pop() == Action("list-resources", resource_type_id="user", page_token="abc")
+
+
+def test_v0_token_keeps_its_current_action_on_top() -> None:
+    token = '{"actions":[{"operation":"list-grants"}],"current_action":{"operation":"grant-expansion"}}'
+    state = SyncState.from_token(token)
+    assert state.pop() == Action("grant-expansion")
+    assert state.pop() == Action("list-grants")
