@@ -16,8 +16,8 @@ from types import TracebackType
 from typing import TypeVar
 
 from baton_cli.c1z import rows
-from baton_cli.c1z.expansion_store import SqliteExpansionStore
 from baton_cli.c1z.container import DecodeLimits, decompress_v1, read_magic, require_v1, write_v1
+from baton_cli.c1z.expansion_store import SqliteExpansionStore
 from baton_cli.c1z.ksuid import new_ksuid
 from baton_cli.c1z.runs import SYNC_TYPES
 from baton_cli.c1z.schema import create_indexes
