@@ -183,3 +183,30 @@ def test_unfinished_sync_is_still_shown(capsys: pytest.CaptureFixture[str]) -> N
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.title() for p in rest)
+
+
+def test_parents_and_filters_of_the_file_template_fixture(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(fixture("file-template-sdk-v0.25.0.c1z"))
+    roles = ok(capsys, "resources", "-f", path, "-t", "role", "-o", "json").json()["resources"]
+    assert len(roles) == 6
+    assert {r["parent"]["displayName"] for r in roles} == {"Production Workspace", "Development Workspace"}
+    assert all(r["parent"]["id"]["resourceType"] == "workspace" for r in roles)
+    users = ok(capsys, "resources", "-f", path, "-t", "user", "-o", "json").json()["resources"]
+    assert all("parent" not in u for u in users)
+    lines = ok(capsys, "resources", "-f", path, "-t", "role").out.splitlines()
+    assert lines[1].endswith("Production Workspace (workspace)")
+
+    # -r takes TYPE:ID on its own, or a bare id together with -t.
+    for args in (("-r", "team:app_admin"), ("-t", "team", "-r", "app_admin")):
+        ents = ok(capsys, "entitlements", "-f", path, *args, "-o", "json").json()["entitlements"]
+        assert [e["entitlement"]["id"] for e in ents] == ["team:app_admin:member"]
+        assert ents[0]["resourceType"]["id"] == "team"
+    members = ok(capsys, "principals", "-f", path, "-e", "team:app_admin:member", "-o", "json").json()
+    assert sorted(r["resource"]["id"]["resource"] for r in members["resources"]) == [
+        "alice.admin",
+        "dave.developer",
+    ]
+    on_team = ok(capsys, "principals", "-f", path, "-r", "team:app_admin", "-o", "json").json()["resources"]
+    assert len(on_team) == 2
+    by_type = ok(capsys, "grants", "-f", path, "-t", "workspace", "-o", "json").json()["grants"]
+    assert len(by_type) == 20 and {g["resourceType"]["id"] for g in by_type} == {"workspace"}

@@ -236,3 +236,13 @@ def test_plain_display_throttles_lines() -> None:
         "sync: phase list-grants resource_types=0 resources=0 entitlements=0 grants=0 rate=0/s elapsed=0.0s",
         "sync: progress resource_types=0 resources=0 entitlements=0 grants=1010 rate=168/s elapsed=6.0s",
     ]
+
+
+def test_baton_yaml_supplies_fields_and_may_hold_runner_keys(tmp_path: Path) -> None:
+    (tmp_path / ".baton.yaml").write_text("users: 7\ngroups: 1\nmemberships: 3\nroles: 0\nclient-id: ''\n")
+    result = baton("sync", "--plugin", "demo", "--out", "y.c1z", "--json", "--progress", "off", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["counts"]["resources"] == 8
+    (tmp_path / ".baton.yaml").write_text("userz: 7\n")
+    bad = baton("sync", "--plugin", "demo", "--out", "y.c1z", cwd=tmp_path)
+    assert bad.returncode == 3 and "userz" in bad.stderr
