@@ -18,21 +18,9 @@ from baton_cli.core.progress import SyncObserver
 from baton_cli.core.sync import SyncEngine
 from baton_cli.errors import BatonError, UsageError
 
-
 # Runner settings (ours and upstream's, cli.md §3) may share a .baton.yaml with a plugin's fields.
 RUNNER_CONFIG_KEYS = frozenset(
-    """plugin out file config c1z-temp-dir progress json client-id client-secret skip-full-sync
-    task-concurrency keep-previous-sync-c1z health-check health-check-port health-check-bind-address
-    workers parallel-sync sync-resources sync-resource-types skip-entitlements-and-grants skip-grants
-    storage-engine external-resource-c1z external-resource-entitlement-id-filter external-resource-traits
-    session-store-maximum-size http-timeout-seconds provisioning ticketing grant-entitlement
-    grant-principal grant-principal-type revoke-grant create-account-login create-account-email
-    create-account-profile create-account-resource-type delete-resource delete-resource-type
-    rotate-credentials rotate-credentials-type event-feed event-feed-id event-feed-start-at
-    event-feed-cursor create-ticket bulk-create-ticket list-ticket-schemas get-ticket invoke-action
-    list-action-schemas list-resource-actions diff-syncs compact-syncs log-level log-format log-path
-    log-level-debug-expires-at log-event-log otel-collector-endpoint otel-collector-endpoint-tls-cert-path
-    otel-tracing-disabled auth-method""".split()
+    ["plugin", "out", "file", "config", "c1z-temp-dir", "progress", "json", "client-id", "client-secret", "skip-full-sync", "task-concurrency", "keep-previous-sync-c1z", "health-check", "health-check-port", "health-check-bind-address", "workers", "parallel-sync", "sync-resources", "sync-resource-types", "skip-entitlements-and-grants", "skip-grants", "storage-engine", "external-resource-c1z", "external-resource-entitlement-id-filter", "external-resource-traits", "session-store-maximum-size", "http-timeout-seconds", "provisioning", "ticketing", "grant-entitlement", "grant-principal", "grant-principal-type", "revoke-grant", "create-account-login", "create-account-email", "create-account-profile", "create-account-resource-type", "delete-resource", "delete-resource-type", "rotate-credentials", "rotate-credentials-type", "event-feed", "event-feed-id", "event-feed-start-at", "event-feed-cursor", "create-ticket", "bulk-create-ticket", "list-ticket-schemas", "get-ticket", "invoke-action", "list-action-schemas", "list-resource-actions", "diff-syncs", "compact-syncs", "log-level", "log-format", "log-path", "log-level-debug-expires-at", "log-event-log", "otel-collector-endpoint", "otel-collector-endpoint-tls-cert-path", "otel-tracing-disabled", "auth-method"]
 )
 
 

@@ -20,7 +20,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, TextIO
 
-from google.protobuf import any_pb2, struct_pb2
+from google.protobuf import any_pb2, descriptor_pool, message_factory, struct_pb2
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from rich import box
@@ -92,11 +92,9 @@ def _wrap_unknown_any(message: Message) -> None:
 
 
 def _fix_any(item: any_pb2.Any) -> None:
-    from google.protobuf import symbol_database
-
     name = item.type_url.rpartition("/")[2]
     try:
-        cls = symbol_database.Default().GetSymbol(name)
+        cls = message_factory.GetMessageClass(descriptor_pool.Default().FindMessageTypeByName(name))
     except KeyError:
         opaque = struct_pb2.Struct()
         opaque.update({"unresolvedType": item.type_url, "base64": base64.b64encode(item.value).decode()})
