@@ -32,7 +32,7 @@ _DECODERS: dict[str, Callable[[bytes], Message]] = {
     "grants": grant_pb2.Grant.FromString,
 }
 _SINGULAR = {"resources": "resource", "entitlements": "entitlement", "grants": "grant"}
-# JSON list name (upstream's) -> which side holds the rows.
+# Upstream's JSON list names, paired with the KindDiff field that holds their rows.
 _CATEGORIES = (("created", "added"), ("deleted", "removed"), ("modified", "changed"))
 
 Files = Annotated[list[Path] | None, typer.Argument(help="OLD.c1z NEW.c1z (else the syncs of --file).")]
