@@ -135,9 +135,11 @@ def _write_console(base: Side, applied: Side, diffs: list[KindDiff]) -> None:
     with console_table(("Kind", "Added", "Removed", "Changed"), title=title) as table:
         for d in diffs:
             table.add((d.kind, str(len(d.added)), str(len(d.removed)), str(len(d.changed))))
-    out = sys.stdout
-    for d in diffs:
-        for category, mark in (("added", "+"), ("removed", "-"), ("changed", "~")):
-            for message in _rows(base, applied, d, category):
-                out.write(f"{mark} {_SINGULAR[d.kind]} {_label(d.kind, message)}\n")
-    out.flush()
+    if all(d.empty for d in diffs):
+        return
+    # A table too, so a long diff pages on a terminal and lines up when piped (`grep ^added`).
+    with console_table(("Change", "Kind", "Object")) as table:
+        for d in diffs:
+            for _, category in _CATEGORIES:
+                for message in _rows(base, applied, d, category):
+                    table.add((category, _SINGULAR[d.kind], _label(d.kind, message)))

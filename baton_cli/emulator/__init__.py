@@ -1,0 +1,1 @@
+"""Local platform emulator: BatonService over gRPC, the token endpoint, a durable task queue."""
