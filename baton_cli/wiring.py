@@ -15,7 +15,7 @@ from baton_cli.connector.loader import installed_plugins, load_plugin
 from baton_cli.connector.plugin import Plugin
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.progress import SyncObserver
-from baton_cli.core.sync import SyncEngine
+from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine
 from baton_cli.errors import BatonError, UsageError
 
 # Runner settings (ours and upstream's, cli.md §3) may share a .baton.yaml with a plugin's fields.
@@ -107,6 +107,7 @@ class SyncSummary:
     path: str
     bytes: int
     needs_expansion: bool
+    resumed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +171,27 @@ def run_local_sync(
         raise UsageError(
             f"--out {str(out)!r} is a directory; give a file path such as {str(out / 'sync.c1z')!r}"
         )
-    with C1ZWriter.open(out, tmp_dir=tmp_dir) as writer:
-        result = SyncEngine(connector, writer, observer=observer, cancel=cancel, env=os.environ).run()
-        size = writer.save()
+    # A resumable writer keeps its work beside `out` until the file is written: a killed or
+    # interrupted run leaves it, and the next run over the same `out` carries on from it.
+    writer = C1ZWriter.open(out, tmp_dir=tmp_dir, resumable=True)
+    try:
+        with writer:
+            result = SyncEngine(
+                connector,
+                writer,
+                observer=observer,
+                cancel=cancel,
+                env=os.environ,
+                checkpoint_interval=_checkpoint_interval(),
+            ).run()
+            size = writer.save()
+    except BatonError as exc:
+        if writer.has_saved_work():
+            raise type(exc)(
+                f"{exc} (progress is kept in {writer.workdir}: run the same command again to resume)",
+                code=exc.code,
+            ) from exc
+        raise
     return SyncSummary(
         sync_id=result.sync_id,
         counts=result.counts,
@@ -180,4 +199,14 @@ def run_local_sync(
         path=str(out),
         bytes=size,
         needs_expansion=result.needs_expansion,
+        resumed=result.resumed,
     )
+
+
+def _checkpoint_interval() -> float:
+    # Tests of kill-and-resume checkpoint after every action; people keep the 10 s default.
+    raw = os.environ.get("BATON_SYNC_CHECKPOINT_SECONDS", "")
+    try:
+        return max(0.0, float(raw)) if raw else CHECKPOINT_INTERVAL_SECONDS
+    except ValueError:
+        raise UsageError(f"BATON_SYNC_CHECKPOINT_SECONDS must be a number of seconds, got {raw!r}") from None

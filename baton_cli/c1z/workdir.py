@@ -55,12 +55,27 @@ def database_errors(label: Path) -> Iterator[None]:
         raise C1ZError(f"c1z file {label}: database error: {exc}") from exc
 
 
-def connect(db_path: Path, label: Path, *, defer_grant_indexes: bool = False) -> sqlite3.Connection:
+# A resumable work DB must survive the process being killed between checkpoints: WAL keeps
+# committed checkpoints intact whatever happens to the open transaction. synchronous=OFF still
+# survives a killed process (the OS has the writes); only a machine crash could lose them.
+_DURABLE_PRAGMAS = (
+    "PRAGMA page_size = 4096",
+    "PRAGMA locking_mode = EXCLUSIVE",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = OFF",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA cache_size = -65536",
+)
+
+
+def connect(
+    db_path: Path, label: Path, *, defer_grant_indexes: bool = False, durable: bool = False
+) -> sqlite3.Connection:
     """Open the work DB with our pragmas and bring its schema up to date."""
     conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
     try:
         with database_errors(label):
-            for pragma in _PRAGMAS:
+            for pragma in _DURABLE_PRAGMAS if durable else _PRAGMAS:
                 conn.execute(pragma)
             conn.execute("BEGIN")
             ensure_schema(conn, defer_grant_indexes=defer_grant_indexes)

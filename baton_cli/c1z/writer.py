@@ -6,8 +6,10 @@ that touches the target path, and it replaces it atomically.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -19,11 +21,12 @@ from baton_cli.c1z import rows
 from baton_cli.c1z.container import DecodeLimits, decompress_v1, read_magic, require_v1, write_v1
 from baton_cli.c1z.expansion_store import SqliteExpansionStore
 from baton_cli.c1z.ksuid import new_ksuid
-from baton_cli.c1z.runs import SYNC_TYPES
+from baton_cli.c1z.resumable import WorkdirLock, has_work, resumable_workdir
+from baton_cli.c1z.runs import SYNC_TYPES, SyncRun
 from baton_cli.c1z.schema import create_indexes
 from baton_cli.c1z.stats import compute_stats, stats_json
 from baton_cli.c1z.store import SyncStore
-from baton_cli.c1z.timefmt import now_text
+from baton_cli.c1z.timefmt import format_ns, now_text
 from baton_cli.c1z.workdir import DB_NAME, connect, database_errors, make_workdir, remove_workdir
 from baton_cli.errors import C1ZError, FailedPreconditionError, NotFoundError, UsageError
 from baton_cli.pb.c1.connector.v2 import entitlement_pb2, grant_pb2, resource_pb2
@@ -64,9 +67,16 @@ class C1ZWriter:
     """Adds sync runs to a c1z file (new, empty, or an existing v1 file)."""
 
     def __init__(
-        self, path: Path, workdir: Path, conn: sqlite3.Connection, *, indexes_deferred: bool = False
+        self,
+        path: Path,
+        workdir: Path,
+        conn: sqlite3.Connection,
+        *,
+        indexes_deferred: bool = False,
+        lock: WorkdirLock | None = None,
     ) -> None:
         self.path = path
+        self._lock = lock
         self._workdir = workdir
         self._conn = conn
         self._indexes_deferred = indexes_deferred
@@ -83,11 +93,18 @@ class C1ZWriter:
         *,
         tmp_dir: str | os.PathLike[str] | None = None,
         limits: DecodeLimits | None = None,
+        resumable: bool = False,
     ) -> C1ZWriter:
-        """Start from ``path``'s content (missing or empty file = new store); ``path`` is untouched."""
+        """Start from ``path``'s content (missing or empty file = new store); ``path`` is untouched.
+
+        ``resumable`` keeps the work database in a lasting directory (see ``resumable.py``):
+        a previous interrupted run's database there is picked up instead of ``path``.
+        """
         target = Path(path)
         if not target.parent.is_dir():
             raise NotFoundError(f"directory for c1z file {target} does not exist")
+        if resumable:
+            return cls._open_resumable(target, None if tmp_dir is None else Path(tmp_dir), limits)
         magic = read_magic(target) if target.exists() else b""
         existing = magic != b""
         if existing:
@@ -103,6 +120,60 @@ class C1ZWriter:
             remove_workdir(workdir)
             raise
         return cls(target, workdir, conn, indexes_deferred=not existing)
+
+    @classmethod
+    def _open_resumable(cls, target: Path, tmp_dir: Path | None, limits: DecodeLimits | None) -> C1ZWriter:
+        workdir = resumable_workdir(target, tmp_dir)
+        lock = WorkdirLock(workdir, target)
+        try:
+            db_path = workdir / DB_NAME
+            new_store = False
+            if not has_work(workdir):
+                db_path.unlink(missing_ok=True)
+                magic = read_magic(target) if target.exists() else b""
+                if magic:
+                    require_v1(target, magic)
+                    decompress_v1(target, db_path, limits)
+                new_store = not magic
+            conn = connect(db_path, target, durable=True, defer_grant_indexes=new_store)
+        except BaseException:
+            lock.close()
+            raise
+        return cls(target, workdir, conn, indexes_deferred=new_store, lock=lock)
+
+    @property
+    def resumable(self) -> bool:
+        return self._lock is not None
+
+    @property
+    def workdir(self) -> Path:
+        return self._workdir
+
+    def has_saved_work(self) -> bool:
+        """A resumable writer that stopped early left a database a later run can resume."""
+        return self._lock is not None and has_work(self._workdir) and self._unfinished_committed()
+
+    def _unfinished_committed(self) -> bool:
+        if not has_work(self._workdir):
+            return False
+        return _has_unfinished_sync(self._workdir / DB_NAME)
+
+    def unfinished_sync(self, *, max_age_seconds: float = 7 * 24 * 3600) -> SyncRun | None:
+        """The newest unfinished full sync started within ``max_age_seconds`` (runner.md §7.6)."""
+        self._require_open()
+        oldest = format_ns(time.time_ns() - int(max_age_seconds * 1e9))
+        for run in reversed(self._store.syncs()):
+            if run.ended_at is None and run.sync_type == "full" and run.started_at >= oldest:
+                return run
+        return None
+
+    def resume_sync(self, run: SyncRun) -> str:
+        """Make ``run`` the running sync again; returns its sync token."""
+        self._require_open()
+        if self._active:
+            raise FailedPreconditionError(f"sync {self._sync_id} is still running in {self.path}")
+        self._sync_id, self._sync_type, self._active = run.sync_id, run.sync_type, True
+        return run.sync_token
 
     @property
     def sync_id(self) -> str | None:
@@ -190,6 +261,9 @@ class C1ZWriter:
             self._build_deferred_indexes()
             with database_errors(self.path):
                 self._commit()
+                if self._lock is not None:
+                    # Fold the WAL back in: upstream readers expect a rollback-journal file.
+                    self._conn.execute("PRAGMA journal_mode = DELETE")
             self._conn.close()
             _require_no_sidecars(db_path, self.path)
             return write_v1(db_path, self.path)
@@ -198,6 +272,7 @@ class C1ZWriter:
         finally:
             self._conn.close()
             remove_workdir(self._workdir)
+            self._release_lock()
 
     def abort(self) -> None:
         """Discard everything written since open; ``path`` is left as it was."""
@@ -206,6 +281,27 @@ class C1ZWriter:
         self._closed = True
         self._conn.close()
         remove_workdir(self._workdir)
+        self._release_lock()
+
+    def suspend(self) -> None:
+        """Keep the last checkpoint for a later run (resumable writers); drop uncommitted writes."""
+        if self._closed:
+            return
+        if self._lock is None:
+            self.abort()
+            return
+        self._closed = True
+        with contextlib.suppress(sqlite3.Error):
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        self._conn.close()
+        if not self._unfinished_committed():
+            remove_workdir(self._workdir)  # nothing a later run could resume
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
 
     def __enter__(self) -> C1ZWriter:
         return self
@@ -217,7 +313,7 @@ class C1ZWriter:
         tb: TracebackType | None,
     ) -> None:
         if exc_type is not None:
-            self.abort()
+            self.suspend()
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -275,3 +371,15 @@ def _require_no_sidecars(db_path: Path, label: Path) -> None:
         sidecar = db_path.with_name(db_path.name + suffix)
         if sidecar.exists() and sidecar.stat().st_size > 0:
             raise C1ZError(f"c1z file {label}: work database still has a non-empty {suffix} file")
+
+
+def _has_unfinished_sync(db_path: Path) -> bool:
+    # Read with a fresh connection: the writer's is closed once suspended.
+    probe = sqlite3.connect(db_path)
+    try:
+        row = probe.execute("SELECT count(*) FROM v1_sync_runs WHERE ended_at IS NULL").fetchone()
+        return bool(row and row[0])
+    except sqlite3.Error:
+        return False
+    finally:
+        probe.close()

@@ -69,6 +69,9 @@ class RichProgress:
         self._counts.phase = phase
         self._progress.update(self._phase_task, detail=phase.value)
 
+    def note(self, message: str) -> None:
+        self._progress.console.print(f"[yellow]{message}[/yellow]")
+
     def page_stored(self, kind: RowKind, rows: int) -> None:
         counts = self._counts
         counts.add(kind, rows)
@@ -111,6 +114,10 @@ class PlainProgress:
         self._counts.phase = phase
         self._line(f"phase {phase.value}")
 
+    def note(self, message: str) -> None:
+        self._stream.write(f"sync: {message}\n")
+        self._stream.flush()
+
     def page_stored(self, kind: RowKind, rows: int) -> None:
         self._counts.add(kind, rows)
         if self._counts.clock() - self._last >= self._interval:
@@ -128,6 +135,9 @@ class PlainProgress:
 class NoProgress:
     def __enter__(self) -> NoProgress:
         return self
+
+    def note(self, message: str) -> None:
+        pass
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

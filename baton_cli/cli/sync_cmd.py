@@ -81,6 +81,7 @@ def register(app: typer.Typer) -> None:
                 "seconds": round(summary.seconds, 3),
                 "path": summary.path,
                 "bytes": summary.bytes,
+                "resumed": summary.resumed,
             }
             typer.echo(json.dumps(payload, indent=2))
         else:

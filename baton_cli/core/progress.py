@@ -30,9 +30,16 @@ class SyncObserver(Protocol):
 
     def page_stored(self, kind: RowKind, rows: int) -> None: ...
 
+    def note(self, message: str) -> None:
+        """Something a person should know (e.g. that an unfinished sync is being resumed)."""
+        ...
+
 
 class NullObserver:
     def phase_started(self, phase: Phase) -> None:
+        pass
+
+    def note(self, message: str) -> None:
         pass
 
     def page_stored(self, kind: RowKind, rows: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from baton_cli.connector.api import (
     Connector,
@@ -71,6 +71,18 @@ class SyncStore(Protocol):
 
     def expansion_store(self) -> ExpansionStore: ...
 
+    def unfinished_sync(self) -> UnfinishedSync | None: ...
+
+    def resume_sync(self, run: Any) -> str: ...
+
+
+class UnfinishedSync(Protocol):
+    @property
+    def sync_id(self) -> str: ...
+
+    @property
+    def started_at(self) -> str: ...
+
 
 @dataclass(frozen=True, slots=True)
 class SyncResult:
@@ -78,6 +90,7 @@ class SyncResult:
     counts: dict[str, int]
     seconds: float
     needs_expansion: bool
+    resumed: bool = False
 
 
 class SyncEngine:
@@ -90,8 +103,12 @@ class SyncEngine:
         cancel: CancelToken | None = None,
         clock: Callable[[], float] = time.monotonic,
         env: Mapping[str, str] | None = None,
+        resume: bool = True,
+        checkpoint_interval: float = CHECKPOINT_INTERVAL_SECONDS,
     ) -> None:
         self._env = dict(env or {})
+        self._resume = resume
+        self._checkpoint_interval = checkpoint_interval
         self._connector = connector
         self._store = store
         self._observer = observer or NullObserver()
@@ -115,21 +132,33 @@ class SyncEngine:
                 raise ConnectorError(f"connector returned two resource syncers for resource type {type_id!r}")
             self._syncers[type_id] = syncer
 
-        sync_id = self._store.start_sync("full")
-        state = SyncState()
-        state.push(
-            Action(OP_LIST_RESOURCE_TYPES),
-            *(Action(OP_LIST_RESOURCES, resource_type_id=t) for t in self._syncers),
-            Action(OP_LIST_ENTITLEMENTS),
-            Action(OP_LIST_GRANTS),
-            Action(OP_GRANT_EXPANSION),
-        )
+        unfinished = self._store.unfinished_sync() if self._resume else None
+        if unfinished is not None and (token := self._store.resume_sync(unfinished)):
+            sync_id = unfinished.sync_id
+            state = SyncState.from_token(token)
+            self._observer.note(
+                f"resuming unfinished sync {sync_id} started {unfinished.started_at} "
+                f"({len(state.actions)} actions left)"
+            )
+        else:
+            sync_id = unfinished.sync_id if unfinished is not None else self._store.start_sync("full")
+            state = SyncState()
+            state.push(
+                Action(OP_LIST_RESOURCE_TYPES),
+                *(Action(OP_LIST_RESOURCES, resource_type_id=t) for t in self._syncers),
+                Action(OP_LIST_ENTITLEMENTS),
+                Action(OP_LIST_GRANTS),
+                Action(OP_GRANT_EXPANSION),
+            )
+        resumed = bool(state.completed_actions)
         self._drive(state)
         self._enter(Phase.FINALIZE)
         state.actions.clear()
         self._store.set_sync_token(state.to_token())
         self._store.end_sync()
-        return SyncResult(sync_id, dict(self._counts), self._clock() - started, state.needs_expansion)
+        return SyncResult(
+            sync_id, dict(self._counts), self._clock() - started, state.needs_expansion, resumed
+        )
 
     # -- the loop -----------------------------------------------------------
 
@@ -137,14 +166,20 @@ class SyncEngine:
         last_checkpoint = self._clock()
         while (action := state.pop()) is not None:
             if self._cancel.cancelled:
+                # Between actions the stack and the stored rows agree: keep them for a resume.
+                state.actions.append(action)
+                self._checkpoint(state)
                 phase = self._phase.value if self._phase else "start"
                 raise CancelledError(f"sync cancelled during {phase}: {self._cancel.reason}")
             self._run_action(action, state)
             state.completed_actions += 1
-            if self._clock() - last_checkpoint >= CHECKPOINT_INTERVAL_SECONDS:
-                self._store.set_sync_token(state.to_token())
-                self._store.checkpoint()
+            if self._clock() - last_checkpoint >= self._checkpoint_interval:
+                self._checkpoint(state)
                 last_checkpoint = self._clock()
+
+    def _checkpoint(self, state: SyncState) -> None:
+        self._store.set_sync_token(state.to_token())
+        self._store.checkpoint()
 
     def _run_action(self, action: Action, state: SyncState) -> None:
         match action.operation:
@@ -166,8 +201,9 @@ class SyncEngine:
             case "grant-expansion":
                 if state.needs_expansion:
                     self._enter(Phase.GRANT_EXPANSION)
-                    self._store.set_sync_token(state.to_token())
-                    self._store.checkpoint()
+                    state.actions.append(action)  # a resumed run starts the expansion again
+                    self._checkpoint(state)
+                    state.actions.pop()
                     result = expand_grants(self._store.expansion_store(), env=self._env, cancel=self._cancel)
                     self._stored(RowKind.GRANTS, result.grants_created)
             case other:

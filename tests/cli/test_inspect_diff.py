@@ -48,10 +48,8 @@ def test_one_added_grant_is_exactly_the_diff(
     assert added["entitlement"]["id"] == "group:admins:member"
 
     console = ok(capsys, "diff", str(before), str(after)).out.splitlines()
-    assert [line for line in console if line[:2] in {"+ ", "- ", "~ "}] == [
-        "+ grant group:admins:member:user:bob"
-    ]
     assert "grants        1      0        0" in console
+    assert console[-2:] == ["Change  Kind   Object", "added   grant  group:admins:member:user:bob"]
 
     reverse = ok(capsys, "diff", str(after), str(before), "-o", "json").json()
     assert [g["id"] for g in reverse["grants"]["deleted"]] == ["group:admins:member:user:bob"]
@@ -64,9 +62,10 @@ def test_exit_code_flag_gates_on_a_non_empty_diff(
     before, after = before_after
     changed = run(capsys, "diff", str(before), str(after), "--exit-code")
     assert changed.code == 1 and changed.err == ""
-    assert "+ grant group:admins:member:user:bob" in changed.out
+    assert "added   grant  group:admins:member:user:bob" in changed.out
     assert run(capsys, "diff", str(before), str(after)).code == 0  # without the flag a diff is not a failure
-    assert run(capsys, "diff", str(before), str(before), "--exit-code").code == 0
+    same = run(capsys, "diff", str(before), str(before), "--exit-code")
+    assert same.code == 0 and "Object" not in same.out  # no change table when nothing changed
     assert run(capsys, "diff", str(before), str(after), "--exit-code", "-o", "json").code == 1
 
 
@@ -79,7 +78,7 @@ def test_changed_means_same_id_different_bytes(tmp_path: Path, capsys: pytest.Ca
     assert [r["displayName"] for r in body["resources"]["modified"]] == ["Alice Liddell"]
     assert body["grants"] == EMPTY  # the grant embeds only alice's id, which did not change
     lines = ok(capsys, "diff", str(before), str(after)).out.splitlines()
-    assert "~ resource user:alice (Alice Liddell)" in lines
+    assert lines[-1].split() == ["changed", "resource", "user:alice", "(Alice", "Liddell)"]
 
 
 def test_two_syncs_of_one_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

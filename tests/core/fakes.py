@@ -70,6 +70,12 @@ class MemoryStore:
     def checkpoint(self) -> None:
         self.checkpoints += 1
 
+    def unfinished_sync(self) -> None:
+        return None
+
+    def resume_sync(self, run: object) -> str:
+        raise AssertionError("nothing to resume in a MemoryStore")
+
     def end_sync(self) -> dict[str, object]:
         self.ended = True
         return {}

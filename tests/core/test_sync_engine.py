@@ -22,6 +22,9 @@ class RecordingObserver:
     def page_stored(self, kind: RowKind, rows: int) -> None:
         self.events.append(f"{kind.value}:{rows}")
 
+    def note(self, message: str) -> None:
+        self.events.append(f"note:{message}")
+
 
 def test_children_are_listed_depth_first_before_the_parents_next_page() -> None:
     store = MemoryStore()
