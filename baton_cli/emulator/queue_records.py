@@ -76,8 +76,8 @@ TASK_COLUMNS: Final = (
 HOST_COLUMNS: Final = "host_id, first_seen, last_seen, connector_name, os_summary, build_summary"
 
 
-def _opt_float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
+def _opt_float(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def task_record(row: sqlite3.Row) -> TaskRecord:
