@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from baton_cli.c1z import C1ZWriter
@@ -15,7 +15,7 @@ from baton_cli.connector.loader import installed_plugins, load_plugin
 from baton_cli.connector.plugin import Plugin
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.progress import SyncObserver
-from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine
+from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine, SyncOptions
 from baton_cli.errors import BatonError, UsageError
 
 # Runner settings (ours and upstream's, cli.md §3) may share a .baton.yaml with a plugin's fields.
@@ -108,6 +108,9 @@ class SyncSummary:
     bytes: int
     needs_expansion: bool
     resumed: bool = False
+    sync_type: str = "full"
+    warnings: tuple[str, ...] = ()
+    dropped: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,7 @@ def run_local_sync(
     observer: SyncObserver | None = None,
     cancel: CancelToken | None = None,
     tmp_dir: Path | None = None,
+    options: SyncOptions | None = None,
 ) -> SyncSummary:
     """``baton sync``: one full sync of a plugin into a local c1z file."""
     _plugin, connector = build_connector(request)
@@ -183,6 +187,7 @@ def run_local_sync(
                 cancel=cancel,
                 env=os.environ,
                 checkpoint_interval=_checkpoint_interval(),
+                options=options,
             ).run()
             size = writer.save()
     except BatonError as exc:
@@ -200,6 +205,9 @@ def run_local_sync(
         bytes=size,
         needs_expansion=result.needs_expansion,
         resumed=result.resumed,
+        sync_type=result.sync_type,
+        warnings=result.warnings,
+        dropped=result.dropped or {},
     )
 
 

@@ -158,14 +158,24 @@ class C1ZWriter:
             return False
         return _has_unfinished_sync(self._workdir / DB_NAME)
 
-    def unfinished_sync(self, *, max_age_seconds: float = 7 * 24 * 3600) -> SyncRun | None:
-        """The newest unfinished full sync started within ``max_age_seconds`` (runner.md §7.6)."""
+    def unfinished_sync(
+        self, sync_type: str = "full", *, max_age_seconds: float = 7 * 24 * 3600
+    ) -> SyncRun | None:
+        """The newest unfinished sync of ``sync_type`` started within ``max_age_seconds`` (runner.md §7.6)."""
         self._require_open()
         oldest = format_ns(time.time_ns() - int(max_age_seconds * 1e9))
         for run in reversed(self._store.syncs()):
-            if run.ended_at is None and run.sync_type == "full" and run.started_at >= oldest:
+            if run.ended_at is None and run.sync_type == sync_type and run.started_at >= oldest:
                 return run
         return None
+
+    def latest_full_sync_id(self) -> str:
+        """The latest finished full sync: a partial sync's parent (runner.md §7.4); "" if none."""
+        self._require_open()
+        finished = [r for r in self._store.syncs() if r.ended_at is not None and r.sync_type == "full"]
+        if not finished:
+            return ""
+        return max(finished, key=lambda r: (r.ended_at or "", r.sync_id)).sync_id
 
     def resume_sync(self, run: SyncRun) -> str:
         """Make ``run`` the running sync again; returns its sync token."""

@@ -13,6 +13,9 @@ from rich.console import Console
 from baton_cli.cli.interrupt import cancel_on_sigint
 from baton_cli.cli.progress_view import NoProgress, PlainProgress, RichProgress
 from baton_cli.core.cancel import CancelToken
+from baton_cli.core.sync import SyncOptions
+from baton_cli.core.targets import parse_resource_ref
+from baton_cli.errors import UsageError
 from baton_cli.wiring import PluginRequest, run_local_sync
 
 
@@ -31,6 +34,30 @@ def _display(mode: ProgressMode) -> RichProgress | PlainProgress | NoProgress:
     if mode is ProgressMode.plain:
         return PlainProgress(sys.stderr)
     return NoProgress()
+
+
+def _csv(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def sync_options(
+    sync_resources: str,
+    sync_resource_types: str,
+    skip_entitlements_and_grants: bool,
+    skip_grants: bool,
+    skip_expand_grants: bool,
+) -> SyncOptions:
+    refs = [parse_resource_ref(item) for item in _csv(sync_resources)]
+    if skip_grants and not refs:
+        raise UsageError("--skip-grants is only allowed together with --sync-resources")
+    return SyncOptions(
+        resource_type_ids=tuple(_csv(sync_resource_types)),
+        targets=tuple(target for target, _parent in refs),
+        target_parents=tuple(parent for _target, parent in refs),
+        skip_entitlements_and_grants=skip_entitlements_and_grants,
+        skip_grants=skip_grants,
+        skip_expand_grants=skip_expand_grants,
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -69,11 +96,46 @@ def register(app: typer.Typer) -> None:
         c1z_temp_dir: Path | None = typer.Option(
             None, "--c1z-temp-dir", envvar="BATON_C1Z_TEMP_DIR", help="Directory for c1z work files."
         ),
+        sync_resources: str = typer.Option(
+            "",
+            "--sync-resources",
+            envvar="BATON_SYNC_RESOURCES",
+            help="Targeted sync of these resources: TYPE:ID or bid:r: Baton IDs, comma separated.",
+        ),
+        sync_resource_types: str = typer.Option(
+            "",
+            "--sync-resource-types",
+            envvar="BATON_SYNC_RESOURCE_TYPES",
+            help="Only these resource types, comma separated.",
+        ),
+        skip_entitlements_and_grants: bool = typer.Option(
+            False,
+            "--skip-entitlements-and-grants",
+            envvar="BATON_SKIP_ENTITLEMENTS_AND_GRANTS",
+            help="Resources only (a resources_only sync).",
+        ),
+        skip_grants: bool = typer.Option(
+            False,
+            "--skip-grants",
+            envvar="BATON_SKIP_GRANTS",
+            help="Skip grants (only with --sync-resources).",
+        ),
+        skip_expand_grants: bool = typer.Option(
+            False,
+            "--skip-expand-grants",
+            envvar="BATON_SKIP_EXPAND_GRANTS",
+            help="Leave grant expansion to the platform.",
+        ),
     ) -> None:
         request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
+        options = sync_options(
+            sync_resources, sync_resource_types, skip_entitlements_and_grants, skip_grants, skip_expand_grants
+        )
         cancel = CancelToken()
         with _display(progress) as display, cancel_on_sigint(cancel):
-            summary = run_local_sync(request, out, observer=display, cancel=cancel, tmp_dir=c1z_temp_dir)
+            summary = run_local_sync(
+                request, out, observer=display, cancel=cancel, tmp_dir=c1z_temp_dir, options=options
+            )
         if as_json:
             payload = {
                 "sync_id": summary.sync_id,
@@ -82,6 +144,9 @@ def register(app: typer.Typer) -> None:
                 "path": summary.path,
                 "bytes": summary.bytes,
                 "resumed": summary.resumed,
+                "sync_type": summary.sync_type,
+                "warnings": list(summary.warnings),
+                "dropped": summary.dropped,
             }
             typer.echo(json.dumps(payload, indent=2))
         else:

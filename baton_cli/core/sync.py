@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from baton_cli.connector.api import (
@@ -19,24 +20,28 @@ from baton_cli.connector.api import (
     Grant,
     Page,
     Resource,
+    ResourceGetter,
     ResourceId,
     ResourceSyncer,
     ResourceType,
 )
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.expand import ExpansionStore, expand_grants
+from baton_cli.core.ingest import IngestFilter
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
+from baton_cli.core.retry import RetryPolicy
 from baton_cli.core.sync_state import (
     OP_GRANT_EXPANSION,
     OP_LIST_ENTITLEMENTS,
     OP_LIST_GRANTS,
     OP_LIST_RESOURCE_TYPES,
     OP_LIST_RESOURCES,
+    OP_TARGETED,
     Action,
     SyncState,
 )
-from baton_cli.core.traits import check_trait, child_resource_type_ids, has_grant_expandable
-from baton_cli.errors import BatonError, CancelledError, ConnectorError, UsageError
+from baton_cli.core.traits import check_trait, child_resource_type_ids, has_grant_expandable, skips
+from baton_cli.errors import BatonError, CancelledError, ConnectorError, StatusCode, UsageError
 
 CHECKPOINT_INTERVAL_SECONDS = 10.0
 # How many stored resources one "walk the store" step loads before handing
@@ -71,7 +76,9 @@ class SyncStore(Protocol):
 
     def expansion_store(self) -> ExpansionStore: ...
 
-    def unfinished_sync(self) -> UnfinishedSync | None: ...
+    def unfinished_sync(self, sync_type: str = "full") -> UnfinishedSync | None: ...
+
+    def latest_full_sync_id(self) -> str: ...
 
     def resume_sync(self, run: Any) -> str: ...
 
@@ -85,12 +92,38 @@ class UnfinishedSync(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class SyncOptions:
+    """What to sync (runner.md §7.2, §7.4); the defaults are a full sync."""
+
+    resource_type_ids: tuple[str, ...] = ()  # only these types (empty: all)
+    targets: tuple[ResourceId, ...] = ()  # targeted (partial) sync of these resources
+    target_parents: tuple[ResourceId | None, ...] = ()  # parallel to targets
+    skip_entitlements_and_grants: bool = False
+    skip_grants: bool = False
+    skip_expand_grants: bool = False
+
+    @property
+    def sync_type(self) -> str:
+        if self.targets:
+            return "partial"
+        return "resources_only" if self.skip_entitlements_and_grants else "full"
+
+
+# More than this many warnings, making up more than WARNING_SHARE of the actions, fail the sync.
+WARNING_LIMIT = 10
+WARNING_SHARE = 0.10
+
+
+@dataclass(frozen=True, slots=True)
 class SyncResult:
     sync_id: str
     counts: dict[str, int]
     seconds: float
     needs_expansion: bool
     resumed: bool = False
+    sync_type: str = "full"
+    warnings: tuple[str, ...] = ()
+    dropped: dict[str, int] | None = None
 
 
 class SyncEngine:
@@ -105,7 +138,10 @@ class SyncEngine:
         env: Mapping[str, str] | None = None,
         resume: bool = True,
         checkpoint_interval: float = CHECKPOINT_INTERVAL_SECONDS,
+        options: SyncOptions | None = None,
+        retry_base_seconds: float = 1.0,
     ) -> None:
+        self._options = options or SyncOptions()
         self._env = dict(env or {})
         self._resume = resume
         self._checkpoint_interval = checkpoint_interval
@@ -119,6 +155,10 @@ class SyncEngine:
         # Resources loaded by a store walk, kept until their per-resource actions run.
         self._pending: dict[tuple[str, str], Resource] = {}
         self._phase: Phase | None = None
+        self._cancel_token = self._cancel
+        self._retry = RetryPolicy(self._cancel, base_seconds=retry_base_seconds, on_retry=self._retrying)
+        self._warnings: list[str] = []
+        self._filter = IngestFilter((), full_sync=True)
 
     def run(self) -> SyncResult:
         started = self._clock()
@@ -132,7 +172,11 @@ class SyncEngine:
                 raise ConnectorError(f"connector returned two resource syncers for resource type {type_id!r}")
             self._syncers[type_id] = syncer
 
-        unfinished = self._store.unfinished_sync() if self._resume else None
+        options = self._options
+        self._apply_type_filter()
+        full = options.sync_type == "full"
+        self._filter = IngestFilter(self._syncers, full_sync=full)
+        unfinished = self._store.unfinished_sync(options.sync_type) if self._resume else None
         if unfinished is not None and (token := self._store.resume_sync(unfinished)):
             sync_id = unfinished.sync_id
             state = SyncState.from_token(token)
@@ -141,24 +185,86 @@ class SyncEngine:
                 f"({len(state.actions)} actions left)"
             )
         else:
-            sync_id = unfinished.sync_id if unfinished is not None else self._store.start_sync("full")
-            state = SyncState()
-            state.push(
-                Action(OP_LIST_RESOURCE_TYPES),
-                *(Action(OP_LIST_RESOURCES, resource_type_id=t) for t in self._syncers),
-                Action(OP_LIST_ENTITLEMENTS),
-                Action(OP_LIST_GRANTS),
-                Action(OP_GRANT_EXPANSION),
-            )
+            if unfinished is not None:
+                sync_id = unfinished.sync_id
+            else:
+                parent = self._store.latest_full_sync_id() if options.targets else ""
+                sync_id = self._store.start_sync(options.sync_type, parent)
+            state = self._initial_state()
         resumed = bool(state.completed_actions)
         self._drive(state)
         self._enter(Phase.FINALIZE)
         state.actions.clear()
         self._store.set_sync_token(state.to_token())
-        self._store.end_sync()
+        stats = self._store.end_sync()
+        counts = {kind.value: _stat(stats, kind.value) for kind in RowKind} if resumed else dict(self._counts)
         return SyncResult(
-            sync_id, dict(self._counts), self._clock() - started, state.needs_expansion, resumed
+            sync_id,
+            counts,
+            self._clock() - started,
+            state.needs_expansion,
+            resumed,
+            options.sync_type,
+            tuple(self._warnings),
+            dict(self._filter.dropped),
         )
+
+    def _apply_type_filter(self) -> None:
+        wanted = self._options.resource_type_ids
+        if not wanted:
+            return
+        unknown = [t for t in wanted if t not in self._syncers]
+        if unknown:
+            raise UsageError(
+                f"--sync-resource-types: unknown resource type {unknown[0]!r}; "
+                f"the connector has {', '.join(sorted(self._syncers))}"
+            )
+        self._syncers = {t: s for t, s in self._syncers.items() if t in wanted}
+
+    def _initial_state(self) -> SyncState:
+        options = self._options
+        state = SyncState(
+            should_skip_entitlements_and_grants=options.skip_entitlements_and_grants,
+            should_skip_grants=options.skip_grants,
+        )
+        if options.targets:
+            # Targeted: resource types first, then each target with its children, entitlements, grants.
+            seen: set[tuple[str, str, str, str]] = set()
+            targets = []
+            parents = options.target_parents or (None,) * len(options.targets)
+            for target, parent in zip(options.targets, parents, strict=True):
+                if target.resource_type not in self._syncers:
+                    continue  # filtered out by --sync-resource-types
+                action = Action(
+                    OP_TARGETED,
+                    resource_type_id=target.resource_type,
+                    resource_id=target.resource,
+                    parent_resource_type_id=parent.resource_type if parent else "",
+                    parent_resource_id=parent.resource if parent else "",
+                )
+                key = (
+                    action.resource_type_id,
+                    action.resource_id,
+                    action.parent_resource_type_id,
+                    action.parent_resource_id,
+                )
+                if key not in seen:
+                    seen.add(key)
+                    targets.append(action)
+            state.push(Action(OP_LIST_RESOURCE_TYPES), *targets)
+            return state
+        actions = [
+            Action(OP_LIST_RESOURCE_TYPES),
+            *(Action(OP_LIST_RESOURCES, resource_type_id=t) for t in self._syncers),
+        ]
+        if not options.skip_entitlements_and_grants:
+            actions.append(Action(OP_LIST_ENTITLEMENTS))
+            if not options.skip_grants:
+                actions.append(Action(OP_LIST_GRANTS))
+                if not options.skip_expand_grants:
+                    actions.append(Action(OP_GRANT_EXPANSION))
+        state.push(*actions)
+        return state
 
     # -- the loop -----------------------------------------------------------
 
@@ -173,6 +279,12 @@ class SyncEngine:
                 raise CancelledError(f"sync cancelled during {phase}: {self._cancel.reason}")
             self._run_action(action, state)
             state.completed_actions += 1
+            warnings = len(self._warnings)
+            if warnings > WARNING_LIMIT and warnings > WARNING_SHARE * state.completed_actions:
+                raise ConnectorError(
+                    f"too many warnings: {warnings} in {state.completed_actions} actions; "
+                    f"the last: {self._warnings[-1]}"
+                )
             if self._clock() - last_checkpoint >= self._checkpoint_interval:
                 self._checkpoint(state)
                 last_checkpoint = self._clock()
@@ -198,6 +310,9 @@ class SyncEngine:
                     self._list_for_resource(action, state)
                 else:
                     self._walk_store(action, state)
+            case "targeted-resource-sync":
+                self._enter(Phase.LIST_RESOURCES)
+                self._targeted(action, state)
             case "grant-expansion":
                 if state.needs_expansion:
                     self._enter(Phase.GRANT_EXPANSION)
@@ -217,9 +332,18 @@ class SyncEngine:
             else None
         )
         page = self._page(action, lambda: syncer.list(parent, action.page_token), what="resources")
+        if page is None:
+            return
+        if page.next_token:
+            state.push(action.next_page(page.next_token))
+        # Children (pushed last) run before the parent's next page: depth first, as upstream.
+        self._store_resources(syncer, page.items, state)
+
+    def _store_resources(self, syncer: ResourceSyncer, items: Sequence[Resource], state: SyncState) -> None:
         resource_type = syncer.resource_type
+        items = self._filter.resources(items)
         children: list[Action] = []
-        for resource in page.items:
+        for resource in items:
             check_trait(resource_type, resource)
             for child_type in child_resource_type_ids(resource):
                 if child_type in self._syncers:
@@ -231,11 +355,41 @@ class SyncEngine:
                             parent_resource_id=resource.id.resource,
                         )
                     )
-        self._stored(RowKind.RESOURCES, self._store.put_resources(page.items))
-        if page.next_token:
-            state.push(action.next_page(page.next_token))
-        # Children run before the parent's next page: depth first, as upstream.
+        self._stored(RowKind.RESOURCES, self._store.put_resources(items))
         state.push(*children)
+
+    def _targeted(self, action: Action, state: SyncState) -> None:
+        syncer = self._syncer(action.resource_type_id)
+        if not isinstance(syncer, ResourceGetter):
+            self._warn(
+                f"resource type {action.resource_type_id!r} cannot fetch single resources; "
+                f"skipped target {action.resource_type_id}:{action.resource_id}"
+            )
+            return
+        resource_id = ResourceId(resource_type=action.resource_type_id, resource=action.resource_id)
+        parent = (
+            ResourceId(resource_type=action.parent_resource_type_id, resource=action.parent_resource_id)
+            if action.parent_resource_id
+            else None
+        )
+        where = f"targeted-resource-sync of {action.resource_type_id}:{action.resource_id}"
+        try:
+            resource = self._call(where, lambda: syncer.get(resource_id, parent))
+        except BatonError as exc:
+            if exc.code in (StatusCode.NOT_FOUND, StatusCode.UNIMPLEMENTED):
+                return  # upstream skips such targets silently
+            raise
+        if resource is None:
+            return
+        self._store_resources(syncer, [resource], state)
+        key = (resource.id.resource_type, resource.id.resource)
+        follow_ups = []
+        if not state.should_skip_entitlements_and_grants:
+            follow_ups.append(Action(OP_LIST_ENTITLEMENTS, resource_type_id=key[0], resource_id=key[1]))
+            if not state.should_skip_grants:
+                follow_ups.append(Action(OP_LIST_GRANTS, resource_type_id=key[0], resource_id=key[1]))
+        self._pending[key] = resource
+        state.push(*follow_ups)
 
     def _walk_store(self, action: Action, state: SyncState) -> None:
         after = int(action.page_token or 0)
@@ -258,21 +412,50 @@ class SyncEngine:
                 f"resource {key[0]}:{key[1]} vanished from the store during {action.operation}"
             )
         syncer = self._syncer(action.resource_type_id)
+        if skips(syncer.resource_type, resource, action.operation):
+            return
         if action.operation == OP_LIST_ENTITLEMENTS:
             ents = self._page(
                 action, lambda: syncer.entitlements(resource, action.page_token), what="entitlements"
             )
-            self._stored(RowKind.ENTITLEMENTS, self._store.put_entitlements(ents.items))
+            if ents is None:
+                return
+            self._stored(
+                RowKind.ENTITLEMENTS, self._store.put_entitlements(self._filter.entitlements(ents.items))
+            )
             next_token = ents.next_token
         else:
             grants = self._page(action, lambda: syncer.grants(resource, action.page_token), what="grants")
-            if not state.needs_expansion and any(has_grant_expandable(g) for g in grants.items):
-                state.needs_expansion = True
-            self._stored(RowKind.GRANTS, self._store.put_grants(grants.items))
+            if grants is None:
+                return
+            kept = self._filter.grants(grants.items)
+            if not state.needs_expansion and any(has_grant_expandable(g) for g in kept):
+                state.needs_expansion = not self._options.skip_expand_grants and not self._options.targets
+            if self._options.targets:
+                self._fetch_related(kept, state)
+            self._stored(RowKind.GRANTS, self._store.put_grants(kept))
             next_token = grants.next_token
         if next_token:
             self._pending[key] = resource
             state.push(action.next_page(next_token))
+
+    def _fetch_related(self, grants: Sequence[Grant], state: SyncState) -> None:
+        """Targeted syncs store the entitlement resources their grants name (runner.md §7.2 step 5)."""
+        for grant in grants:
+            rid = grant.entitlement.resource.id
+            if (rid.resource_type, rid.resource) in self._pending or rid.resource_type not in self._syncers:
+                continue
+            if self._store.get_resource(rid.resource_type, rid.resource) is not None:
+                continue
+            syncer = self._syncers[rid.resource_type]
+            if not isinstance(syncer, ResourceGetter):
+                continue
+            resource = self._call(
+                f"fetching related resource {rid.resource_type}:{rid.resource}",
+                partial(syncer.get, rid, None),
+            )
+            if resource is not None:
+                self._store_resources(syncer, [resource], state)
 
     # -- helpers ------------------------------------------------------------
 
@@ -282,12 +465,19 @@ class SyncEngine:
         except KeyError:
             raise ConnectorError(f"no resource syncer for resource type {type_id!r}") from None
 
-    def _page(self, action: Action, call: Callable[[], Page[T]], *, what: str) -> Page[T]:
+    def _page(self, action: Action, call: Callable[[], Page[T]], *, what: str) -> Page[T] | None:
+        """One page from the connector; None when it said NOT_FOUND (a warning: the action is skipped)."""
         where = f"{action.operation} for resource type {action.resource_type_id!r}"
         if action.resource_id:
             where += f", resource {action.resource_id!r}"
         where += f", page token {action.page_token!r}" if action.page_token else ", first page"
-        page = self._call(where, call)
+        try:
+            page = self._call(where, call)
+        except BatonError as exc:
+            if exc.code != StatusCode.NOT_FOUND:
+                raise
+            self._warn(str(exc))
+            return None
         if not isinstance(page, Page):
             raise ConnectorError(
                 f"{where}: connector returned {type(page).__name__}, expected a Page of {what}"
@@ -298,12 +488,21 @@ class SyncEngine:
             )
         return page
 
+    def _warn(self, message: str) -> None:
+        self._warnings.append(message)
+        self._observer.note(f"warning: {message}")
+
+    def _retrying(self, error: BatonError, wait: float) -> None:
+        self._observer.note(f"retrying in {wait:.0f}s: {error}")
+
     def _call(self, where: str, call: Callable[[], T]) -> T:
         try:
-            return call()
+            return self._retry.call(lambda: _as_baton_error(call))
+        except CancelledError:
+            raise
         except BatonError as exc:
             raise type(exc)(f"{where}: {exc}", code=exc.code) from exc
-        except Exception as exc:
+        except Exception as exc:  # pragma: no cover - _as_baton_error converts everything
             raise ConnectorError(f"{where}: {type(exc).__name__}: {exc}") from exc
 
     def _enter(self, phase: Phase) -> None:
@@ -325,3 +524,18 @@ def iter_all(pages: Callable[[str], Page[T]]) -> Iterator[T]:
         if not page.next_token:
             return
         token = page.next_token
+
+
+def _as_baton_error(call: Callable[[], T]) -> T:
+    """Run a connector call; anything but a BatonError becomes a ConnectorError (not retried)."""
+    try:
+        return call()
+    except BatonError:
+        raise
+    except Exception as exc:
+        raise ConnectorError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _stat(stats: Mapping[str, object], key: str) -> int:
+    value = stats.get(key, 0)
+    return value if isinstance(value, int) else 0

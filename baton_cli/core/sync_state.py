@@ -17,6 +17,7 @@ OP_LIST_RESOURCES = "list-resources"
 OP_LIST_ENTITLEMENTS = "list-entitlements"
 OP_LIST_GRANTS = "list-grants"
 OP_GRANT_EXPANSION = "grant-expansion"
+OP_TARGETED = "targeted-resource-sync"
 
 _ACTION_KEYS = (
     "operation",

@@ -55,3 +55,15 @@ _GRANT_EXPANDABLE_URL = _TYPE_URL_PREFIX + annotation_grant_pb2.GrantExpandable.
 
 def has_grant_expandable(grant: Grant) -> bool:
     return any(a.type_url == _GRANT_EXPANDABLE_URL for a in grant.annotations)
+
+
+_SKIP_ALL = _TYPE_URL_PREFIX + annotation_resource_tree_pb2.SkipEntitlementsAndGrants.DESCRIPTOR.full_name
+_SKIP_ENTITLEMENTS = _TYPE_URL_PREFIX + annotation_resource_tree_pb2.SkipEntitlements.DESCRIPTOR.full_name
+_SKIP_GRANTS = _TYPE_URL_PREFIX + annotation_resource_tree_pb2.SkipGrants.DESCRIPTOR.full_name
+
+
+def skips(resource_type: ResourceType, resource: Resource, operation: str) -> bool:
+    """Whether the resource or its type opts out of this listing (runner.md §7.2 steps 4-5)."""
+    marker = _SKIP_ENTITLEMENTS if operation == "list-entitlements" else _SKIP_GRANTS
+    urls = {a.type_url for a in resource.annotations} | {a.type_url for a in resource_type.annotations}
+    return _SKIP_ALL in urls or marker in urls

@@ -203,3 +203,62 @@ def test_baton_yaml_supplies_fields_and_may_hold_runner_keys(tmp_path: Path) -> 
     (tmp_path / ".baton.yaml").write_text("userz: 7\n")
     bad = baton("sync", "--plugin", "demo", "--out", "y.c1z", cwd=tmp_path)
     assert bad.returncode == 3 and "userz" in bad.stderr
+
+
+def test_targeted_sync_of_the_demo_records_a_partial_sync(tmp_path: Path) -> None:
+    full = baton("sync", "--plugin", "demo", "--out", "t.c1z", "--progress", "off", cwd=tmp_path)
+    assert full.returncode == 0, full.stderr
+    result = baton(
+        "sync",
+        "--plugin",
+        "demo",
+        "--out",
+        "t.c1z",
+        "--json",
+        "--progress",
+        "off",
+        "--sync-resources",
+        "group:g000001,bid:r:user/u0000003",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["sync_type"] == "partial"
+    assert summary["counts"]["resources"] == 2
+    with C1ZReader.open(tmp_path / "t.c1z") as reader:
+        runs = {r.sync_id: r for r in reader.syncs()}
+        partial = runs[summary["sync_id"]]
+        assert partial.sync_type == "partial" and partial.parent_sync_id in runs
+        assert runs[partial.parent_sync_id].sync_type == "full"
+        ids = {f"{r.id.resource_type}:{r.id.resource}" for r in reader.resources(partial.sync_id)}
+        assert ids == {"group:g000001", "user:u0000003"}
+
+
+def test_sync_flags_validation(tmp_path: Path) -> None:
+    bad_type = baton("sync", "--plugin", "demo", "--sync-resource-types", "user,robot", cwd=tmp_path)
+    assert bad_type.returncode == 3 and "robot" in bad_type.stderr
+    lone_skip = baton("sync", "--plugin", "demo", "--skip-grants", cwd=tmp_path)
+    assert lone_skip.returncode == 3 and "--sync-resources" in lone_skip.stderr
+    bad_ref = baton("sync", "--plugin", "demo", "--sync-resources", "nocolon", cwd=tmp_path)
+    assert bad_ref.returncode == 3 and "TYPE:ID" in bad_ref.stderr
+
+
+def test_resources_only_sync_of_one_type(tmp_path: Path) -> None:
+    result = baton(
+        "sync",
+        "--plugin",
+        "demo",
+        "--out",
+        "r.c1z",
+        "--json",
+        "--progress",
+        "off",
+        "--sync-resource-types",
+        "group",
+        "--skip-entitlements-and-grants",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["sync_type"] == "resources_only"
+    assert summary["counts"] == {"resource_types": 1, "resources": 5, "entitlements": 0, "grants": 0}

@@ -98,9 +98,9 @@ def test_demo_capabilities(make_demo: MakeDemo) -> None:
     metadata = connector_metadata_with_capabilities(make_demo())
     assert (metadata.display_name, metadata.description != "") == ("Demo", True)
     assert per_type(metadata) == {
-        "group": ["sync", "provision", "resource_delete"],
-        "role": ["sync", "provision", "resource_delete"],
-        "user": ["sync", "account_provisioning", "resource_delete", "credential_rotation"],
+        "group": ["sync", "targeted_sync", "provision", "resource_delete"],
+        "role": ["sync", "targeted_sync", "provision", "resource_delete"],
+        "user": ["sync", "targeted_sync", "account_provisioning", "resource_delete", "credential_rotation"],
     }
     assert [e.resource_type.id for e in metadata.capabilities.resource_type_capabilities] == [
         "group",
@@ -108,13 +108,15 @@ def test_demo_capabilities(make_demo: MakeDemo) -> None:
         "user",
     ]
     # Sorted by enum number: PROVISION=1, SYNC=2, ACCOUNT_PROVISIONING=5,
-    # CREDENTIAL_ROTATION=6, RESOURCE_DELETE=8.
+    # CREDENTIAL_ROTATION=6, RESOURCE_DELETE=8, TARGETED_SYNC=11, SERVICE_MODE_TARGETED_SYNC=13.
     assert capability_names(metadata) == [
         "provision",
         "sync",
         "account_provisioning",
         "credential_rotation",
         "resource_delete",
+        "targeted_sync",
+        "service_mode_targeted_sync",
     ]
     details = metadata.capabilities.credential_details
     random_password = connector_pb2.CAPABILITY_DETAIL_CREDENTIAL_OPTION_RANDOM_PASSWORD

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -222,3 +223,20 @@ def test_listings_are_lazy_for_huge_sizes(make_demo: MakeDemo) -> None:
     assert [g.principal.id.resource for g in first_grants.items[:2]] == ["u0000000", "u0000001"]
     assert later_grants.items[-1].principal.id.resource == "u999999999"
     assert later_grants.next_token == ""
+
+
+def test_demo_get_fetches_one_resource_for_targeted_syncs() -> None:
+    from baton_cli.connector.api import ResourceGetter, ResourceId
+    from baton_cli.connector.config import resolve_config
+    from baton_cli.connector.demo import plugin
+
+    connector = plugin.factory(resolve_config(plugin.fields, ["--users", "5"], {}, None, cwd=Path.cwd()))
+    syncers = {s.resource_type.id: s for s in connector.resource_syncers()}
+    users = syncers["user"]
+    assert isinstance(users, ResourceGetter)
+    alice = users.get(ResourceId(resource_type="user", resource="u0000003"), None)
+    assert alice is not None and alice.display_name == "User 3"
+    assert users.get(ResourceId(resource_type="user", resource="u0000005"), None) is None  # beyond users=5
+    assert users.get(ResourceId(resource_type="group", resource="g000000"), None) is None
+    group = syncers["group"].get(ResourceId(resource_type="group", resource="g000001"), None)  # type: ignore[attr-defined]
+    assert group is not None and group.display_name == "Group 1"

@@ -34,8 +34,10 @@ class MemoryStore:
     tokens: list[str] = field(default_factory=list)
     checkpoints: int = 0
     ended: bool = False
+    started: tuple[str, str] = ("", "")
 
     def start_sync(self, sync_type: str = "full", parent_sync_id: str = "") -> str:
+        self.started = (sync_type, parent_sync_id)
         return "sync-1"
 
     def put_resource_types(self, items: Sequence[ResourceType]) -> int:
@@ -70,8 +72,11 @@ class MemoryStore:
     def checkpoint(self) -> None:
         self.checkpoints += 1
 
-    def unfinished_sync(self) -> None:
+    def unfinished_sync(self, sync_type: str = "full") -> None:
         return None
+
+    def latest_full_sync_id(self) -> str:
+        return "previous-full"
 
     def resume_sync(self, run: object) -> str:
         raise AssertionError("nothing to resume in a MemoryStore")

@@ -88,6 +88,19 @@ class _DemoSyncer:
             built = self._entitlement(resource, index)
         return page(0 if built is None else 1, page_token, self._world.page_size, lambda _: built)
 
+    def get(self, resource_id: ResourceId, parent: ResourceId | None) -> Resource | None:
+        """One resource by id, for targeted syncs; None when it does not exist."""
+        index = parse_index(self.type_id, resource_id.resource)
+        state = self._world.store.current()
+        if resource_id.resource_type != self.type_id or index is None:
+            return None
+        if not self._world.exists(state, *_key(resource_id)):
+            return None
+        return self._build(state, resource_id.resource, index)
+
+    def _build(self, state: DemoState, id_: str, index: int) -> Resource:
+        raise NotImplementedError
+
     def _check_type(self, resource_id: ResourceId) -> None:
         if resource_id.resource_type != self.type_id:
             raise UsageError(f"demo: {resource_id.resource_type!r} is not a {self.type_id} resource")
@@ -112,6 +125,10 @@ def _key(resource_id: ResourceId) -> tuple[str, str]:
 
 class UserSyncer(_DemoSyncer):
     type_id = USER
+
+    def _build(self, state: DemoState, id_: str, index: int) -> Resource:
+        created = state.created.get(id_)
+        return created_user(created) if created is not None else generated_user(index)
 
     def grants(self, resource: Resource, page_token: str) -> Page[Grant]:
         return page(0, page_token, self._world.page_size, lambda _: None)
@@ -162,6 +179,9 @@ class _ProvisionedSyncer(_DemoSyncer):
     """Group and role: resources with one grantable entitlement each."""
 
     grantable: tuple[str, ...] = ()
+
+    def _build(self, state: DemoState, id_: str, index: int) -> Resource:
+        return self._resource(index)
 
     def _resource(self, index: int) -> Resource:
         raise NotImplementedError

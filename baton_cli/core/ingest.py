@@ -1,0 +1,104 @@
+"""What the sync engine drops or refuses before storing (runner.md §7.3).
+
+Full syncs keep the file self-consistent: an entitlement of a resource type
+that is not in the sync, or a grant naming one, would dangle. Records without
+an identity are dropped and counted; a connector claiming the SDK-reserved
+``BatonID`` annotation is a hard error.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from baton_cli.connector.api import Entitlement, Grant, Resource
+from baton_cli.errors import ConnectorError
+from baton_cli.pb.c1.connector.v2 import annotation_baton_id_pb2, annotation_grant_pb2
+
+_PREFIX = "type.googleapis.com/"
+_BATON_ID_URL = _PREFIX + annotation_baton_id_pb2.BatonID.DESCRIPTOR.full_name
+_EXTERNAL_MATCH_URLS = frozenset(
+    _PREFIX + m.DESCRIPTOR.full_name
+    for m in (
+        annotation_baton_id_pb2.ExternalResourceMatch,
+        annotation_baton_id_pb2.ExternalResourceMatchAll,
+        annotation_baton_id_pb2.ExternalResourceMatchID,
+    )
+)
+_GRANT_EXPANDABLE_URL = _PREFIX + annotation_grant_pb2.GrantExpandable.DESCRIPTOR.full_name
+
+
+class IngestFilter:
+    """Per-sync filter; ``dropped`` counts what was left out, by reason."""
+
+    def __init__(self, stored_types: Iterable[str], *, full_sync: bool) -> None:
+        self.stored_types = frozenset(stored_types)
+        self.full_sync = full_sync
+        self.dropped: Counter[str] = Counter()
+
+    def resources(self, items: Sequence[Resource]) -> Sequence[Resource]:
+        kept = []
+        for resource in items:
+            if any(a.type_url == _BATON_ID_URL for a in resource.annotations):
+                raise ConnectorError(
+                    f"resource {resource.id.resource_type}:{resource.id.resource} carries the reserved "
+                    "BatonID annotation, which only the runner may set"
+                )
+            if not resource.id.resource_type or not resource.id.resource:
+                self.dropped["resource without an id"] += 1
+                continue
+            kept.append(resource)
+        return kept if len(kept) != len(items) else items
+
+    def entitlements(self, items: Sequence[Entitlement]) -> Sequence[Entitlement]:
+        kept = []
+        for entitlement in items:
+            resource_type = entitlement.resource.id.resource_type
+            if not entitlement.id or not resource_type or not entitlement.resource.id.resource:
+                self.dropped["entitlement without an id or resource"] += 1
+            elif self.full_sync and resource_type not in self.stored_types:
+                self.dropped["entitlement of a resource type not in the sync"] += 1
+            else:
+                kept.append(entitlement)
+        return kept if len(kept) != len(items) else items
+
+    def grants(self, items: Sequence[Grant]) -> Sequence[Grant]:
+        kept = []
+        for grant in items:
+            entitlement_type = grant.entitlement.resource.id.resource_type
+            principal_type = grant.principal.id.resource_type
+            if not grant.id or not grant.entitlement.id or not grant.principal.id.resource:
+                self.dropped["grant without an id, entitlement or principal"] += 1
+                continue
+            if self.full_sync:
+                external = any(a.type_url in _EXTERNAL_MATCH_URLS for a in grant.annotations)
+                if entitlement_type not in self.stored_types or (
+                    principal_type not in self.stored_types and not external
+                ):
+                    self.dropped["grant naming a resource type not in the sync"] += 1
+                    continue
+                grant = self._narrow_expandable(grant)
+            kept.append(grant)
+        return kept
+
+    def _narrow_expandable(self, grant: Grant) -> Grant:
+        """Keep only stored types in GrantExpandable.resource_type_ids; empty means "all", so drop it."""
+        for index, annotation in enumerate(grant.annotations):
+            if annotation.type_url != _GRANT_EXPANDABLE_URL:
+                continue
+            expandable = annotation_grant_pb2.GrantExpandable()
+            annotation.Unpack(expandable)
+            wanted = list(expandable.resource_type_ids)
+            narrowed = [t for t in wanted if t in self.stored_types]
+            if narrowed == wanted:
+                return grant
+            copy = Grant()
+            copy.CopyFrom(grant)
+            if narrowed:
+                del expandable.resource_type_ids[:]
+                expandable.resource_type_ids.extend(narrowed)
+                copy.annotations[index].Pack(expandable)
+            else:
+                del copy.annotations[index]
+            return copy
+        return grant
