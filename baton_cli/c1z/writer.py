@@ -20,6 +20,7 @@ from typing import TypeVar
 from baton_cli.c1z import rows
 from baton_cli.c1z.container import DecodeLimits, decompress_v1, read_magic, require_v1, write_v1
 from baton_cli.c1z.expansion_store import SqliteExpansionStore
+from baton_cli.c1z.invariants import InvariantReport, check_invariants, mark_verified
 from baton_cli.c1z.ksuid import new_ksuid
 from baton_cli.c1z.resumable import WorkdirLock, has_work, resumable_workdir
 from baton_cli.c1z.runs import SYNC_TYPES, SyncRun
@@ -247,6 +248,20 @@ class C1ZWriter:
     def checkpoint(self) -> None:
         self._require_open()
         with database_errors(self.path):
+            self._commit()
+
+    def check_invariants(self) -> InvariantReport:
+        """Post-collection checks of the running sync (runner.md §7.9)."""
+        sync_id = self._require_active()
+        self._build_deferred_indexes()
+        with self._writing():
+            return check_invariants(self._conn, sync_id)
+
+    def mark_invariants_verified(self, sync_id: str) -> None:
+        """After end_sync(): record that the sync passed its ingestion invariants."""
+        self._require_open()
+        with self._writing():
+            mark_verified(self._conn, sync_id)
             self._commit()
 
     def end_sync(self) -> dict[str, object]:

@@ -80,7 +80,19 @@ class SyncStore(Protocol):
 
     def latest_full_sync_id(self) -> str: ...
 
+    def check_invariants(self) -> InvariantOutcome: ...
+
+    def mark_invariants_verified(self, sync_id: str) -> None: ...
+
     def resume_sync(self, run: Any) -> str: ...
+
+
+class InvariantOutcome(Protocol):
+    @property
+    def warnings(self) -> Mapping[str, int]: ...
+
+    @property
+    def failures(self) -> Sequence[str]: ...
 
 
 class UnfinishedSync(Protocol):
@@ -108,6 +120,12 @@ class SyncOptions:
             return "partial"
         return "resources_only" if self.skip_entitlements_and_grants else "full"
 
+
+_INVARIANT_WARNINGS = {
+    "I7": "entitlements name a resource that is not in the sync",
+    "I8": "grants name an entitlement that is not in the sync",
+    "I9": "grants name a principal that is not in the sync",
+}
 
 # More than this many warnings, making up more than WARNING_SHARE of the actions, fail the sync.
 WARNING_LIMIT = 10
@@ -194,9 +212,11 @@ class SyncEngine:
         resumed = bool(state.completed_actions)
         self._drive(state)
         self._enter(Phase.FINALIZE)
+        self._check_invariants()
         state.actions.clear()
         self._store.set_sync_token(state.to_token())
         stats = self._store.end_sync()
+        self._store.mark_invariants_verified(sync_id)
         counts = {kind.value: _stat(stats, kind.value) for kind in RowKind} if resumed else dict(self._counts)
         return SyncResult(
             sync_id,
@@ -208,6 +228,17 @@ class SyncEngine:
             tuple(self._warnings),
             dict(self._filter.dropped),
         )
+
+    def _check_invariants(self) -> None:
+        outcome = self._store.check_invariants()
+        if outcome.failures:
+            raise ConnectorError(
+                f"ingestion invariant I5 failed: {outcome.failures[0]}", code=StatusCode.FAILED_PRECONDITION
+            )
+        for invariant, rows in sorted(outcome.warnings.items()):
+            what = _INVARIANT_WARNINGS.get(invariant, invariant)
+            self._warnings.append(f"{invariant}: {rows} {what}")
+            self._observer.note(f"warning: {invariant}: {rows} {what}")
 
     def _apply_type_filter(self) -> None:
         wanted = self._options.resource_type_ids
@@ -270,6 +301,7 @@ class SyncEngine:
 
     def _drive(self, state: SyncState) -> None:
         last_checkpoint = self._clock()
+        previous: str | None = None
         while (action := state.pop()) is not None:
             if self._cancel.cancelled:
                 # Between actions the stack and the stored rows agree: keep them for a resume.
@@ -277,6 +309,13 @@ class SyncEngine:
                 self._checkpoint(state)
                 phase = self._phase.value if self._phase else "start"
                 raise CancelledError(f"sync cancelled during {phase}: {self._cancel.reason}")
+            if previous is not None and action.operation != previous:
+                # A phase change: checkpoint with this action still on the stack.
+                state.actions.append(action)
+                self._checkpoint(state)
+                state.actions.pop()
+                last_checkpoint = self._clock()
+            previous = action.operation
             self._run_action(action, state)
             state.completed_actions += 1
             warnings = len(self._warnings)

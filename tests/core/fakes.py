@@ -26,6 +26,12 @@ def packed(message: object) -> AnyPb:
 
 
 @dataclass
+class Invariants:
+    warnings: dict[str, int] = field(default_factory=dict)
+    failures: tuple[str, ...] = ()
+
+
+@dataclass
 class MemoryStore:
     resource_types: list[ResourceType] = field(default_factory=list)
     resources: list[Resource] = field(default_factory=list)
@@ -35,6 +41,8 @@ class MemoryStore:
     checkpoints: int = 0
     ended: bool = False
     started: tuple[str, str] = ("", "")
+    invariants: Invariants = field(default_factory=lambda: Invariants())
+    verified: bool = False
 
     def start_sync(self, sync_type: str = "full", parent_sync_id: str = "") -> str:
         self.started = (sync_type, parent_sync_id)
@@ -77,6 +85,12 @@ class MemoryStore:
 
     def latest_full_sync_id(self) -> str:
         return "previous-full"
+
+    def check_invariants(self) -> Invariants:
+        return self.invariants
+
+    def mark_invariants_verified(self, sync_id: str) -> None:
+        self.verified = True
 
     def resume_sync(self, run: object) -> str:
         raise AssertionError("nothing to resume in a MemoryStore")

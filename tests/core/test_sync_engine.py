@@ -102,3 +102,14 @@ def test_v0_token_keeps_its_current_action_on_top() -> None:
     state = SyncState.from_token(token)
     assert state.pop() == Action("grant-expansion")
     assert state.pop() == Action("list-grants")
+
+
+def test_phase_changes_checkpoint_even_without_time_passing() -> None:
+    store = MemoryStore()
+    SyncEngine(FakeConnector(OrgSyncer(), TeamSyncer()), store, clock=lambda: 0.0).run()  # type: ignore[arg-type]
+    tops = [
+        json.loads(t)["actions_map"][json.loads(t)["action_order"][-1]]["operation"]
+        for t in store.tokens[:-1]
+    ]
+    assert tops == ["list-resources", "list-entitlements", "list-grants", "grant-expansion"][: len(tops)]
+    assert "list-entitlements" in tops and "list-grants" in tops

@@ -165,3 +165,19 @@ def test_skip_annotations_on_a_resource_type() -> None:
 
     store, _ = run(SyncOptions(skip_expand_grants=True), Skipping())
     assert len(store.entitlements) == 3 and store.grants == []
+
+
+def test_invariant_failures_fail_the_sync_and_warnings_are_reported() -> None:
+    from baton_cli.errors import StatusCode
+    from tests.core.fakes import Invariants
+
+    store = MemoryStore(invariants=Invariants(failures=("exclusion group 'x' has 2 defaults",)))
+    engine = SyncEngine(FakeConnector(Users()), store, options=SyncOptions(skip_expand_grants=True))  # type: ignore[arg-type]
+    with pytest.raises(ConnectorError, match="I5 failed: exclusion group 'x'") as info:
+        engine.run()
+    assert info.value.code == StatusCode.FAILED_PRECONDITION and not store.ended
+
+    store = MemoryStore(invariants=Invariants(warnings={"I9": 4}))
+    result = SyncEngine(FakeConnector(Users()), store, options=SyncOptions(skip_expand_grants=True)).run()  # type: ignore[arg-type]
+    assert result.warnings == ("I9: 4 grants name a principal that is not in the sync",)
+    assert store.ended and store.verified
