@@ -135,9 +135,9 @@ class TaskQueue:
 
     def lease(self, host_id: str) -> baton_pb2.Task | None:
         """Hand the oldest available task to ``host_id`` (GetTask), or None when there is none."""
-        now = self._clock()
         expired = f"(state = '{rec.RUNNING}' AND {self._silent_since_sql()})"
         with self._write() as conn:
+            now = self._clock()  # read under the write lock: waiting for it must not age the lease
             # A cancelled task whose holder went silent is over: nobody is left to tell.
             conn.execute(
                 f"UPDATE tasks SET state = ?, finished_at = ? WHERE {expired} AND cancel_requested = 1",
@@ -173,12 +173,15 @@ class TaskQueue:
     def record_upload(
         self, task_id: str, host_id: str, *, path: Path, sha256: str, counts: Mapping[str, int]
     ) -> None:
-        """Remember the c1z a sync task uploaded (a later upload for the task replaces it)."""
+        """Remember the c1z a sync task uploaded (a later upload for the task replaces it).
+
+        ``counts`` keep the caller's key order, which is how `baton emulator tasks` lists them.
+        """
         with self._write() as conn:
             self._require_holder(conn, task_id, host_id)
             conn.execute(
                 "UPDATE tasks SET upload_path = ?, upload_sha256 = ?, upload_counts = ? WHERE id = ?",
-                (str(path), sha256, json.dumps(dict(counts), sort_keys=True), task_id),
+                (str(path), sha256, json.dumps(dict(counts)), task_id),
             )
 
     def finish(
@@ -217,8 +220,8 @@ class TaskQueue:
         Runners send no FinishTask for Hello tasks (runner.md §4), so the Hello
         itself finishes the task when ``host_id`` holds it; otherwise it is ignored.
         """
-        now = self._clock()
         with self._write() as conn:
+            now = self._clock()
             conn.execute(
                 "INSERT INTO hosts (host_id, first_seen, last_seen, connector_name, os_summary, "
                 "build_summary, hello) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (host_id) DO UPDATE SET "
@@ -244,8 +247,8 @@ class TaskQueue:
 
     def note_poll(self, host_id: str) -> None:
         """Mark ``host_id`` as seen now (a GetTask, even one that found no work)."""
-        now = self._clock()
         with self._write() as conn:
+            now = self._clock()
             conn.execute(
                 "INSERT INTO hosts (host_id, first_seen, last_seen) VALUES (?, ?, ?) "
                 "ON CONFLICT (host_id) DO UPDATE SET last_seen = excluded.last_seen",

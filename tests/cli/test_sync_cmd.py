@@ -153,9 +153,9 @@ def test_failed_sync_keeps_the_previous_file_and_names_the_phase(tmp_path: Path)
     assert len(error) == 1
     assert "list-grants for resource type 'thing'" in error[0] and "HTTP 500" in error[0]
     assert out.read_bytes() == before
-    # Nothing was checkpointed before the failure, so there is nothing to resume.
-    assert "resume" not in error[0]
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".baton-work")) == ["keep.c1z"]
+    # Resources and entitlements were checkpointed when the grants phase began: they are kept.
+    assert "run the same command again to resume" in error[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".keep.c1z.baton-work", "keep.c1z"]
 
 
 def test_a_file_that_is_not_c1z_is_refused_not_overwritten(tmp_path: Path) -> None:
