@@ -11,8 +11,8 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from baton_cli.annotations import EXTERNAL_RESOURCE_MATCH, has_any, type_url
 from baton_cli.pb.c1.connector.v2 import (
-    annotation_baton_id_pb2,
     annotation_exclusion_group_pb2,
     entitlement_pb2,
     grant_pb2,
@@ -21,16 +21,7 @@ from baton_cli.pb.c1.connector.v2 import (
 COVERAGE = ("I5", "I7", "I8", "I9")
 MAX_GROUP_MEMBERS = 50
 
-_PREFIX = "type.googleapis.com/"
-_EXCLUSION_URL = _PREFIX + annotation_exclusion_group_pb2.EntitlementExclusionGroup.DESCRIPTOR.full_name
-_EXTERNAL_URLS = frozenset(
-    _PREFIX + m.DESCRIPTOR.full_name
-    for m in (
-        annotation_baton_id_pb2.ExternalResourceMatch,
-        annotation_baton_id_pb2.ExternalResourceMatchAll,
-        annotation_baton_id_pb2.ExternalResourceMatchID,
-    )
-)
+_EXCLUSION_URL = type_url(annotation_exclusion_group_pb2.EntitlementExclusionGroup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +69,7 @@ def _dangling_principals(conn: sqlite3.Connection, sync_id: str) -> int:
     dangling = 0
     for (data,) in cursor:
         grant = grant_pb2.Grant.FromString(data)
-        if not any(a.type_url in _EXTERNAL_URLS for a in grant.annotations):
+        if not has_any(grant.annotations, EXTERNAL_RESOURCE_MATCH):
             dangling += 1  # external principals are resolved later, by the platform
     return dangling
 

@@ -11,21 +11,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from baton_cli.annotations import BATON_ID, EXTERNAL_RESOURCE_MATCH, GRANT_EXPANDABLE, has_any
 from baton_cli.connector.api import Entitlement, Grant, Resource
 from baton_cli.errors import ConnectorError
-from baton_cli.pb.c1.connector.v2 import annotation_baton_id_pb2, annotation_grant_pb2
-
-_PREFIX = "type.googleapis.com/"
-_BATON_ID_URL = _PREFIX + annotation_baton_id_pb2.BatonID.DESCRIPTOR.full_name
-_EXTERNAL_MATCH_URLS = frozenset(
-    _PREFIX + m.DESCRIPTOR.full_name
-    for m in (
-        annotation_baton_id_pb2.ExternalResourceMatch,
-        annotation_baton_id_pb2.ExternalResourceMatchAll,
-        annotation_baton_id_pb2.ExternalResourceMatchID,
-    )
-)
-_GRANT_EXPANDABLE_URL = _PREFIX + annotation_grant_pb2.GrantExpandable.DESCRIPTOR.full_name
+from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2
 
 
 class IngestFilter:
@@ -39,7 +28,7 @@ class IngestFilter:
     def resources(self, items: Sequence[Resource]) -> Sequence[Resource]:
         kept = []
         for resource in items:
-            if any(a.type_url == _BATON_ID_URL for a in resource.annotations):
+            if has_any(resource.annotations, BATON_ID):
                 raise ConnectorError(
                     f"resource {resource.id.resource_type}:{resource.id.resource} carries the reserved "
                     "BatonID annotation, which only the runner may set"
@@ -71,7 +60,7 @@ class IngestFilter:
                 self.dropped["grant without an id, entitlement or principal"] += 1
                 continue
             if self.full_sync:
-                external = any(a.type_url in _EXTERNAL_MATCH_URLS for a in grant.annotations)
+                external = has_any(grant.annotations, EXTERNAL_RESOURCE_MATCH)
                 if entitlement_type not in self.stored_types or (
                     principal_type not in self.stored_types and not external
                 ):
@@ -84,7 +73,7 @@ class IngestFilter:
     def _narrow_expandable(self, grant: Grant) -> Grant:
         """Keep only stored types in GrantExpandable.resource_type_ids; empty means "all", so drop it."""
         for index, annotation in enumerate(grant.annotations):
-            if annotation.type_url != _GRANT_EXPANDABLE_URL:
+            if annotation.type_url != GRANT_EXPANDABLE:
                 continue
             expandable = annotation_grant_pb2.GrantExpandable()
             annotation.Unpack(expandable)

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from baton_cli.annotations import GRANT_EXPANDABLE, has_any, type_url
 from baton_cli.connector.api import Grant, Resource, ResourceType
 from baton_cli.errors import ConnectorError
 from baton_cli.pb.c1.connector.v2 import (
-    annotation_grant_pb2,
     annotation_resource_tree_pb2,
     annotation_trait_pb2,
 )
 
-_TYPE_URL_PREFIX = "type.googleapis.com/"
 # Trait -> (annotation message name, Any type URL); comparing URLs avoids unpacking every annotation.
 _TRAIT_ANNOTATIONS: dict[int, tuple[str, str]] = {
-    trait: (message.DESCRIPTOR.name, _TYPE_URL_PREFIX + message.DESCRIPTOR.full_name)
+    trait: (message.DESCRIPTOR.name, type_url(message))
     for trait, message in (
         (ResourceType.TRAIT_USER, annotation_trait_pb2.UserTrait),
         (ResourceType.TRAIT_GROUP, annotation_trait_pb2.GroupTrait),
@@ -50,16 +49,13 @@ def child_resource_type_ids(resource: Resource) -> Iterator[str]:
                 yield child.resource_type_id
 
 
-_GRANT_EXPANDABLE_URL = _TYPE_URL_PREFIX + annotation_grant_pb2.GrantExpandable.DESCRIPTOR.full_name
-
-
 def has_grant_expandable(grant: Grant) -> bool:
-    return any(a.type_url == _GRANT_EXPANDABLE_URL for a in grant.annotations)
+    return has_any(grant.annotations, GRANT_EXPANDABLE)
 
 
-_SKIP_ALL = _TYPE_URL_PREFIX + annotation_resource_tree_pb2.SkipEntitlementsAndGrants.DESCRIPTOR.full_name
-_SKIP_ENTITLEMENTS = _TYPE_URL_PREFIX + annotation_resource_tree_pb2.SkipEntitlements.DESCRIPTOR.full_name
-_SKIP_GRANTS = _TYPE_URL_PREFIX + annotation_resource_tree_pb2.SkipGrants.DESCRIPTOR.full_name
+_SKIP_ALL = type_url(annotation_resource_tree_pb2.SkipEntitlementsAndGrants)
+_SKIP_ENTITLEMENTS = type_url(annotation_resource_tree_pb2.SkipEntitlements)
+_SKIP_GRANTS = type_url(annotation_resource_tree_pb2.SkipGrants)
 
 
 def skips(resource_type: ResourceType, resource: Resource, operation: str) -> bool:
