@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from baton_cli.c1z import C1ZWriter
+from baton_cli.c1z import C1ZWriter, SyncRun, SyncStore
+from baton_cli.c1z.cleanup import CleanupSettings
 from baton_cli.connector.api import Connector
 from baton_cli.connector.capabilities import capability_names, connector_metadata_with_capabilities
 from baton_cli.connector.config import resolve_config
 from baton_cli.connector.loader import installed_plugins, load_plugin
 from baton_cli.connector.plugin import Plugin
 from baton_cli.core.cancel import CancelToken
-from baton_cli.core.progress import SyncObserver
+from baton_cli.core.expand import expand_grants
+from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
 from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine, SyncOptions
-from baton_cli.errors import BatonError, UsageError
+from baton_cli.core.sync_state import OP_GRANT_EXPANSION, SyncState
+from baton_cli.errors import BatonError, C1ZError, FailedPreconditionError, NotFoundError, UsageError
 
 # Runner settings (ours and upstream's, cli.md §3) may share a .baton.yaml with a plugin's fields.
 RUNNER_CONFIG_KEYS = frozenset(
@@ -177,7 +181,9 @@ def run_local_sync(
         )
     # A resumable writer keeps its work beside `out` until the file is written: a killed or
     # interrupted run leaves it, and the next run over the same `out` carries on from it.
-    writer = C1ZWriter.open(out, tmp_dir=tmp_dir, resumable=True)
+    writer = C1ZWriter.open(
+        out, tmp_dir=tmp_dir, resumable=True, cleanup=CleanupSettings.from_env(os.environ)
+    )
     try:
         with writer:
             result = SyncEngine(
@@ -218,3 +224,116 @@ def _checkpoint_interval() -> float:
         return max(0.0, float(raw)) if raw else CHECKPOINT_INTERVAL_SECONDS
     except ValueError:
         raise UsageError(f"BATON_SYNC_CHECKPOINT_SECONDS must be a number of seconds, got {raw!r}") from None
+
+
+# -- baton expand ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExpandSummary:
+    sync_id: str
+    path: str
+    grants_created: int
+    grants_updated: int
+    edges: int
+    dropped_edges: int
+    cycles_collapsed: int
+    layers: int
+    seconds: float  # open to save
+    expansion_seconds: float  # the expansion alone
+    bytes: int
+    was_finished: bool  # the sync had ended before (its pending grants were expanded anyway)
+
+
+def run_expand(
+    path: Path,
+    sync_id: str | None = None,
+    *,
+    tmp_dir: Path | None = None,
+    observer: SyncObserver | None = None,
+    cancel: CancelToken | None = None,
+) -> ExpandSummary:
+    """``baton expand``: finish the grant expansion of a sync in a c1z file, no connector needed."""
+    # The writer treats a missing file as a new, empty store; here that is a mistake.
+    if not path.exists():
+        raise NotFoundError(f"c1z file not found: {path}")
+    observer = observer or NullObserver()
+    started = time.monotonic()
+    with C1ZWriter.open(path, tmp_dir=tmp_dir) as writer:  # a failure discards the work copy
+        run, state = _expansion_target(writer.store, sync_id, path)
+        observer.note(f"expanding grants of sync {run.sync_id} (started {run.started_at})")
+        writer.resume_sync(run)
+        observer.phase_started(Phase.GRANT_EXPANSION)
+        expansion_started = time.monotonic()
+        result = expand_grants(writer.expansion_store(), env=os.environ, cancel=cancel)
+        expansion_seconds = time.monotonic() - expansion_started
+        observer.page_stored(RowKind.GRANTS, result.grants_created)
+        observer.phase_started(Phase.FINALIZE)
+        state.actions.clear()  # a finished sync's token has an empty action stack (c1z.md §7)
+        writer.set_sync_token(state.to_token())
+        writer.end_sync()
+        size = writer.save()
+    return ExpandSummary(
+        sync_id=run.sync_id,
+        path=str(path),
+        grants_created=result.grants_created,
+        grants_updated=result.grants_updated,
+        edges=result.edges,
+        dropped_edges=result.dropped_edges,
+        cycles_collapsed=result.cycles_collapsed,
+        layers=result.layers,
+        seconds=time.monotonic() - started,
+        expansion_seconds=expansion_seconds,
+        bytes=size,
+        was_finished=run.finished,
+    )
+
+
+def _expansion_target(store: SyncStore, sync_id: str | None, path: Path) -> tuple[SyncRun, SyncState]:
+    """The sync to expand: the newest unfinished one paused at grant expansion, else the
+    newest with grants still marked needs_expansion; refuses when there is none."""
+    pending = store.pending_expansion_sync_ids()
+    if sync_id is not None:
+        run = store.pick_sync(sync_id)
+        state = _sync_state(run)
+        reason = _not_expandable(run, state, pending)
+        if reason:
+            raise FailedPreconditionError(f"sync {sync_id} in {path} {reason}")
+        return run, state
+    newest_first = [(run, _sync_state(run)) for run in reversed(store.syncs())]
+    paused = [(r, s) for r, s in newest_first if not r.finished and _top(s) == OP_GRANT_EXPANSION]
+    marked = [(r, s) for r, s in newest_first if r.sync_id in pending and not _not_expandable(r, s, pending)]
+    if paused or marked:
+        return (paused or marked)[0]
+    # Nothing to expand; a sync still collecting deserves a better hint than "nothing pending".
+    for run, state in newest_first:
+        if not run.finished and _top(state):
+            raise FailedPreconditionError(
+                f"sync {run.sync_id} in {path} {_not_expandable(run, state, pending)}"
+            )
+    raise FailedPreconditionError(f"{path} has no sync with a pending grant expansion")
+
+
+def _not_expandable(run: SyncRun, state: SyncState, pending: set[str]) -> str:
+    """Why ``run`` cannot be expanded now ("" when it can)."""
+    top = _top(state)
+    if not run.finished and top and top != OP_GRANT_EXPANSION:
+        # Expanding now would seal a sync whose grants are not all collected yet.
+        return f"stopped in {top}, before grant expansion; run `baton sync` again to finish it"
+    if top == OP_GRANT_EXPANSION and not run.finished:
+        return ""
+    return "" if run.sync_id in pending else "has no pending grant expansion"
+
+
+def _top(state: SyncState) -> str:
+    return state.actions[-1].operation if state.actions else ""
+
+
+def _sync_state(run: SyncRun) -> SyncState:
+    if run.finished:
+        # Only the flags matter once a sync ended; an unreadable old token must not block it.
+        try:
+            return SyncState.from_token(run.sync_token)
+        except C1ZError:
+            return SyncState(needs_expansion=True)
+    return SyncState.from_token(run.sync_token)

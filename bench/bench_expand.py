@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from baton_cli.c1z import C1ZWriter  # noqa: E402
-from baton_cli.c1z.expansion_file import ExpansionFile  # noqa: E402
 from baton_cli.connector.api import Page, Resource  # noqa: E402
 from baton_cli.connector.demo.connector import DemoConnector  # noqa: E402
 from baton_cli.connector.demo.model import Sizes  # noqa: E402
 from baton_cli.core.expand import expand_grants  # noqa: E402
+from baton_cli.core.sync_state import SyncState  # noqa: E402
 
 T = TypeVar("T")
 PAGE_SIZE = 1000
@@ -72,12 +72,17 @@ def build(path: Path, sizes: Sizes) -> None:
 
 def run(path: Path) -> None:
     started = time.perf_counter()
-    with ExpansionFile.open(path, tmp_dir=path.parent) as c1z:
-        target = c1z.target_sync()
+    with C1ZWriter.open(path, tmp_dir=path.parent) as writer:
+        # The newest unfinished sync: the one build() left paused before expansion.
+        target = next(r for r in reversed(writer.store.syncs()) if not r.finished)
+        state = SyncState.from_token(writer.resume_sync(target))
         opened = time.perf_counter()
-        result = expand_grants(c1z.store(target.sync_id), env={})
+        result = expand_grants(writer.expansion_store(), env={})
         expanded = time.perf_counter()
-        c1z.save()
+        state.actions.clear()
+        writer.set_sync_token(state.to_token())
+        writer.end_sync()
+        writer.save()
     saved = time.perf_counter()
     written = result.grants_created + result.grants_updated
     seconds = expanded - opened
@@ -85,7 +90,8 @@ def run(path: Path) -> None:
     print(f", {result.dropped_edges} dropped, {result.cycles_collapsed} cycles collapsed")
     print(f"grants created {result.grants_created}, updated {result.grants_updated}")
     print(
-        f"open + migrate {opened - started:.2f} s, expansion {seconds:.2f} s, save {saved - expanded:.2f} s"
+        f"open + migrate {opened - started:.2f} s, expansion {seconds:.2f} s,"
+        f" end sync + save {saved - expanded:.2f} s"
     )
     print(f"grants expanded per second: {written / seconds if seconds else 0:,.0f}")
 

@@ -38,10 +38,20 @@ def _bin(name: str) -> str:
     return str(found) if found.exists() else (shutil.which(name) or name)
 
 
-def _rewrite(text: str) -> str:
+def _rewrite(text: str, *, stub: bool) -> str:
     text = _IMPORT_RE.sub(lambda m: f"{m[1]}{m[2]} baton_cli.pb.c1{m[3]}", text)
-    # mypy-protobuf writes fully qualified references in .pyi bodies as well.
-    text = re.sub(r"(?<![\w.])c1\.(connector|connectorapi|c1z|reader|config)\.", r"baton_cli.pb.c1.\1.", text)
+    # The module name generated classes report as their __module__.
+    text = text.replace(
+        "BuildTopDescriptorsAndMessages(DESCRIPTOR, 'c1.",
+        "BuildTopDescriptorsAndMessages(DESCRIPTOR, 'baton_cli.pb.c1.",
+    )
+    if stub:
+        # mypy-protobuf writes fully qualified module references in .pyi bodies as well. Only
+        # there: in .py files the same text is a gRPC method path or a proto name, which must
+        # stay exactly as on the wire ("/c1.connectorapi.baton.v1.BatonService/Hello").
+        text = re.sub(
+            r"(?<![\w./'\"])c1\.(connector|connectorapi|c1z|reader|config)\.", r"baton_cli.pb.c1.\1.", text
+        )
     return text
 
 
@@ -76,7 +86,7 @@ def main() -> int:
                 continue  # no service in this proto file: skip the empty stub module
             dest = OUT / path.relative_to(tmp)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(HEADER + _rewrite(path.read_text()))
+            dest.write_text(HEADER + _rewrite(path.read_text(), stub=path.suffix == ".pyi"))
         for directory in sorted({p.parent for p in OUT.rglob("*.py")}):
             init = directory / "__init__.py"
             if not init.exists():

@@ -70,6 +70,12 @@ class SyncStore:
                 return found
         raise NotFoundError(f"{self._label} contains no sync runs")
 
+    def pending_expansion_sync_ids(self) -> set[str]:
+        """Syncs with grants still marked ``needs_expansion = 1`` (c1z.md §4.5)."""
+        self._prepare_grant_read()
+        # Served by the partial index idx_grants_sync_needs_expansion_v1.
+        return {r[0] for r in self._all("SELECT DISTINCT sync_id FROM v1_grants WHERE needs_expansion = 1")}
+
     def counts(self, sync_id: str) -> Counts:
         tables = ("v1_resource_types", "v1_resources", "v1_entitlements", "v1_grants")
         sql = "SELECT " + ", ".join(f"(SELECT count(*) FROM {t} WHERE sync_id = ?)" for t in tables)

@@ -18,16 +18,27 @@ from baton_cli.errors import C1ZError, NotFoundError
 
 DB_NAME = "db"
 
+# Memory, not speed, bounds these pragmas (bench/README.md, "bench_sync.py"). The page cache is
+# most of a sync's memory beyond the interpreter: loads append to the b-trees' right edges and
+# grant expansion reads by index, so 16 MiB serves both and misses are cheap reads from the OS
+# cache. Temp storage goes to files because SQLite's sorter (index builds) and VACUUM spill
+# whole-table copies into it; temp_store=MEMORY kept those in RAM (216 MB at 1M grants).
+# Temp files land in SQLite's temp directory (SQLITE_TMPDIR, TMPDIR or /var/tmp), as upstream's.
+_CACHE_SIZE = "PRAGMA cache_size = -16384"
+_TEMP_STORE = "PRAGMA temp_store = FILE"
+
 # The work DB is private and only becomes a c1z by being compressed and renamed into place
-# after a clean close, so crash-safety pragmas would buy nothing but time. Rollback journal
-# (in memory) keeps the final file in the legacy, non-WAL format upstream expects.
+# after a clean close, so crash-safety pragmas would buy nothing but time. A rollback journal
+# keeps the final file in the legacy, non-WAL format upstream expects; it is on disk because
+# an in-memory one holds the original of every page a transaction changes (all of them for
+# VACUUM, most for grant expansion of an existing file).
 _PRAGMAS = (
     "PRAGMA page_size = 4096",
     "PRAGMA locking_mode = EXCLUSIVE",
-    "PRAGMA journal_mode = MEMORY",
+    "PRAGMA journal_mode = TRUNCATE",
     "PRAGMA synchronous = OFF",
-    "PRAGMA temp_store = MEMORY",
-    "PRAGMA cache_size = -65536",
+    _TEMP_STORE,
+    _CACHE_SIZE,
 )
 
 
@@ -63,8 +74,8 @@ _DURABLE_PRAGMAS = (
     "PRAGMA locking_mode = EXCLUSIVE",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = OFF",
-    "PRAGMA temp_store = MEMORY",
-    "PRAGMA cache_size = -65536",
+    _TEMP_STORE,
+    _CACHE_SIZE,
 )
 
 

@@ -10,7 +10,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from baton_cli.c1z import rows
+from baton_cli.c1z.cleanup import CleanupResult, CleanupSettings, cleanup_old_syncs
 from baton_cli.c1z.container import DecodeLimits, decompress_v1, read_magic, require_v1, write_v1
 from baton_cli.c1z.expansion_store import SqliteExpansionStore
 from baton_cli.c1z.invariants import InvariantReport, check_invariants, mark_verified
@@ -75,8 +76,12 @@ class C1ZWriter:
         *,
         indexes_deferred: bool = False,
         lock: WorkdirLock | None = None,
+        cleanup: CleanupSettings | None = None,
     ) -> None:
         self.path = path
+        # Old syncs are deleted after each successful end_sync() when set (c1z.md §9).
+        self._cleanup = cleanup
+        self.last_cleanup: CleanupResult | None = None
         self._lock = lock
         self._workdir = workdir
         self._conn = conn
@@ -95,17 +100,19 @@ class C1ZWriter:
         tmp_dir: str | os.PathLike[str] | None = None,
         limits: DecodeLimits | None = None,
         resumable: bool = False,
+        cleanup: CleanupSettings | None = None,
     ) -> C1ZWriter:
         """Start from ``path``'s content (missing or empty file = new store); ``path`` is untouched.
 
         ``resumable`` keeps the work database in a lasting directory (see ``resumable.py``):
         a previous interrupted run's database there is picked up instead of ``path``.
+        ``cleanup`` deletes old syncs after every successful ``end_sync()`` (None: never).
         """
         target = Path(path)
         if not target.parent.is_dir():
             raise NotFoundError(f"directory for c1z file {target} does not exist")
         if resumable:
-            return cls._open_resumable(target, None if tmp_dir is None else Path(tmp_dir), limits)
+            return cls._open_resumable(target, None if tmp_dir is None else Path(tmp_dir), limits, cleanup)
         magic = read_magic(target) if target.exists() else b""
         existing = magic != b""
         if existing:
@@ -120,10 +127,12 @@ class C1ZWriter:
         except BaseException:
             remove_workdir(workdir)
             raise
-        return cls(target, workdir, conn, indexes_deferred=not existing)
+        return cls(target, workdir, conn, indexes_deferred=not existing, cleanup=cleanup)
 
     @classmethod
-    def _open_resumable(cls, target: Path, tmp_dir: Path | None, limits: DecodeLimits | None) -> C1ZWriter:
+    def _open_resumable(
+        cls, target: Path, tmp_dir: Path | None, limits: DecodeLimits | None, cleanup: CleanupSettings | None
+    ) -> C1ZWriter:
         workdir = resumable_workdir(target, tmp_dir)
         lock = WorkdirLock(workdir, target)
         try:
@@ -140,7 +149,7 @@ class C1ZWriter:
         except BaseException:
             lock.close()
             raise
-        return cls(target, workdir, conn, indexes_deferred=new_store, lock=lock)
+        return cls(target, workdir, conn, indexes_deferred=new_store, lock=lock, cleanup=cleanup)
 
     @property
     def resumable(self) -> bool:
@@ -264,17 +273,29 @@ class C1ZWriter:
             mark_verified(self._conn, sync_id)
             self._commit()
 
-    def end_sync(self) -> dict[str, object]:
+    def end_sync(self, *, cleanup: CleanupSettings | None = None) -> dict[str, object]:
+        """Seal the running sync (end time, fresh stats), then clean up old syncs.
+
+        ``cleanup`` overrides the writer's setting for this call. A sync that had already
+        ended (re-expanded by ``baton expand``) keeps its original end time.
+        """
         sync_id = self._require_active()
         self._build_deferred_indexes()
         with self._writing():
             stats = compute_stats(self._conn, sync_id, self._sync_type)
             self._conn.execute(
-                "UPDATE v1_sync_runs SET ended_at = ?, supports_diff = 1, stats = ? WHERE sync_id = ?",
+                "UPDATE v1_sync_runs SET ended_at = coalesce(ended_at, ?), supports_diff = 1, stats = ?"
+                " WHERE sync_id = ?",
                 (now_text(), stats_json(stats), sync_id),
             )
             self._commit()
         self._active = False
+        settings = cleanup or self._cleanup
+        if settings is not None:
+            # After the commit above: the new sync counts as finished, and VACUUM needs no transaction.
+            self.last_cleanup = cleanup_old_syncs(
+                self._conn, keep=settings.keep, skip=settings.skip, label=self.path
+            )
         return stats
 
     def save(self) -> int:
@@ -346,6 +367,9 @@ class C1ZWriter:
         self, sql: str, items: Iterable[M], make_row: Callable[[M, str, str], tuple[object, ...]]
     ) -> int:
         sync_id = self._require_active()
+        if isinstance(items, Collection) and not items:
+            # Most resources have no entitlements or grants: skip the clock and the transaction.
+            return 0
         now = now_text()
         source = iter(items)
         total = 0

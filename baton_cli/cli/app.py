@@ -45,9 +45,18 @@ def _root(
 
 def _register() -> None:
     # Imported here so each command module can import `app` without a cycle.
-    from baton_cli.cli import completion_cmd, inspect_commands, plugins_cmd, sync_cmd
+    from baton_cli.cli import (
+        completion_cmd,
+        emulator_cmd,
+        expand_cmd,
+        inspect_commands,
+        plugins_cmd,
+        sync_cmd,
+    )
 
     sync_cmd.register(app)
+    expand_cmd.register(app)
+    emulator_cmd.register(app)
     plugins_cmd.register(app)
     inspect_commands.register(app)
     completion_cmd.register(app)

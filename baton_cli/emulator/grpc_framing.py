@@ -12,7 +12,10 @@ import struct
 import urllib.parse
 
 from google.protobuf import duration_pb2
-from google.rpc import error_details_pb2, status_pb2
+
+# googleapis-common-protos ships no type information; unused-ignore keeps this quiet once
+# pyproject grows an ignore_missing_imports override for google.rpc.
+from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped, unused-ignore]
 
 from baton_cli.errors import StatusCode
 
@@ -87,4 +90,5 @@ def retry_info_details(code: StatusCode, message: str, retry_after: float) -> by
     delay.FromNanoseconds(int(retry_after * 1e9))
     detail = status_pb2.Status(code=int(code), message=message)
     detail.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
-    return detail.SerializeToString()
+    encoded: bytes = detail.SerializeToString()
+    return encoded

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from baton_cli.c1z import C1ZReader
-from baton_cli.c1z.expansion_file import ExpansionFile
+from baton_cli.c1z import C1ZReader, C1ZWriter, SyncRun
 from baton_cli.core.expand import ExpansionResult, ExpansionStore, expand_grants, is_direct
 from baton_cli.core.sync_state import SyncState
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, grant_pb2
@@ -37,6 +36,14 @@ def grants_by_id(path: Path) -> dict[str, grant_pb2.Grant]:
         return {g.id: g for g in reader.grants(run.sync_id)}
 
 
+def paused_sync(writer: C1ZWriter) -> SyncRun:
+    # Older than the 7-day resume window, so found by id rather than by unfinished_sync().
+    run = writer.store.pick_sync(SYNC_ID)
+    assert not run.finished
+    assert [a.operation for a in SyncState.from_token(run.sync_token).actions] == ["grant-expansion"]
+    return run
+
+
 def sources(grant: grant_pb2.Grant) -> Sources:
     return {key: value.is_direct for key, value in grant.sources.sources.items()}
 
@@ -46,13 +53,14 @@ def expanded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, E
     work = tmp_path_factory.mktemp("expand")
     target = work / "sync.c1z"
     shutil.copyfile(fixture("small-unexpanded.c1z"), target)
-    with ExpansionFile.open(target, tmp_dir=work) as c1z:
-        run = c1z.target_sync()
-        assert (run.sync_id, run.finished) == (SYNC_ID, False)
-        store: ExpansionStore = c1z.store(run.sync_id)  # the SQLite store satisfies core's Protocol
+    with C1ZWriter.open(target, tmp_dir=work) as writer:
+        state = SyncState.from_token(writer.resume_sync(paused_sync(writer)))
+        store: ExpansionStore = writer.expansion_store()  # the SQLite store satisfies core's Protocol
         result = expand_grants(store, env={})
-        c1z.end_sync(run, SyncState(needs_expansion=True).to_token())
-        c1z.save()
+        state.actions.clear()
+        writer.set_sync_token(state.to_token())
+        writer.end_sync()
+        writer.save()
     yield target, result
 
 
@@ -119,8 +127,7 @@ def test_saved_file_is_finished_with_expansion_done(expanded: tuple[Path, Expans
             if any(a.Is(annotation_grant_pb2.GrantExpandable.DESCRIPTOR) for a in g.annotations)
         ]
         assert len(expandable) == 409
-    with ExpansionFile.open(path) as c1z:
-        assert list(c1z.store(SYNC_ID).pending_expansions()) == []
+        assert reader.pending_expansion_sync_ids() == set()
 
 
 def test_unsaved_expansion_leaves_the_file_and_no_work_copy(tmp_path: Path) -> None:
@@ -128,8 +135,9 @@ def test_unsaved_expansion_leaves_the_file_and_no_work_copy(tmp_path: Path) -> N
     shutil.copyfile(fixture("small-unexpanded.c1z"), target)
     work = tmp_path / "work"
     work.mkdir()
-    with pytest.raises(RuntimeError, match="interrupted"), ExpansionFile.open(target, tmp_dir=work) as c1z:
-        expand_grants(c1z.store(c1z.target_sync().sync_id), env={})
+    with pytest.raises(RuntimeError, match="interrupted"), C1ZWriter.open(target, tmp_dir=work) as writer:
+        writer.resume_sync(paused_sync(writer))
+        expand_grants(writer.expansion_store(), env={})
         raise RuntimeError("interrupted")
     assert target.read_bytes() == fixture("small-unexpanded.c1z").read_bytes()
     assert list(work.iterdir()) == []

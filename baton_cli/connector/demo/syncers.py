@@ -133,6 +133,11 @@ class UserSyncer(_DemoSyncer):
     def grants(self, resource: Resource, page_token: str) -> Page[Grant]:
         return page(0, page_token, self._world.page_size, lambda _: None)
 
+    def entitlements(self, resource: Resource, page_token: str) -> Page[Entitlement]:
+        # Users have none; skipping the shared version's per-resource state and id checks
+        # matters because a sync asks once per user.
+        return page(0, page_token, self._world.page_size, lambda _: None)
+
     def create_account(self, request: AccountRequest) -> AccountResult:
         if not request.login:
             raise UsageError("demo: create account needs a login")

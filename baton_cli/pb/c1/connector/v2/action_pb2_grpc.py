@@ -36,22 +36,22 @@ class ActionServiceStub:
             channel: A grpc.Channel.
         """
         self.InvokeAction = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ActionService/InvokeAction',
+                '/c1.connector.v2.ActionService/InvokeAction',
                 request_serializer=c1_dot_connector_dot_v2_dot_action__pb2.InvokeActionRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_action__pb2.InvokeActionResponse.FromString,
                 _registered_method=True)
         self.GetActionStatus = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ActionService/GetActionStatus',
+                '/c1.connector.v2.ActionService/GetActionStatus',
                 request_serializer=c1_dot_connector_dot_v2_dot_action__pb2.GetActionStatusRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_action__pb2.GetActionStatusResponse.FromString,
                 _registered_method=True)
         self.GetActionSchema = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ActionService/GetActionSchema',
+                '/c1.connector.v2.ActionService/GetActionSchema',
                 request_serializer=c1_dot_connector_dot_v2_dot_action__pb2.GetActionSchemaRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_action__pb2.GetActionSchemaResponse.FromString,
                 _registered_method=True)
         self.ListActionSchemas = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ActionService/ListActionSchemas',
+                '/c1.connector.v2.ActionService/ListActionSchemas',
                 request_serializer=c1_dot_connector_dot_v2_dot_action__pb2.ListActionSchemasRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_action__pb2.ListActionSchemasResponse.FromString,
                 _registered_method=True)
@@ -109,9 +109,9 @@ def add_ActionServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.ActionService', rpc_method_handlers)
+            'c1.connector.v2.ActionService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.ActionService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.ActionService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -132,7 +132,7 @@ class ActionService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ActionService/InvokeAction',
+            '/c1.connector.v2.ActionService/InvokeAction',
             c1_dot_connector_dot_v2_dot_action__pb2.InvokeActionRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_action__pb2.InvokeActionResponse.FromString,
             options,
@@ -159,7 +159,7 @@ class ActionService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ActionService/GetActionStatus',
+            '/c1.connector.v2.ActionService/GetActionStatus',
             c1_dot_connector_dot_v2_dot_action__pb2.GetActionStatusRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_action__pb2.GetActionStatusResponse.FromString,
             options,
@@ -186,7 +186,7 @@ class ActionService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ActionService/GetActionSchema',
+            '/c1.connector.v2.ActionService/GetActionSchema',
             c1_dot_connector_dot_v2_dot_action__pb2.GetActionSchemaRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_action__pb2.GetActionSchemaResponse.FromString,
             options,
@@ -213,7 +213,7 @@ class ActionService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ActionService/ListActionSchemas',
+            '/c1.connector.v2.ActionService/ListActionSchemas',
             c1_dot_connector_dot_v2_dot_action__pb2.ListActionSchemasRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_action__pb2.ListActionSchemasResponse.FromString,
             options,

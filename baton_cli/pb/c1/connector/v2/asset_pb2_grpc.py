@@ -36,7 +36,7 @@ class AssetServiceStub:
             channel: A grpc.Channel.
         """
         self.GetAsset = channel.unary_stream(
-                '/baton_cli.pb.c1.connector.v2.AssetService/GetAsset',
+                '/c1.connector.v2.AssetService/GetAsset',
                 request_serializer=c1_dot_connector_dot_v2_dot_asset__pb2.AssetServiceGetAssetRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_asset__pb2.AssetServiceGetAssetResponse.FromString,
                 _registered_method=True)
@@ -61,9 +61,9 @@ def add_AssetServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.AssetService', rpc_method_handlers)
+            'c1.connector.v2.AssetService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.AssetService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.AssetService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -84,7 +84,7 @@ class AssetService:
         return grpc.experimental.unary_stream(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.AssetService/GetAsset',
+            '/c1.connector.v2.AssetService/GetAsset',
             c1_dot_connector_dot_v2_dot_asset__pb2.AssetServiceGetAssetRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_asset__pb2.AssetServiceGetAssetResponse.FromString,
             options,

@@ -36,17 +36,17 @@ class ConnectorServiceStub:
             channel: A grpc.Channel.
         """
         self.GetMetadata = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ConnectorService/GetMetadata',
+                '/c1.connector.v2.ConnectorService/GetMetadata',
                 request_serializer=c1_dot_connector_dot_v2_dot_connector__pb2.ConnectorServiceGetMetadataRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_connector__pb2.ConnectorServiceGetMetadataResponse.FromString,
                 _registered_method=True)
         self.Validate = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ConnectorService/Validate',
+                '/c1.connector.v2.ConnectorService/Validate',
                 request_serializer=c1_dot_connector_dot_v2_dot_connector__pb2.ConnectorServiceValidateRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_connector__pb2.ConnectorServiceValidateResponse.FromString,
                 _registered_method=True)
         self.Cleanup = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ConnectorService/Cleanup',
+                '/c1.connector.v2.ConnectorService/Cleanup',
                 request_serializer=c1_dot_connector_dot_v2_dot_connector__pb2.ConnectorServiceCleanupRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_connector__pb2.ConnectorServiceCleanupResponse.FromString,
                 _registered_method=True)
@@ -93,9 +93,9 @@ def add_ConnectorServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.ConnectorService', rpc_method_handlers)
+            'c1.connector.v2.ConnectorService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.ConnectorService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.ConnectorService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -116,7 +116,7 @@ class ConnectorService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ConnectorService/GetMetadata',
+            '/c1.connector.v2.ConnectorService/GetMetadata',
             c1_dot_connector_dot_v2_dot_connector__pb2.ConnectorServiceGetMetadataRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_connector__pb2.ConnectorServiceGetMetadataResponse.FromString,
             options,
@@ -143,7 +143,7 @@ class ConnectorService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ConnectorService/Validate',
+            '/c1.connector.v2.ConnectorService/Validate',
             c1_dot_connector_dot_v2_dot_connector__pb2.ConnectorServiceValidateRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_connector__pb2.ConnectorServiceValidateResponse.FromString,
             options,
@@ -170,7 +170,7 @@ class ConnectorService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ConnectorService/Cleanup',
+            '/c1.connector.v2.ConnectorService/Cleanup',
             c1_dot_connector_dot_v2_dot_connector__pb2.ConnectorServiceCleanupRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_connector__pb2.ConnectorServiceCleanupResponse.FromString,
             options,

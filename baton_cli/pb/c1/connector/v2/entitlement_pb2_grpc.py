@@ -36,12 +36,12 @@ class EntitlementsServiceStub:
             channel: A grpc.Channel.
         """
         self.ListEntitlements = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.EntitlementsService/ListEntitlements',
+                '/c1.connector.v2.EntitlementsService/ListEntitlements',
                 request_serializer=c1_dot_connector_dot_v2_dot_entitlement__pb2.EntitlementsServiceListEntitlementsRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_entitlement__pb2.EntitlementsServiceListEntitlementsResponse.FromString,
                 _registered_method=True)
         self.ListStaticEntitlements = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.EntitlementsService/ListStaticEntitlements',
+                '/c1.connector.v2.EntitlementsService/ListStaticEntitlements',
                 request_serializer=c1_dot_connector_dot_v2_dot_entitlement__pb2.EntitlementsServiceListStaticEntitlementsRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_entitlement__pb2.EntitlementsServiceListStaticEntitlementsResponse.FromString,
                 _registered_method=True)
@@ -77,9 +77,9 @@ def add_EntitlementsServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.EntitlementsService', rpc_method_handlers)
+            'c1.connector.v2.EntitlementsService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.EntitlementsService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.EntitlementsService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -100,7 +100,7 @@ class EntitlementsService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.EntitlementsService/ListEntitlements',
+            '/c1.connector.v2.EntitlementsService/ListEntitlements',
             c1_dot_connector_dot_v2_dot_entitlement__pb2.EntitlementsServiceListEntitlementsRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_entitlement__pb2.EntitlementsServiceListEntitlementsResponse.FromString,
             options,
@@ -127,7 +127,7 @@ class EntitlementsService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.EntitlementsService/ListStaticEntitlements',
+            '/c1.connector.v2.EntitlementsService/ListStaticEntitlements',
             c1_dot_connector_dot_v2_dot_entitlement__pb2.EntitlementsServiceListStaticEntitlementsRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_entitlement__pb2.EntitlementsServiceListStaticEntitlementsResponse.FromString,
             options,

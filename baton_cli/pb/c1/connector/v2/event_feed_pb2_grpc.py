@@ -36,12 +36,12 @@ class EventServiceStub:
             channel: A grpc.Channel.
         """
         self.ListEvents = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.EventService/ListEvents',
+                '/c1.connector.v2.EventService/ListEvents',
                 request_serializer=c1_dot_connector_dot_v2_dot_event__feed__pb2.ListEventsRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_event__feed__pb2.ListEventsResponse.FromString,
                 _registered_method=True)
         self.ListEventFeeds = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.EventService/ListEventFeeds',
+                '/c1.connector.v2.EventService/ListEventFeeds',
                 request_serializer=c1_dot_connector_dot_v2_dot_event__feed__pb2.ListEventFeedsRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_event__feed__pb2.ListEventFeedsResponse.FromString,
                 _registered_method=True)
@@ -77,9 +77,9 @@ def add_EventServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.EventService', rpc_method_handlers)
+            'c1.connector.v2.EventService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.EventService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.EventService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -100,7 +100,7 @@ class EventService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.EventService/ListEvents',
+            '/c1.connector.v2.EventService/ListEvents',
             c1_dot_connector_dot_v2_dot_event__feed__pb2.ListEventsRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_event__feed__pb2.ListEventsResponse.FromString,
             options,
@@ -127,7 +127,7 @@ class EventService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.EventService/ListEventFeeds',
+            '/c1.connector.v2.EventService/ListEventFeeds',
             c1_dot_connector_dot_v2_dot_event__feed__pb2.ListEventFeedsRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_event__feed__pb2.ListEventFeedsResponse.FromString,
             options,

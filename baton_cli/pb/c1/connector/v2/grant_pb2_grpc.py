@@ -36,7 +36,7 @@ class GrantsServiceStub:
             channel: A grpc.Channel.
         """
         self.ListGrants = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.GrantsService/ListGrants',
+                '/c1.connector.v2.GrantsService/ListGrants',
                 request_serializer=c1_dot_connector_dot_v2_dot_grant__pb2.GrantsServiceListGrantsRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_grant__pb2.GrantsServiceListGrantsResponse.FromString,
                 _registered_method=True)
@@ -61,9 +61,9 @@ def add_GrantsServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.GrantsService', rpc_method_handlers)
+            'c1.connector.v2.GrantsService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.GrantsService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.GrantsService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -84,7 +84,7 @@ class GrantsService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.GrantsService/ListGrants',
+            '/c1.connector.v2.GrantsService/ListGrants',
             c1_dot_connector_dot_v2_dot_grant__pb2.GrantsServiceListGrantsRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_grant__pb2.GrantsServiceListGrantsResponse.FromString,
             options,
@@ -108,12 +108,12 @@ class GrantManagerServiceStub:
             channel: A grpc.Channel.
         """
         self.Grant = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.GrantManagerService/Grant',
+                '/c1.connector.v2.GrantManagerService/Grant',
                 request_serializer=c1_dot_connector_dot_v2_dot_grant__pb2.GrantManagerServiceGrantRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_grant__pb2.GrantManagerServiceGrantResponse.FromString,
                 _registered_method=True)
         self.Revoke = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.GrantManagerService/Revoke',
+                '/c1.connector.v2.GrantManagerService/Revoke',
                 request_serializer=c1_dot_connector_dot_v2_dot_grant__pb2.GrantManagerServiceRevokeRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_grant__pb2.GrantManagerServiceRevokeResponse.FromString,
                 _registered_method=True)
@@ -149,9 +149,9 @@ def add_GrantManagerServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.GrantManagerService', rpc_method_handlers)
+            'c1.connector.v2.GrantManagerService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.GrantManagerService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.GrantManagerService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -172,7 +172,7 @@ class GrantManagerService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.GrantManagerService/Grant',
+            '/c1.connector.v2.GrantManagerService/Grant',
             c1_dot_connector_dot_v2_dot_grant__pb2.GrantManagerServiceGrantRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_grant__pb2.GrantManagerServiceGrantResponse.FromString,
             options,
@@ -199,7 +199,7 @@ class GrantManagerService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.GrantManagerService/Revoke',
+            '/c1.connector.v2.GrantManagerService/Revoke',
             c1_dot_connector_dot_v2_dot_grant__pb2.GrantManagerServiceRevokeRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_grant__pb2.GrantManagerServiceRevokeResponse.FromString,
             options,

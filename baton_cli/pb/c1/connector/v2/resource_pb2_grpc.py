@@ -36,7 +36,7 @@ class ResourceTypesServiceStub:
             channel: A grpc.Channel.
         """
         self.ListResourceTypes = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ResourceTypesService/ListResourceTypes',
+                '/c1.connector.v2.ResourceTypesService/ListResourceTypes',
                 request_serializer=c1_dot_connector_dot_v2_dot_resource__pb2.ResourceTypesServiceListResourceTypesRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_resource__pb2.ResourceTypesServiceListResourceTypesResponse.FromString,
                 _registered_method=True)
@@ -61,9 +61,9 @@ def add_ResourceTypesServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.ResourceTypesService', rpc_method_handlers)
+            'c1.connector.v2.ResourceTypesService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.ResourceTypesService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.ResourceTypesService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -84,7 +84,7 @@ class ResourceTypesService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ResourceTypesService/ListResourceTypes',
+            '/c1.connector.v2.ResourceTypesService/ListResourceTypes',
             c1_dot_connector_dot_v2_dot_resource__pb2.ResourceTypesServiceListResourceTypesRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_resource__pb2.ResourceTypesServiceListResourceTypesResponse.FromString,
             options,
@@ -108,7 +108,7 @@ class ResourcesServiceStub:
             channel: A grpc.Channel.
         """
         self.ListResources = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ResourcesService/ListResources',
+                '/c1.connector.v2.ResourcesService/ListResources',
                 request_serializer=c1_dot_connector_dot_v2_dot_resource__pb2.ResourcesServiceListResourcesRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_resource__pb2.ResourcesServiceListResourcesResponse.FromString,
                 _registered_method=True)
@@ -133,9 +133,9 @@ def add_ResourcesServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.ResourcesService', rpc_method_handlers)
+            'c1.connector.v2.ResourcesService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.ResourcesService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.ResourcesService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -156,7 +156,7 @@ class ResourcesService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ResourcesService/ListResources',
+            '/c1.connector.v2.ResourcesService/ListResources',
             c1_dot_connector_dot_v2_dot_resource__pb2.ResourcesServiceListResourcesRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_resource__pb2.ResourcesServiceListResourcesResponse.FromString,
             options,
@@ -180,7 +180,7 @@ class ResourceGetterServiceStub:
             channel: A grpc.Channel.
         """
         self.GetResource = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ResourceGetterService/GetResource',
+                '/c1.connector.v2.ResourceGetterService/GetResource',
                 request_serializer=c1_dot_connector_dot_v2_dot_resource__pb2.ResourceGetterServiceGetResourceRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_resource__pb2.ResourceGetterServiceGetResourceResponse.FromString,
                 _registered_method=True)
@@ -205,9 +205,9 @@ def add_ResourceGetterServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.ResourceGetterService', rpc_method_handlers)
+            'c1.connector.v2.ResourceGetterService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.ResourceGetterService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.ResourceGetterService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -228,7 +228,7 @@ class ResourceGetterService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ResourceGetterService/GetResource',
+            '/c1.connector.v2.ResourceGetterService/GetResource',
             c1_dot_connector_dot_v2_dot_resource__pb2.ResourceGetterServiceGetResourceRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_resource__pb2.ResourceGetterServiceGetResourceResponse.FromString,
             options,
@@ -252,12 +252,12 @@ class ResourceManagerServiceStub:
             channel: A grpc.Channel.
         """
         self.CreateResource = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ResourceManagerService/CreateResource',
+                '/c1.connector.v2.ResourceManagerService/CreateResource',
                 request_serializer=c1_dot_connector_dot_v2_dot_resource__pb2.CreateResourceRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_resource__pb2.CreateResourceResponse.FromString,
                 _registered_method=True)
         self.DeleteResource = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ResourceManagerService/DeleteResource',
+                '/c1.connector.v2.ResourceManagerService/DeleteResource',
                 request_serializer=c1_dot_connector_dot_v2_dot_resource__pb2.DeleteResourceRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_resource__pb2.DeleteResourceResponse.FromString,
                 _registered_method=True)
@@ -293,9 +293,9 @@ def add_ResourceManagerServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.ResourceManagerService', rpc_method_handlers)
+            'c1.connector.v2.ResourceManagerService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.ResourceManagerService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.ResourceManagerService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -316,7 +316,7 @@ class ResourceManagerService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ResourceManagerService/CreateResource',
+            '/c1.connector.v2.ResourceManagerService/CreateResource',
             c1_dot_connector_dot_v2_dot_resource__pb2.CreateResourceRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_resource__pb2.CreateResourceResponse.FromString,
             options,
@@ -343,7 +343,7 @@ class ResourceManagerService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ResourceManagerService/DeleteResource',
+            '/c1.connector.v2.ResourceManagerService/DeleteResource',
             c1_dot_connector_dot_v2_dot_resource__pb2.DeleteResourceRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_resource__pb2.DeleteResourceResponse.FromString,
             options,
@@ -367,7 +367,7 @@ class ResourceDeleterServiceStub:
             channel: A grpc.Channel.
         """
         self.DeleteResourceV2 = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.ResourceDeleterService/DeleteResourceV2',
+                '/c1.connector.v2.ResourceDeleterService/DeleteResourceV2',
                 request_serializer=c1_dot_connector_dot_v2_dot_resource__pb2.DeleteResourceV2Request.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_resource__pb2.DeleteResourceV2Response.FromString,
                 _registered_method=True)
@@ -392,9 +392,9 @@ def add_ResourceDeleterServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.ResourceDeleterService', rpc_method_handlers)
+            'c1.connector.v2.ResourceDeleterService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.ResourceDeleterService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.ResourceDeleterService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -415,7 +415,7 @@ class ResourceDeleterService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.ResourceDeleterService/DeleteResourceV2',
+            '/c1.connector.v2.ResourceDeleterService/DeleteResourceV2',
             c1_dot_connector_dot_v2_dot_resource__pb2.DeleteResourceV2Request.SerializeToString,
             c1_dot_connector_dot_v2_dot_resource__pb2.DeleteResourceV2Response.FromString,
             options,
@@ -439,12 +439,12 @@ class CredentialManagerServiceStub:
             channel: A grpc.Channel.
         """
         self.RotateCredential = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.CredentialManagerService/RotateCredential',
+                '/c1.connector.v2.CredentialManagerService/RotateCredential',
                 request_serializer=c1_dot_connector_dot_v2_dot_resource__pb2.RotateCredentialRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_resource__pb2.RotateCredentialResponse.FromString,
                 _registered_method=True)
         self.IssueCredential = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.CredentialManagerService/IssueCredential',
+                '/c1.connector.v2.CredentialManagerService/IssueCredential',
                 request_serializer=c1_dot_connector_dot_v2_dot_resource__pb2.IssueCredentialRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_resource__pb2.IssueCredentialResponse.FromString,
                 _registered_method=True)
@@ -480,9 +480,9 @@ def add_CredentialManagerServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.CredentialManagerService', rpc_method_handlers)
+            'c1.connector.v2.CredentialManagerService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.CredentialManagerService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.CredentialManagerService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -503,7 +503,7 @@ class CredentialManagerService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.CredentialManagerService/RotateCredential',
+            '/c1.connector.v2.CredentialManagerService/RotateCredential',
             c1_dot_connector_dot_v2_dot_resource__pb2.RotateCredentialRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_resource__pb2.RotateCredentialResponse.FromString,
             options,
@@ -530,7 +530,7 @@ class CredentialManagerService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.CredentialManagerService/IssueCredential',
+            '/c1.connector.v2.CredentialManagerService/IssueCredential',
             c1_dot_connector_dot_v2_dot_resource__pb2.IssueCredentialRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_resource__pb2.IssueCredentialResponse.FromString,
             options,
@@ -554,7 +554,7 @@ class AccountManagerServiceStub:
             channel: A grpc.Channel.
         """
         self.CreateAccount = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.AccountManagerService/CreateAccount',
+                '/c1.connector.v2.AccountManagerService/CreateAccount',
                 request_serializer=c1_dot_connector_dot_v2_dot_resource__pb2.CreateAccountRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_resource__pb2.CreateAccountResponse.FromString,
                 _registered_method=True)
@@ -579,9 +579,9 @@ def add_AccountManagerServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.AccountManagerService', rpc_method_handlers)
+            'c1.connector.v2.AccountManagerService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.AccountManagerService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.AccountManagerService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -602,7 +602,7 @@ class AccountManagerService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.AccountManagerService/CreateAccount',
+            '/c1.connector.v2.AccountManagerService/CreateAccount',
             c1_dot_connector_dot_v2_dot_resource__pb2.CreateAccountRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_resource__pb2.CreateAccountResponse.FromString,
             options,

@@ -36,32 +36,32 @@ class TicketsServiceStub:
             channel: A grpc.Channel.
         """
         self.CreateTicket = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.TicketsService/CreateTicket',
+                '/c1.connector.v2.TicketsService/CreateTicket',
                 request_serializer=c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceCreateTicketRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceCreateTicketResponse.FromString,
                 _registered_method=True)
         self.GetTicket = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.TicketsService/GetTicket',
+                '/c1.connector.v2.TicketsService/GetTicket',
                 request_serializer=c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceGetTicketRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceGetTicketResponse.FromString,
                 _registered_method=True)
         self.ListTicketSchemas = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.TicketsService/ListTicketSchemas',
+                '/c1.connector.v2.TicketsService/ListTicketSchemas',
                 request_serializer=c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceListTicketSchemasRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceListTicketSchemasResponse.FromString,
                 _registered_method=True)
         self.GetTicketSchema = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.TicketsService/GetTicketSchema',
+                '/c1.connector.v2.TicketsService/GetTicketSchema',
                 request_serializer=c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceGetTicketSchemaRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceGetTicketSchemaResponse.FromString,
                 _registered_method=True)
         self.BulkCreateTickets = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.TicketsService/BulkCreateTickets',
+                '/c1.connector.v2.TicketsService/BulkCreateTickets',
                 request_serializer=c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceBulkCreateTicketsRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceBulkCreateTicketsResponse.FromString,
                 _registered_method=True)
         self.BulkGetTickets = channel.unary_unary(
-                '/baton_cli.pb.c1.connector.v2.TicketsService/BulkGetTickets',
+                '/c1.connector.v2.TicketsService/BulkGetTickets',
                 request_serializer=c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceBulkGetTicketsRequest.SerializeToString,
                 response_deserializer=c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceBulkGetTicketsResponse.FromString,
                 _registered_method=True)
@@ -141,9 +141,9 @@ def add_TicketsServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connector.v2.TicketsService', rpc_method_handlers)
+            'c1.connector.v2.TicketsService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connector.v2.TicketsService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connector.v2.TicketsService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -164,7 +164,7 @@ class TicketsService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.TicketsService/CreateTicket',
+            '/c1.connector.v2.TicketsService/CreateTicket',
             c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceCreateTicketRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceCreateTicketResponse.FromString,
             options,
@@ -191,7 +191,7 @@ class TicketsService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.TicketsService/GetTicket',
+            '/c1.connector.v2.TicketsService/GetTicket',
             c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceGetTicketRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceGetTicketResponse.FromString,
             options,
@@ -218,7 +218,7 @@ class TicketsService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.TicketsService/ListTicketSchemas',
+            '/c1.connector.v2.TicketsService/ListTicketSchemas',
             c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceListTicketSchemasRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceListTicketSchemasResponse.FromString,
             options,
@@ -245,7 +245,7 @@ class TicketsService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.TicketsService/GetTicketSchema',
+            '/c1.connector.v2.TicketsService/GetTicketSchema',
             c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceGetTicketSchemaRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceGetTicketSchemaResponse.FromString,
             options,
@@ -272,7 +272,7 @@ class TicketsService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.TicketsService/BulkCreateTickets',
+            '/c1.connector.v2.TicketsService/BulkCreateTickets',
             c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceBulkCreateTicketsRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceBulkCreateTicketsResponse.FromString,
             options,
@@ -299,7 +299,7 @@ class TicketsService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connector.v2.TicketsService/BulkGetTickets',
+            '/c1.connector.v2.TicketsService/BulkGetTickets',
             c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceBulkGetTicketsRequest.SerializeToString,
             c1_dot_connector_dot_v2_dot_ticket__pb2.TicketsServiceBulkGetTicketsResponse.FromString,
             options,

@@ -36,17 +36,17 @@ class SyncsReaderServiceStub:
             channel: A grpc.Channel.
         """
         self.GetSync = channel.unary_unary(
-                '/baton_cli.pb.c1.reader.v2.SyncsReaderService/GetSync',
+                '/c1.reader.v2.SyncsReaderService/GetSync',
                 request_serializer=c1_dot_reader_dot_v2_dot_sync__pb2.SyncsReaderServiceGetSyncRequest.SerializeToString,
                 response_deserializer=c1_dot_reader_dot_v2_dot_sync__pb2.SyncsReaderServiceGetSyncResponse.FromString,
                 _registered_method=True)
         self.ListSyncs = channel.unary_unary(
-                '/baton_cli.pb.c1.reader.v2.SyncsReaderService/ListSyncs',
+                '/c1.reader.v2.SyncsReaderService/ListSyncs',
                 request_serializer=c1_dot_reader_dot_v2_dot_sync__pb2.SyncsReaderServiceListSyncsRequest.SerializeToString,
                 response_deserializer=c1_dot_reader_dot_v2_dot_sync__pb2.SyncsReaderServiceListSyncsResponse.FromString,
                 _registered_method=True)
         self.GetLatestFinishedSync = channel.unary_unary(
-                '/baton_cli.pb.c1.reader.v2.SyncsReaderService/GetLatestFinishedSync',
+                '/c1.reader.v2.SyncsReaderService/GetLatestFinishedSync',
                 request_serializer=c1_dot_reader_dot_v2_dot_sync__pb2.SyncsReaderServiceGetLatestFinishedSyncRequest.SerializeToString,
                 response_deserializer=c1_dot_reader_dot_v2_dot_sync__pb2.SyncsReaderServiceGetLatestFinishedSyncResponse.FromString,
                 _registered_method=True)
@@ -93,9 +93,9 @@ def add_SyncsReaderServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.reader.v2.SyncsReaderService', rpc_method_handlers)
+            'c1.reader.v2.SyncsReaderService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.reader.v2.SyncsReaderService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.reader.v2.SyncsReaderService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -116,7 +116,7 @@ class SyncsReaderService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.reader.v2.SyncsReaderService/GetSync',
+            '/c1.reader.v2.SyncsReaderService/GetSync',
             c1_dot_reader_dot_v2_dot_sync__pb2.SyncsReaderServiceGetSyncRequest.SerializeToString,
             c1_dot_reader_dot_v2_dot_sync__pb2.SyncsReaderServiceGetSyncResponse.FromString,
             options,
@@ -143,7 +143,7 @@ class SyncsReaderService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.reader.v2.SyncsReaderService/ListSyncs',
+            '/c1.reader.v2.SyncsReaderService/ListSyncs',
             c1_dot_reader_dot_v2_dot_sync__pb2.SyncsReaderServiceListSyncsRequest.SerializeToString,
             c1_dot_reader_dot_v2_dot_sync__pb2.SyncsReaderServiceListSyncsResponse.FromString,
             options,
@@ -170,7 +170,7 @@ class SyncsReaderService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.reader.v2.SyncsReaderService/GetLatestFinishedSync',
+            '/c1.reader.v2.SyncsReaderService/GetLatestFinishedSync',
             c1_dot_reader_dot_v2_dot_sync__pb2.SyncsReaderServiceGetLatestFinishedSyncRequest.SerializeToString,
             c1_dot_reader_dot_v2_dot_sync__pb2.SyncsReaderServiceGetLatestFinishedSyncResponse.FromString,
             options,

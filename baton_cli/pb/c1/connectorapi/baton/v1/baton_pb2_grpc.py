@@ -36,37 +36,37 @@ class BatonServiceStub:
             channel: A grpc.Channel.
         """
         self.Hello = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/Hello',
+                '/c1.connectorapi.baton.v1.BatonService/Hello',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceHelloRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceHelloResponse.FromString,
                 _registered_method=True)
         self.GetTask = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/GetTask',
+                '/c1.connectorapi.baton.v1.BatonService/GetTask',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceGetTaskRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceGetTaskResponse.FromString,
                 _registered_method=True)
         self.GetTasks = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/GetTasks',
+                '/c1.connectorapi.baton.v1.BatonService/GetTasks',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceGetTasksRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceGetTasksResponse.FromString,
                 _registered_method=True)
         self.Heartbeat = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/Heartbeat',
+                '/c1.connectorapi.baton.v1.BatonService/Heartbeat',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceHeartbeatRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceHeartbeatResponse.FromString,
                 _registered_method=True)
         self.FinishTask = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/FinishTask',
+                '/c1.connectorapi.baton.v1.BatonService/FinishTask',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceFinishTaskRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceFinishTaskResponse.FromString,
                 _registered_method=True)
         self.UploadAsset = channel.stream_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/UploadAsset',
+                '/c1.connectorapi.baton.v1.BatonService/UploadAsset',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceUploadAssetRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceUploadAssetResponse.FromString,
                 _registered_method=True)
         self.StartDebugging = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/StartDebugging',
+                '/c1.connectorapi.baton.v1.BatonService/StartDebugging',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.StartDebuggingRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.StartDebuggingResponse.FromString,
                 _registered_method=True)
@@ -157,9 +157,9 @@ def add_BatonServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connectorapi.baton.v1.BatonService', rpc_method_handlers)
+            'c1.connectorapi.baton.v1.BatonService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connectorapi.baton.v1.BatonService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connectorapi.baton.v1.BatonService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -180,7 +180,7 @@ class BatonService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/Hello',
+            '/c1.connectorapi.baton.v1.BatonService/Hello',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceHelloRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceHelloResponse.FromString,
             options,
@@ -207,7 +207,7 @@ class BatonService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/GetTask',
+            '/c1.connectorapi.baton.v1.BatonService/GetTask',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceGetTaskRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceGetTaskResponse.FromString,
             options,
@@ -234,7 +234,7 @@ class BatonService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/GetTasks',
+            '/c1.connectorapi.baton.v1.BatonService/GetTasks',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceGetTasksRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceGetTasksResponse.FromString,
             options,
@@ -261,7 +261,7 @@ class BatonService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/Heartbeat',
+            '/c1.connectorapi.baton.v1.BatonService/Heartbeat',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceHeartbeatRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceHeartbeatResponse.FromString,
             options,
@@ -288,7 +288,7 @@ class BatonService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/FinishTask',
+            '/c1.connectorapi.baton.v1.BatonService/FinishTask',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceFinishTaskRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceFinishTaskResponse.FromString,
             options,
@@ -315,7 +315,7 @@ class BatonService:
         return grpc.experimental.stream_unary(
             request_iterator,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/UploadAsset',
+            '/c1.connectorapi.baton.v1.BatonService/UploadAsset',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceUploadAssetRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.BatonServiceUploadAssetResponse.FromString,
             options,
@@ -342,7 +342,7 @@ class BatonService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonService/StartDebugging',
+            '/c1.connectorapi.baton.v1.BatonService/StartDebugging',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.StartDebuggingRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_baton__pb2.StartDebuggingResponse.FromString,
             options,

@@ -36,12 +36,12 @@ class ConnectorConfigServiceStub:
             channel: A grpc.Channel.
         """
         self.GetConnectorConfig = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.ConnectorConfigService/GetConnectorConfig',
+                '/c1.connectorapi.baton.v1.ConnectorConfigService/GetConnectorConfig',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_config__pb2.GetConnectorConfigRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_config__pb2.GetConnectorConfigResponse.FromString,
                 _registered_method=True)
         self.GetConnectorOauthToken = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.ConnectorConfigService/GetConnectorOauthToken',
+                '/c1.connectorapi.baton.v1.ConnectorConfigService/GetConnectorOauthToken',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_config__pb2.GetConnectorOauthTokenRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_config__pb2.GetConnectorOauthTokenResponse.FromString,
                 _registered_method=True)
@@ -77,9 +77,9 @@ def add_ConnectorConfigServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connectorapi.baton.v1.ConnectorConfigService', rpc_method_handlers)
+            'c1.connectorapi.baton.v1.ConnectorConfigService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connectorapi.baton.v1.ConnectorConfigService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connectorapi.baton.v1.ConnectorConfigService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -100,7 +100,7 @@ class ConnectorConfigService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.ConnectorConfigService/GetConnectorConfig',
+            '/c1.connectorapi.baton.v1.ConnectorConfigService/GetConnectorConfig',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_config__pb2.GetConnectorConfigRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_config__pb2.GetConnectorConfigResponse.FromString,
             options,
@@ -127,7 +127,7 @@ class ConnectorConfigService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.ConnectorConfigService/GetConnectorOauthToken',
+            '/c1.connectorapi.baton.v1.ConnectorConfigService/GetConnectorOauthToken',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_config__pb2.GetConnectorOauthTokenRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_config__pb2.GetConnectorOauthTokenResponse.FromString,
             options,

@@ -36,42 +36,42 @@ class BatonSessionServiceStub:
             channel: A grpc.Channel.
         """
         self.Get = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/Get',
+                '/c1.connectorapi.baton.v1.BatonSessionService/Get',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.GetRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.GetResponse.FromString,
                 _registered_method=True)
         self.GetMany = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/GetMany',
+                '/c1.connectorapi.baton.v1.BatonSessionService/GetMany',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.GetManyRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.GetManyResponse.FromString,
                 _registered_method=True)
         self.GetAll = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/GetAll',
+                '/c1.connectorapi.baton.v1.BatonSessionService/GetAll',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.GetAllRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.GetAllResponse.FromString,
                 _registered_method=True)
         self.Set = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/Set',
+                '/c1.connectorapi.baton.v1.BatonSessionService/Set',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.SetRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.SetResponse.FromString,
                 _registered_method=True)
         self.SetMany = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/SetMany',
+                '/c1.connectorapi.baton.v1.BatonSessionService/SetMany',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.SetManyRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.SetManyResponse.FromString,
                 _registered_method=True)
         self.Delete = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/Delete',
+                '/c1.connectorapi.baton.v1.BatonSessionService/Delete',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.DeleteRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.DeleteResponse.FromString,
                 _registered_method=True)
         self.DeleteMany = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/DeleteMany',
+                '/c1.connectorapi.baton.v1.BatonSessionService/DeleteMany',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.DeleteManyRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.DeleteManyResponse.FromString,
                 _registered_method=True)
         self.Clear = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/Clear',
+                '/c1.connectorapi.baton.v1.BatonSessionService/Clear',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.ClearRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.ClearResponse.FromString,
                 _registered_method=True)
@@ -173,9 +173,9 @@ def add_BatonSessionServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService', rpc_method_handlers)
+            'c1.connectorapi.baton.v1.BatonSessionService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connectorapi.baton.v1.BatonSessionService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -196,7 +196,7 @@ class BatonSessionService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/Get',
+            '/c1.connectorapi.baton.v1.BatonSessionService/Get',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.GetRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.GetResponse.FromString,
             options,
@@ -223,7 +223,7 @@ class BatonSessionService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/GetMany',
+            '/c1.connectorapi.baton.v1.BatonSessionService/GetMany',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.GetManyRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.GetManyResponse.FromString,
             options,
@@ -250,7 +250,7 @@ class BatonSessionService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/GetAll',
+            '/c1.connectorapi.baton.v1.BatonSessionService/GetAll',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.GetAllRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.GetAllResponse.FromString,
             options,
@@ -277,7 +277,7 @@ class BatonSessionService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/Set',
+            '/c1.connectorapi.baton.v1.BatonSessionService/Set',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.SetRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.SetResponse.FromString,
             options,
@@ -304,7 +304,7 @@ class BatonSessionService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/SetMany',
+            '/c1.connectorapi.baton.v1.BatonSessionService/SetMany',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.SetManyRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.SetManyResponse.FromString,
             options,
@@ -331,7 +331,7 @@ class BatonSessionService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/Delete',
+            '/c1.connectorapi.baton.v1.BatonSessionService/Delete',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.DeleteRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.DeleteResponse.FromString,
             options,
@@ -358,7 +358,7 @@ class BatonSessionService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/DeleteMany',
+            '/c1.connectorapi.baton.v1.BatonSessionService/DeleteMany',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.DeleteManyRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.DeleteManyResponse.FromString,
             options,
@@ -385,7 +385,7 @@ class BatonSessionService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSessionService/Clear',
+            '/c1.connectorapi.baton.v1.BatonSessionService/Clear',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.ClearRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_session__pb2.ClearResponse.FromString,
             options,

@@ -36,7 +36,7 @@ class BatonSourceCacheServiceStub:
             channel: A grpc.Channel.
         """
         self.Lookup = channel.unary_unary(
-                '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSourceCacheService/Lookup',
+                '/c1.connectorapi.baton.v1.BatonSourceCacheService/Lookup',
                 request_serializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_source__cache__pb2.LookupRequest.SerializeToString,
                 response_deserializer=c1_dot_connectorapi_dot_baton_dot_v1_dot_source__cache__pb2.LookupResponse.FromString,
                 _registered_method=True)
@@ -61,9 +61,9 @@ def add_BatonSourceCacheServiceServicer_to_server(servicer, server):
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'baton_cli.pb.c1.connectorapi.baton.v1.BatonSourceCacheService', rpc_method_handlers)
+            'c1.connectorapi.baton.v1.BatonSourceCacheService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('baton_cli.pb.c1.connectorapi.baton.v1.BatonSourceCacheService', rpc_method_handlers)
+    server.add_registered_method_handlers('c1.connectorapi.baton.v1.BatonSourceCacheService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
@@ -84,7 +84,7 @@ class BatonSourceCacheService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/baton_cli.pb.c1.connectorapi.baton.v1.BatonSourceCacheService/Lookup',
+            '/c1.connectorapi.baton.v1.BatonSourceCacheService/Lookup',
             c1_dot_connectorapi_dot_baton_dot_v1_dot_source__cache__pb2.LookupRequest.SerializeToString,
             c1_dot_connectorapi_dot_baton_dot_v1_dot_source__cache__pb2.LookupResponse.FromString,
             options,

@@ -1,0 +1,246 @@
+"""``baton emulator``: a local ConductorOne platform for developing and testing runners.
+
+``serve`` runs the server in the foreground with a live view (Rich on a terminal, plain event
+lines otherwise) until Ctrl-C or SIGTERM, which stop it cleanly with exit code 0: stopping is
+how a foreground server is meant to end, not a failure. ``credentials create`` mints a client
+id and secret; the task commands (``enqueue``, ``tasks``, ``cancel``) come from
+``emulator_tasks_cmd``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from baton_cli.cli.emulator_tasks_cmd import register_task_commands
+from baton_cli.emulator import live
+from baton_cli.emulator.credentials import CredentialStore, mint
+from baton_cli.emulator.faults import build_plan
+from baton_cli.emulator.paths import DATA_DIR_ENV, DEFAULT_DATA_DIR, credentials_path, tls_dir
+from baton_cli.emulator.server import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TOKEN_TTL, EmulatorServer
+from baton_cli.emulator.service import Pacing
+from baton_cli.emulator.tls import ensure_tls
+
+DataDirOption = Annotated[
+    Path, typer.Option("--data-dir", envvar=DATA_DIR_ENV, help="Emulator state directory.")
+]
+HostOption = Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")]
+PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port; 0 picks a free one.")]
+_REFRESH = 0.5
+
+
+class ViewMode(StrEnum):
+    auto = "auto"
+    rich = "rich"
+    plain = "plain"
+
+
+def register(app: typer.Typer) -> None:
+    emulator_app = typer.Typer(
+        help="A local ConductorOne platform: token endpoint, BatonService and a task queue.",
+        no_args_is_help=True,
+    )
+    credentials_app = typer.Typer(help="Client credentials for runners.", no_args_is_help=True)
+    emulator_app.command("serve")(serve_command)
+    credentials_app.command("create")(create_credentials_command)
+    emulator_app.add_typer(credentials_app, name="credentials")
+    register_task_commands(emulator_app)
+    app.add_typer(emulator_app, name="emulator")
+
+
+# -- credentials create ----------------------------------------------------------------------------
+
+
+def create_credentials_command(
+    name: Annotated[str, typer.Argument(help="Client name: the part of the client id before '@'.")],
+    host: Annotated[str, typer.Option("--host", help="Host the runner will reach the emulator at.")] = (
+        DEFAULT_HOST
+    ),
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="The emulator's port.")
+    ] = DEFAULT_PORT,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Mint new credentials for an existing name.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Mint a client id and secret. The secret is shown once; only its public key is kept."""
+    minted, public_key = mint(name, host, port)
+    CredentialStore(credentials_path(data_dir)).add(minted.client_id, public_key, replace=replace)
+    # Make the CA now, so a runner's --ca-file can be set up before the first `serve`.
+    ca_file = ensure_tls(tls_dir(data_dir), [host]).ca_cert
+    if as_json:
+        body = {"client_id": minted.client_id, "client_secret": minted.client_secret, "ca_file": str(ca_file)}
+        typer.echo(json.dumps(body, indent=2))
+        return
+    typer.echo(f"client id:     {minted.client_id}")
+    typer.echo(f"client secret: {minted.client_secret}")
+    typer.echo("")
+    typer.echo(f"The secret is shown only now; {credentials_path(data_dir)} keeps just its public key.")
+    typer.echo(f"Runners trust the emulator with --ca-file {ca_file} (or SSL_CERT_FILE).")
+
+
+# -- serve -----------------------------------------------------------------------------------------
+
+
+def serve_command(
+    host: HostOption = DEFAULT_HOST,
+    port: PortOption = DEFAULT_PORT,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    token_ttl: Annotated[
+        int, typer.Option("--token-ttl", min=1, help="Access token lifetime in seconds.")
+    ] = DEFAULT_TOKEN_TTL,
+    lease_seconds: Annotated[
+        float, typer.Option("--lease-seconds", min=0.1, help="Re-deliver a task after this long unheard.")
+    ] = 60.0,
+    next_poll: Annotated[
+        float, typer.Option("--next-poll", min=0.0, help="GetTask next_poll, seconds.")
+    ] = 1.0,
+    next_heartbeat: Annotated[
+        float, typer.Option("--next-heartbeat", min=0.0, help="next_heartbeat given to runners, seconds.")
+    ] = 10.0,
+    faults_file: Annotated[
+        Path | None, typer.Option("--faults", help="YAML or JSON file of faults to inject.")
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option("--fault", help="Inject METHOD:KIND[=VALUE][@RATE], e.g. GetTask:unavailable@0.3."),
+    ] = None,
+    fault_seed: Annotated[int | None, typer.Option("--fault-seed", help="Seed for fault decisions.")] = None,
+    view: Annotated[ViewMode, typer.Option("--view", help="auto: Rich on a terminal, else plain.")] = (
+        ViewMode.auto
+    ),
+) -> None:
+    """Serve the token endpoint and BatonService on one TLS port until Ctrl-C."""
+    plan = build_plan(faults_file, fault or [], fault_seed)
+    server = EmulatorServer(
+        data_dir,
+        host,
+        port,
+        token_ttl=token_ttl,
+        lease_seconds=lease_seconds,
+        pacing=Pacing(next_poll=next_poll, next_heartbeat=next_heartbeat),
+        faults=plan,
+    )
+    server.start()
+    stop = threading.Event()
+    try:
+        _banner(server, data_dir)
+        with _stop_on_signals(stop):
+            if view is ViewMode.rich or (view is ViewMode.auto and sys.stdout.isatty()):
+                _rich_view(server, stop)
+            else:
+                _plain_view(server, stop)
+    finally:
+        server.stop()
+    typer.echo("emulator stopped")
+
+
+def _banner(server: EmulatorServer, data_dir: Path) -> None:
+    lines = [
+        f"baton emulator listening on https://{server.target} (data in {data_dir})",
+        f"  CA certificate: {server.ca_file}  (runners: --ca-file or SSL_CERT_FILE)",
+        f"  runners: BATON_C1_API_HOST={server.target}",
+        f"  credentials: baton emulator credentials create NAME --host {server.host} --port {server.port}",
+    ]
+    if not _is_loopback(server.host):
+        lines.append("  warning: not a loopback address; anyone who can reach this port can talk to it")
+    if server.faults.rules:
+        seed = "random" if server.faults.seed is None else server.faults.seed
+        lines.append(f"  faults: {len(server.faults.rules)} rule(s), seed {seed}")
+        lines += [f"    {rule.describe()}" for rule in server.faults.rules]
+    lines.append("Press Ctrl-C to stop.")
+    typer.echo("\n".join(lines))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _plain_view(server: EmulatorServer, stop: threading.Event) -> None:
+    seen = 0
+
+    def flush() -> None:
+        nonlocal seen
+        for event in server.events.since(seen):
+            typer.echo(live.event_line(event))
+            seen = event.seq
+
+    while not stop.wait(_REFRESH):
+        flush()
+    flush()
+
+
+def _rich_view(server: EmulatorServer, stop: threading.Event) -> None:
+    console = Console()
+    with Live(_render(server.snapshot()), console=console, refresh_per_second=4, transient=False) as view:
+        while not stop.wait(_REFRESH):
+            view.update(_render(server.snapshot()))
+
+
+def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], empty: str) -> RenderableType:
+    if not rows:
+        return Text(f"{title}: {empty}", style="dim")
+    table = Table(title=title, title_justify="left", expand=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _render(snap: live.LiveSnapshot) -> RenderableType:
+    header = Text.assemble(
+        ("baton emulator ", "bold"),
+        f"https://{snap.target}  ",
+        (f"CA {snap.ca_file}", "dim"),
+        ("  Ctrl-C to stop", "dim"),
+    )
+    parts: list[RenderableType] = [
+        header,
+        _table("Hosts", live.HOST_COLUMNS, live.host_rows(snap), "none yet (runners show up on Hello)"),
+        _table("Tasks", live.TASK_COLUMNS, live.task_rows(snap), "none (baton emulator enqueue ...)"),
+    ]
+    if snap.faults:
+        parts.append(_table("Faults", ("rule", "fired"), [(d, str(n)) for d, n in snap.faults], "none"))
+    events = Text("\n".join(live.event_line(e) for e in snap.events) or "no events yet", style="dim")
+    parts.append(events)
+    return Group(*parts)

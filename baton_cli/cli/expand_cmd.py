@@ -1,0 +1,64 @@
+"""``baton expand``: finish the grant expansion of a sync that stopped before it, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from baton_cli.cli.interrupt import cancel_on_sigint
+from baton_cli.core.cancel import CancelToken
+from baton_cli.wiring import ExpandSummary, run_expand
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        "expand",
+        help=(
+            "Finish the grant expansion of a sync in a c1z file (one that stopped at the expansion "
+            "phase, or whose grants are still marked for expansion) without running the connector."
+        ),
+    )
+    def expand(
+        file: Path = typer.Option(
+            ..., "--file", "-f", envvar="BATON_FILE", help="c1z file to expand in place."
+        ),
+        sync_id: str | None = typer.Option(
+            None, "--sync-id", help="Sync to expand (default: the newest one with expansion pending)."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
+        c1z_temp_dir: Path | None = typer.Option(
+            None, "--c1z-temp-dir", envvar="BATON_C1Z_TEMP_DIR", help="Directory for c1z work files."
+        ),
+    ) -> None:
+        cancel = CancelToken()
+        with cancel_on_sigint(cancel):
+            summary = run_expand(file, sync_id, tmp_dir=c1z_temp_dir, cancel=cancel)
+        typer.echo(json.dumps(_payload(summary), indent=2) if as_json else _text(summary))
+
+
+def _payload(summary: ExpandSummary) -> dict[str, object]:
+    return {
+        "sync_id": summary.sync_id,
+        "path": summary.path,
+        "grants_created": summary.grants_created,
+        "grants_updated": summary.grants_updated,
+        "edges": summary.edges,
+        "dropped_edges": summary.dropped_edges,
+        "cycles_collapsed": summary.cycles_collapsed,
+        "layers": summary.layers,
+        "seconds": round(summary.seconds, 3),
+        "expansion_seconds": round(summary.expansion_seconds, 3),
+        "bytes": summary.bytes,
+    }
+
+
+def _text(summary: ExpandSummary) -> str:
+    dropped = f", {summary.dropped_edges:,} dropped" if summary.dropped_edges else ""
+    cycles = f", {summary.cycles_collapsed:,} cycles collapsed" if summary.cycles_collapsed else ""
+    return (
+        f"Expanded sync {summary.sync_id} in {summary.path}: {summary.grants_created:,} grants created, "
+        f"{summary.grants_updated:,} updated from {summary.edges:,} edges{dropped} in "
+        f"{summary.layers} layers{cycles}; {summary.bytes:,} bytes in {summary.seconds:.2f}s"
+    )
