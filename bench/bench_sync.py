@@ -142,15 +142,20 @@ def bench_syncs(work: Path, repeat: int, names: set[str]) -> None:
 
 def bench_expansion(work: Path, repeat: int, names: set[str]) -> None:
     if "expand" in names:
-        seconds, created = [], 0
+        seconds, created, walls, peaks = [], 0, [], []
         for _ in range(repeat):
             run, summary = sync(work / "roles.c1z", ROLES)
             phase, added = phase_seconds(run.lines, "grant-expansion")
             seconds.append(phase)
+            walls.append(run.wall)
+            peaks.append(run.rss_mb)
             created = added["grants"]
         phase = statistics.median(seconds)
         print(f"\nexpand (inside baton sync): {summary['counts']}")
         print(f"  grant-expansion phase {phase:.2f} s, {created:,} grants created ({created / phase:,.0f}/s)")
+        print(
+            f"  whole sync: wall {statistics.median(walls):.2f} s, peak RSS {statistics.median(peaks):.1f} MB"
+        )
     if "expand-offline" in names:
         results = []
         for _ in range(repeat):

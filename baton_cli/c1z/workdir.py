@@ -22,7 +22,7 @@ DB_NAME = "db"
 # most of a sync's memory beyond the interpreter: loads append to the b-trees' right edges and
 # grant expansion reads by index, so 16 MiB serves both and misses are cheap reads from the OS
 # cache. Temp storage goes to files because SQLite's sorter (index builds) and VACUUM spill
-# whole-table copies into it; temp_store=MEMORY kept those in RAM (216 MB at 1M grants).
+# whole-table copies into it; temp_store=MEMORY kept those in RAM (+73 MB at 1M grants).
 # Temp files land in SQLite's temp directory (SQLITE_TMPDIR, TMPDIR or /var/tmp), as upstream's.
 _CACHE_SIZE = "PRAGMA cache_size = -16384"
 _TEMP_STORE = "PRAGMA temp_store = FILE"
