@@ -27,6 +27,7 @@ def has_any(annotations: Iterable[AnyPb], urls: frozenset[str] | str) -> bool:
 
 
 GRANT_EXPANDABLE = type_url(annotation_grant_pb2.GrantExpandable)
+GRANT_IMMUTABLE = type_url(annotation_grant_pb2.GrantImmutable)
 BATON_ID = type_url(annotation_baton_id_pb2.BatonID)
 EXTERNAL_RESOURCE_MATCH = frozenset(
     type_url(m)

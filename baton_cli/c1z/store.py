@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from baton_cli.annotations import GRANT_IMMUTABLE
 from baton_cli.c1z.expansion import attach_expansion
 from baton_cli.c1z.runs import RUN_COLUMNS, Counts, SyncRun
 from baton_cli.c1z.timefmt import format_datetime
@@ -71,10 +72,23 @@ class SyncStore:
         raise NotFoundError(f"{self._label} contains no sync runs")
 
     def pending_expansion_sync_ids(self) -> set[str]:
-        """Syncs with grants still marked ``needs_expansion = 1`` (c1z.md §4.5)."""
+        """Syncs with grants still marked ``needs_expansion = 1`` (c1z.md §4.5) and no expanded grant yet.
+
+        Files from older SDKs get ``needs_expansion = 1`` from the open-time backfill even when
+        upstream already expanded them; expanded grants carry ``GrantImmutable``, so a sync holding
+        one is not pending (``baton expand --sync-id`` can still re-run it on purpose).
+        """
         self._prepare_grant_read()
         # Served by the partial index idx_grants_sync_needs_expansion_v1.
-        return {r[0] for r in self._all("SELECT DISTINCT sync_id FROM v1_grants WHERE needs_expansion = 1")}
+        marked = {r[0] for r in self._all("SELECT DISTINCT sync_id FROM v1_grants WHERE needs_expansion = 1")}
+        return {sync_id for sync_id in marked if not self._has_expanded_grants(sync_id)}
+
+    def _has_expanded_grants(self, sync_id: str) -> bool:
+        row = self._all(
+            "SELECT 1 FROM v1_grants WHERE sync_id = ? AND instr(data, ?) > 0 LIMIT 1",
+            (sync_id, GRANT_IMMUTABLE.encode()),
+        )
+        return bool(row)
 
     def counts(self, sync_id: str) -> Counts:
         tables = ("v1_resource_types", "v1_resources", "v1_entitlements", "v1_grants")

@@ -138,3 +138,15 @@ def test_a_finished_sync_with_grants_left_for_expansion(tmp_path: Path) -> None:
         assert len({g.id for g in reader.grants(sync_id)} - before) == 20
     with pytest.raises(FailedPreconditionError, match=f"sync {sync_id} in .* has no pending grant expansion"):
         run_expand(out, sync_id, tmp_dir=tmp_path)
+
+
+def test_an_upstream_file_that_was_already_expanded_is_refused(tmp_path: Path) -> None:
+    from baton_cli.cli.app import main
+
+    copy = tmp_path / "expanded.c1z"
+    shutil.copyfile(fixture("small-expanded.c1z"), copy)
+    before = copy.read_bytes()
+    with pytest.raises(SystemExit) as info:
+        main(["expand", "-f", str(copy)])
+    assert info.value.code == 9
+    assert copy.read_bytes() == before
