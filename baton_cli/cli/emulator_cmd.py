@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console, Group, RenderableType
@@ -28,13 +28,22 @@ from rich.table import Table
 from rich.text import Text
 
 from baton_cli.cli.emulator_tasks_cmd import register_task_commands
-from baton_cli.emulator import live
-from baton_cli.emulator.credentials import CredentialStore, mint
-from baton_cli.emulator.faults import build_plan
-from baton_cli.emulator.paths import DATA_DIR_ENV, DEFAULT_DATA_DIR, credentials_path, tls_dir
-from baton_cli.emulator.server import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TOKEN_TTL, EmulatorServer
-from baton_cli.emulator.service import Pacing
-from baton_cli.emulator.tls import ensure_tls
+from baton_cli.emulator.paths import (
+    DATA_DIR_ENV,
+    DEFAULT_DATA_DIR,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_TOKEN_TTL,
+    credentials_path,
+    tls_dir,
+)
+
+if TYPE_CHECKING:
+    from baton_cli.emulator import live
+    from baton_cli.emulator.server import EmulatorServer
+
+# The server stack (grpc, cryptography, h2) is imported inside the commands that use it, so
+# every other `baton` command starts without paying for it.
 
 DataDirOption = Annotated[
     Path, typer.Option("--data-dir", envvar=DATA_DIR_ENV, help="Emulator state directory.")
@@ -81,6 +90,9 @@ def create_credentials_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Mint a client id and secret. The secret is shown once; only its public key is kept."""
+    from baton_cli.emulator.credentials import CredentialStore, mint
+    from baton_cli.emulator.tls import ensure_tls
+
     minted, public_key = mint(name, host, port)
     CredentialStore(credentials_path(data_dir)).add(minted.client_id, public_key, replace=replace)
     # Make the CA now, so a runner's --ca-file can be set up before the first `serve`.
@@ -128,6 +140,10 @@ def serve_command(
     ),
 ) -> None:
     """Serve the token endpoint and BatonService on one TLS port until Ctrl-C."""
+    from baton_cli.emulator.faults import build_plan
+    from baton_cli.emulator.server import EmulatorServer
+    from baton_cli.emulator.service import Pacing
+
     plan = build_plan(faults_file, fault or [], fault_seed)
     server = EmulatorServer(
         data_dir,
@@ -196,6 +212,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def _plain_view(server: EmulatorServer, stop: threading.Event) -> None:
+    from baton_cli.emulator import live
+
     seen = 0
 
     def flush() -> None:
@@ -228,6 +246,8 @@ def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], em
 
 
 def _render(snap: live.LiveSnapshot) -> RenderableType:
+    from baton_cli.emulator import live
+
     header = Text.assemble(
         ("baton emulator ", "bold"),
         f"https://{snap.target}  ",

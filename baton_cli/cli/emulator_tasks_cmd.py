@@ -14,17 +14,36 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from google.protobuf import any_pb2
 
 from baton_cli.cli.inspect_output import console_table
-from baton_cli.emulator import task_builders as tb
+from baton_cli.emulator import task_flags as flags
 from baton_cli.emulator.paths import DATA_DIR_ENV, DEFAULT_DATA_DIR, queue_path
-from baton_cli.emulator.queue import HEARTBEAT_KINDS, TaskQueue, TaskRecord
 from baton_cli.errors import NotFoundError, StatusCode
-from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from baton_cli.emulator.queue import TaskQueue, TaskRecord
+    from baton_cli.emulator.task_builders import C1ZCatalog
+    from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2
+
+
+def _builders() -> ModuleType:
+    # Imported when a command runs: the builders load protobuf and the c1z reader.
+    from baton_cli.emulator import task_builders
+
+    return task_builders
+
+
+def _queue() -> type[TaskQueue]:
+    from baton_cli.emulator.queue import TaskQueue
+
+    return TaskQueue
+
 
 DataDirOption = Annotated[
     Path,
@@ -47,13 +66,13 @@ C1ZOption = Annotated[
     ),
 ]
 PasswordLengthOption = Annotated[
-    int, typer.Option(tb.PASSWORD_LENGTH_FLAG, help="Length of a random password (8..64).")
+    int, typer.Option(flags.PASSWORD_LENGTH_FLAG, help="Length of a random password (8..64).")
 ]
 SsoProviderOption = Annotated[str, typer.Option("--sso-provider", help="SSO provider for --password sso.")]
 AgeRecipientOption = Annotated[
     list[str] | None,
     typer.Option(
-        tb.AGE_RECIPIENT_FLAG,
+        flags.AGE_RECIPIENT_FLAG,
         help="Encrypt returned credentials to this age recipient (age1...); repeatable.",
     ),
 ]
@@ -79,11 +98,11 @@ def _register_enqueue(app: typer.Typer) -> None:
     def enqueue_sync(
         resource_types: Annotated[
             list[str] | None,
-            typer.Option(tb.RESOURCE_TYPE_FLAG, "-t", help="Sync only this resource type; repeatable."),
+            typer.Option(flags.RESOURCE_TYPE_FLAG, "-t", help="Sync only this resource type; repeatable."),
         ] = None,
         resources: Annotated[
             list[str] | None,
-            typer.Option(tb.RESOURCE_FLAG, "-r", help="Targeted sync of this TYPE:ID; repeatable."),
+            typer.Option(flags.RESOURCE_FLAG, "-r", help="Targeted sync of this TYPE:ID; repeatable."),
         ] = None,
         skip_entitlements_and_grants: Annotated[
             bool, typer.Option("--skip-entitlements-and-grants", help="Resources only.")
@@ -93,7 +112,7 @@ def _register_enqueue(app: typer.Typer) -> None:
             bool, typer.Option("--skip-expand-grants", help="Leave grant expansion to the platform.")
         ] = False,
         storage_engine: Annotated[
-            str, typer.Option(tb.STORAGE_ENGINE_FLAG, help="pebble or sqlite (default: the runner's).")
+            str, typer.Option(flags.STORAGE_ENGINE_FLAG, help="pebble or sqlite (default: the runner's).")
         ] = "",
         c1z: C1ZOption = None,
         debug: DebugOption = False,
@@ -102,7 +121,7 @@ def _register_enqueue(app: typer.Typer) -> None:
     ) -> None:
         """A full (or targeted) sync; the runner uploads the c1z to the emulator."""
         with _catalog(c1z) as catalog:
-            task = tb.sync_task(
+            task = _builders().sync_task(
                 resource_type_ids=resource_types or [],
                 resources=resources or [],
                 skip_entitlements_and_grants=skip_entitlements_and_grants,
@@ -116,11 +135,11 @@ def _register_enqueue(app: typer.Typer) -> None:
     @app.command("grant")
     def enqueue_grant(
         entitlement: Annotated[
-            str, typer.Option(tb.ENTITLEMENT_FLAG, "-e", help="Entitlement id TYPE:ID:SLUG.")
+            str, typer.Option(flags.ENTITLEMENT_FLAG, "-e", help="Entitlement id TYPE:ID:SLUG.")
         ],
-        principal: Annotated[str, typer.Option(tb.PRINCIPAL_FLAG, "-p", help="Principal TYPE:ID.")],
+        principal: Annotated[str, typer.Option(flags.PRINCIPAL_FLAG, "-p", help="Principal TYPE:ID.")],
         duration: Annotated[
-            int | None, typer.Option(tb.DURATION_FLAG, help="Time-bound grant: seconds.")
+            int | None, typer.Option(flags.DURATION_FLAG, help="Time-bound grant: seconds.")
         ] = None,
         c1z: C1ZOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
@@ -128,19 +147,19 @@ def _register_enqueue(app: typer.Typer) -> None:
     ) -> None:
         """Grant an entitlement to a principal."""
         with _catalog(c1z) as catalog:
-            task = tb.grant_task(entitlement, principal, duration_seconds=duration, catalog=catalog)
+            task = _builders().grant_task(entitlement, principal, duration_seconds=duration, catalog=catalog)
         _enqueue(task, data_dir=data_dir, as_json=as_json)
 
     @app.command("revoke")
     def enqueue_revoke(
         entitlement: Annotated[
-            str, typer.Option(tb.ENTITLEMENT_FLAG, "-e", help="Entitlement id TYPE:ID:SLUG.")
+            str, typer.Option(flags.ENTITLEMENT_FLAG, "-e", help="Entitlement id TYPE:ID:SLUG.")
         ],
-        principal: Annotated[str, typer.Option(tb.PRINCIPAL_FLAG, "-p", help="Principal TYPE:ID.")],
+        principal: Annotated[str, typer.Option(flags.PRINCIPAL_FLAG, "-p", help="Principal TYPE:ID.")],
         grant_id: Annotated[
             str | None,
             typer.Option(
-                tb.GRANT_ID_FLAG, help="Grant id (default ENTITLEMENT:PRINCIPAL_TYPE:PRINCIPAL_ID)."
+                flags.GRANT_ID_FLAG, help="Grant id (default ENTITLEMENT:PRINCIPAL_TYPE:PRINCIPAL_ID)."
             ),
         ] = None,
         c1z: C1ZOption = None,
@@ -149,33 +168,34 @@ def _register_enqueue(app: typer.Typer) -> None:
     ) -> None:
         """Revoke a principal's grant of an entitlement."""
         with _catalog(c1z) as catalog:
-            task = tb.revoke_task(entitlement, principal, grant_id=grant_id, catalog=catalog)
+            task = _builders().revoke_task(entitlement, principal, grant_id=grant_id, catalog=catalog)
         _enqueue(task, data_dir=data_dir, as_json=as_json)
 
     @app.command("create-account")
     def enqueue_create_account(
-        login: Annotated[str, typer.Option(tb.LOGIN_FLAG, help="Account login.")],
+        login: Annotated[str, typer.Option(flags.LOGIN_FLAG, help="Account login.")],
         emails: Annotated[
-            list[str] | None, typer.Option(tb.EMAIL_FLAG, help="Email address; the first is primary.")
+            list[str] | None, typer.Option(flags.EMAIL_FLAG, help="Email address; the first is primary.")
         ] = None,
         resource_type: Annotated[
             str,
             typer.Option(
-                tb.RESOURCE_TYPE_FLAG, "-t", help="Account resource type (default: the connector's)."
+                flags.RESOURCE_TYPE_FLAG, "-t", help="Account resource type (default: the connector's)."
             ),
         ] = "",
         profile: Annotated[
-            str | None, typer.Option(tb.PROFILE_FLAG, help='Profile JSON object, e.g. \'{"dept": "eng"}\'.')
+            str | None,
+            typer.Option(flags.PROFILE_FLAG, help='Profile JSON object, e.g. \'{"dept": "eng"}\'.'),
         ] = None,
-        password: Annotated[str, typer.Option(tb.PASSWORD_FLAG, help="none, random or sso.")] = "none",
-        password_length: PasswordLengthOption = tb.DEFAULT_PASSWORD_LENGTH,
+        password: Annotated[str, typer.Option(flags.PASSWORD_FLAG, help="none, random or sso.")] = "none",
+        password_length: PasswordLengthOption = flags.DEFAULT_PASSWORD_LENGTH,
         sso_provider: SsoProviderOption = "",
         age_recipients: AgeRecipientOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
         as_json: JsonOption = False,
     ) -> None:
         """Create an account."""
-        task = tb.create_account_task(
+        task = _builders().create_account_task(
             login,
             emails=emails or [],
             resource_type_id=resource_type,
@@ -189,29 +209,31 @@ def _register_enqueue(app: typer.Typer) -> None:
 
     @app.command("delete-resource")
     def enqueue_delete_resource(
-        resource: Annotated[str, typer.Option(tb.RESOURCE_FLAG, "-r", help="Resource TYPE:ID.")],
-        parent: Annotated[str | None, typer.Option(tb.PARENT_FLAG, help="Parent resource TYPE:ID.")] = None,
+        resource: Annotated[str, typer.Option(flags.RESOURCE_FLAG, "-r", help="Resource TYPE:ID.")],
+        parent: Annotated[
+            str | None, typer.Option(flags.PARENT_FLAG, help="Parent resource TYPE:ID.")
+        ] = None,
         c1z: C1ZOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
         as_json: JsonOption = False,
     ) -> None:
         """Delete a resource."""
         with _catalog(c1z) as catalog:
-            task = tb.delete_resource_task(resource, parent=parent, catalog=catalog)
+            task = _builders().delete_resource_task(resource, parent=parent, catalog=catalog)
         _enqueue(task, data_dir=data_dir, as_json=as_json)
 
     @app.command("rotate-credentials")
     def enqueue_rotate_credentials(
-        resource: Annotated[str, typer.Option(tb.RESOURCE_FLAG, "-r", help="Resource TYPE:ID.")],
-        password: Annotated[str, typer.Option(tb.PASSWORD_FLAG, help="none, random or sso.")] = "random",
-        password_length: PasswordLengthOption = tb.DEFAULT_PASSWORD_LENGTH,
+        resource: Annotated[str, typer.Option(flags.RESOURCE_FLAG, "-r", help="Resource TYPE:ID.")],
+        password: Annotated[str, typer.Option(flags.PASSWORD_FLAG, help="none, random or sso.")] = "random",
+        password_length: PasswordLengthOption = flags.DEFAULT_PASSWORD_LENGTH,
         sso_provider: SsoProviderOption = "",
         age_recipients: AgeRecipientOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
         as_json: JsonOption = False,
     ) -> None:
         """Rotate a resource's credentials."""
-        task = tb.rotate_credentials_task(
+        task = _builders().rotate_credentials_task(
             resource,
             password=password,
             password_length=password_length,
@@ -223,21 +245,21 @@ def _register_enqueue(app: typer.Typer) -> None:
     @app.command("hello")
     def enqueue_hello(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
         """Ask the runner to send Hello again (refreshes its metadata in the emulator)."""
-        _enqueue(tb.hello_task(), data_dir=data_dir, as_json=as_json)
+        _enqueue(_builders().hello_task(), data_dir=data_dir, as_json=as_json)
 
 
 @contextmanager
-def _catalog(path: Path | None) -> Iterator[tb.C1ZCatalog | None]:
+def _catalog(path: Path | None) -> Iterator[C1ZCatalog | None]:
     if path is None:
         yield None
         return
-    with tb.C1ZCatalog.open(path) as catalog:
+    with _builders().C1ZCatalog.open(path) as catalog:
         yield catalog
 
 
 def _enqueue(task: baton_pb2.Task, *, data_dir: Path, as_json: bool, debug: bool = False) -> None:
     task.debug = debug
-    with TaskQueue.open(data_dir) as queue:
+    with _queue().open(data_dir) as queue:
         task_id = queue.enqueue(task)
         record = queue.get(task_id)
     if as_json:
@@ -253,7 +275,7 @@ def tasks_command(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOptio
     """List the emulator's tasks, oldest first, with their state and result."""
     rows: list[tuple[TaskRecord, dict[str, Any]]] = []
     if queue_path(data_dir).exists():  # listing should not create a data directory
-        with TaskQueue.open(data_dir) as queue:
+        with _queue().open(data_dir) as queue:
             rows = [(record, _result_types(queue, record.id)) for record in queue.tasks()]
     if as_json:
         payload = [{**asdict(record), **_status_fields(record), **types} for record, types in rows]
@@ -284,13 +306,15 @@ def cancel_command(
     """Cancel a task: a pending one at once, a running one at its next heartbeat."""
     if not queue_path(data_dir).exists():
         raise NotFoundError(f"task {task_id} not found (no emulator queue in {data_dir})")
-    with TaskQueue.open(data_dir) as queue:
+    with _queue().open(data_dir) as queue:
         queue.cancel(task_id)
         record = queue.get(task_id)
     if record.state != "running":
         typer.echo(f"cancelled {task_id}")
         return
     typer.echo(f"cancellation requested: {task_id} is running on {record.host_id}")
+    from baton_cli.emulator.queue import HEARTBEAT_KINDS
+
     if record.kind not in HEARTBEAT_KINDS:
         # Runners heartbeat only sync tasks (runner.md §4): say so rather than let the user wait.
         typer.echo(f"note: runners do not heartbeat {record.kind} tasks, so it will likely run to the end")

@@ -26,3 +26,9 @@ def tls_dir(data_dir: Path) -> Path:
 
 def credentials_path(data_dir: Path) -> Path:
     return data_dir / "credentials.json"
+
+
+# Where `serve` listens and what `credentials create` names, unless told otherwise.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8443
+DEFAULT_TOKEN_TTL = 3600

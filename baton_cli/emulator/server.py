@@ -40,7 +40,14 @@ from baton_cli.emulator.http1 import serve_http1
 from baton_cli.emulator.http2 import H2ServerConnection, H2Stream
 from baton_cli.emulator.http_types import MAX_BODY, HttpRequest, HttpResponse
 from baton_cli.emulator.live import LiveSnapshot
-from baton_cli.emulator.paths import credentials_path, tls_dir, uploads_dir
+from baton_cli.emulator.paths import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_TOKEN_TTL,
+    credentials_path,
+    tls_dir,
+    uploads_dir,
+)
 from baton_cli.emulator.queue import TaskQueue
 from baton_cli.emulator.service import BatonService, Pacing
 from baton_cli.emulator.tls import ensure_tls, server_ssl_context, tls_files
@@ -51,9 +58,6 @@ from baton_cli.errors import BatonError, FailedPreconditionError, StatusCode
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8443
-DEFAULT_TOKEN_TTL = 3600
 _STOP_TIMEOUT = 10.0
 _HANDSHAKE_TIMEOUT = 10.0
 # What an injected error on the token endpoint looks like over HTTP.

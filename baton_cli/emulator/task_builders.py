@@ -24,32 +24,33 @@ from google.protobuf import duration_pb2, struct_pb2
 
 from baton_cli.c1z import C1ZReader
 from baton_cli.connector.builders import grant_id as upstream_grant_id
+
+# Flag names, shared with the CLI so error messages name what the user typed.
+from baton_cli.emulator.task_flags import (
+    AGE_RECIPIENT_FLAG,
+    DEFAULT_PASSWORD_LENGTH,
+    DURATION_FLAG,
+    EMAIL_FLAG,
+    ENTITLEMENT_FLAG,
+    GRANT_ID_FLAG,
+    LOGIN_FLAG,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    PARENT_FLAG,
+    PASSWORD_CHOICES,
+    PASSWORD_FLAG,
+    PASSWORD_LENGTH_FLAG,
+    PRINCIPAL_FLAG,
+    PROFILE_FLAG,
+    RESOURCE_FLAG,
+    RESOURCE_TYPE_FLAG,
+    STORAGE_ENGINE_FLAG,
+    STORAGE_ENGINES,
+)
 from baton_cli.errors import NotFoundError, UsageError
 from baton_cli.pb.c1.connector.v2 import entitlement_pb2, grant_pb2, resource_pb2
 from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2
 
-# Flag names, shared with the CLI so error messages name what the user typed.
-RESOURCE_TYPE_FLAG: Final = "--resource-type"
-RESOURCE_FLAG: Final = "--resource"
-STORAGE_ENGINE_FLAG: Final = "--storage-engine"
-ENTITLEMENT_FLAG: Final = "--entitlement"
-PRINCIPAL_FLAG: Final = "--principal"
-DURATION_FLAG: Final = "--duration"
-GRANT_ID_FLAG: Final = "--grant-id"
-LOGIN_FLAG: Final = "--login"
-EMAIL_FLAG: Final = "--email"
-PROFILE_FLAG: Final = "--profile"
-PARENT_FLAG: Final = "--parent"
-PASSWORD_FLAG: Final = "--password"
-PASSWORD_LENGTH_FLAG: Final = "--password-length"
-AGE_RECIPIENT_FLAG: Final = "--age-recipient"
-
-STORAGE_ENGINES: Final = ("pebble", "sqlite")  # SyncFullTask.storage_engine's allowed values
-PASSWORD_CHOICES: Final = ("none", "random", "sso")
-# CredentialOptions.RandomPassword.length must be within 8..64 (wire.md validation rules).
-MIN_PASSWORD_LENGTH: Final = 8
-MAX_PASSWORD_LENGTH: Final = 64
-DEFAULT_PASSWORD_LENGTH: Final = 16
 AGE_PROVIDER: Final = "baton/age/v1"
 
 Task = baton_pb2.Task

@@ -1,0 +1,31 @@
+"""Flag names and limits of `baton emulator enqueue`, apart from the builders.
+
+Kept free of protobuf and c1z imports so the CLI can declare its options without
+loading the task builders until a command actually runs.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+RESOURCE_TYPE_FLAG: Final = "--resource-type"
+RESOURCE_FLAG: Final = "--resource"
+STORAGE_ENGINE_FLAG: Final = "--storage-engine"
+ENTITLEMENT_FLAG: Final = "--entitlement"
+PRINCIPAL_FLAG: Final = "--principal"
+DURATION_FLAG: Final = "--duration"
+GRANT_ID_FLAG: Final = "--grant-id"
+LOGIN_FLAG: Final = "--login"
+EMAIL_FLAG: Final = "--email"
+PROFILE_FLAG: Final = "--profile"
+PARENT_FLAG: Final = "--parent"
+PASSWORD_FLAG: Final = "--password"
+PASSWORD_LENGTH_FLAG: Final = "--password-length"
+AGE_RECIPIENT_FLAG: Final = "--age-recipient"
+
+STORAGE_ENGINES: Final = ("pebble", "sqlite")  # SyncFullTask.storage_engine's allowed values
+PASSWORD_CHOICES: Final = ("none", "random", "sso")
+# CredentialOptions.RandomPassword.length must be within 8..64 (wire.md validation rules).
+MIN_PASSWORD_LENGTH: Final = 8
+MAX_PASSWORD_LENGTH: Final = 64
+DEFAULT_PASSWORD_LENGTH: Final = 16
