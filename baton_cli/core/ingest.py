@@ -24,6 +24,8 @@ class IngestFilter:
         self.stored_types = frozenset(stored_types)
         self.full_sync = full_sync
         self.dropped: Counter[str] = Counter()
+        # Whether any kept grant carries GrantExpandable (the sync then needs expansion).
+        self.saw_expandable = False
 
     def resources(self, items: Sequence[Resource]) -> Sequence[Resource]:
         kept = []
@@ -52,21 +54,29 @@ class IngestFilter:
         return kept if len(kept) != len(items) else items
 
     def grants(self, items: Sequence[Grant]) -> Sequence[Grant]:
+        # A hot path (one call per grant page): read each nested field once, and look at
+        # annotations only for the grants that have any.
         kept = []
+        stored = self.stored_types
+        full_sync = self.full_sync
         for grant in items:
-            entitlement_type = grant.entitlement.resource.id.resource_type
-            principal_type = grant.principal.id.resource_type
-            if not grant.id or not grant.entitlement.id or not grant.principal.id.resource:
+            entitlement = grant.entitlement
+            principal_id = grant.principal.id
+            if not grant.id or not entitlement.id or not principal_id.resource:
                 self.dropped["grant without an id, entitlement or principal"] += 1
                 continue
-            if self.full_sync:
-                external = has_any(grant.annotations, EXTERNAL_RESOURCE_MATCH)
-                if entitlement_type not in self.stored_types or (
-                    principal_type not in self.stored_types and not external
+            annotations = grant.annotations
+            if full_sync:
+                if entitlement.resource.id.resource_type not in stored or (
+                    principal_id.resource_type not in stored
+                    and not has_any(annotations, EXTERNAL_RESOURCE_MATCH)
                 ):
                     self.dropped["grant naming a resource type not in the sync"] += 1
                     continue
-                grant = self._narrow_expandable(grant)
+                if annotations:
+                    grant = self._narrow_expandable(grant)
+            if annotations and not self.saw_expandable:
+                self.saw_expandable = has_any(grant.annotations, GRANT_EXPANDABLE)
             kept.append(grant)
         return kept
 

@@ -40,7 +40,7 @@ from baton_cli.core.sync_state import (
     Action,
     SyncState,
 )
-from baton_cli.core.traits import check_trait, child_resource_type_ids, has_grant_expandable, skips
+from baton_cli.core.traits import check_trait, child_resource_type_ids, skips
 from baton_cli.errors import BatonError, CancelledError, ConnectorError, StatusCode, UsageError
 
 CHECKPOINT_INTERVAL_SECONDS = 10.0
@@ -177,6 +177,7 @@ class SyncEngine:
         self._retry = RetryPolicy(self._cancel, base_seconds=retry_base_seconds, on_retry=self._retrying)
         self._warnings: list[str] = []
         self._filter = IngestFilter((), full_sync=True)
+        self._type_annotation_urls: dict[str, frozenset[str]] = {}
 
     def run(self) -> SyncResult:
         started = self._clock()
@@ -451,7 +452,7 @@ class SyncEngine:
                 f"resource {key[0]}:{key[1]} vanished from the store during {action.operation}"
             )
         syncer = self._syncer(action.resource_type_id)
-        if skips(syncer.resource_type, resource, action.operation):
+        if self._skips(syncer, resource, action.operation):
             return
         if action.operation == OP_LIST_ENTITLEMENTS:
             ents = self._page(
@@ -468,7 +469,7 @@ class SyncEngine:
             if grants is None:
                 return
             kept = self._filter.grants(grants.items)
-            if not state.needs_expansion and any(has_grant_expandable(g) for g in kept):
+            if not state.needs_expansion and self._filter.saw_expandable:
                 state.needs_expansion = not self._options.skip_expand_grants and not self._options.targets
             if self._options.targets:
                 self._fetch_related(kept, state)
@@ -497,6 +498,15 @@ class SyncEngine:
                 self._store_resources(syncer, [resource], state)
 
     # -- helpers ------------------------------------------------------------
+
+    def _skips(self, syncer: ResourceSyncer, resource: Resource, operation: str) -> bool:
+        # A connector may build its ResourceType on every access: read each type's markers once.
+        type_id = resource.id.resource_type
+        type_urls = self._type_annotation_urls.get(type_id)
+        if type_urls is None:
+            type_urls = frozenset(a.type_url for a in syncer.resource_type.annotations)
+            self._type_annotation_urls[type_id] = type_urls
+        return skips(type_urls, resource, operation)
 
     def _syncer(self, type_id: str) -> ResourceSyncer:
         try:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from baton_cli.annotations import GRANT_EXPANDABLE, has_any, type_url
-from baton_cli.connector.api import Grant, Resource, ResourceType
+from baton_cli.annotations import has_any, type_url
+from baton_cli.connector.api import Resource, ResourceType
 from baton_cli.errors import ConnectorError
 from baton_cli.pb.c1.connector.v2 import (
     annotation_resource_tree_pb2,
@@ -49,17 +49,14 @@ def child_resource_type_ids(resource: Resource) -> Iterator[str]:
                 yield child.resource_type_id
 
 
-def has_grant_expandable(grant: Grant) -> bool:
-    return has_any(grant.annotations, GRANT_EXPANDABLE)
-
-
 _SKIP_ALL = type_url(annotation_resource_tree_pb2.SkipEntitlementsAndGrants)
 _SKIP_ENTITLEMENTS = type_url(annotation_resource_tree_pb2.SkipEntitlements)
 _SKIP_GRANTS = type_url(annotation_resource_tree_pb2.SkipGrants)
 
 
-def skips(resource_type: ResourceType, resource: Resource, operation: str) -> bool:
+def skips(type_annotation_urls: frozenset[str], resource: Resource, operation: str) -> bool:
     """Whether the resource or its type opts out of this listing (runner.md §7.2 steps 4-5)."""
     marker = _SKIP_ENTITLEMENTS if operation == "list-entitlements" else _SKIP_GRANTS
-    urls = {a.type_url for a in resource.annotations} | {a.type_url for a in resource_type.annotations}
-    return _SKIP_ALL in urls or marker in urls
+    if _SKIP_ALL in type_annotation_urls or marker in type_annotation_urls:
+        return True
+    return bool(resource.annotations) and has_any(resource.annotations, frozenset((_SKIP_ALL, marker)))

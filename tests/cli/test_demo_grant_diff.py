@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from baton_cli.connector.api import Provisioner
 from baton_cli.connector.config import resolve_config
 from baton_cli.connector.demo import plugin as demo_plugin
 from baton_cli.core.sync import iter_all
+from tests.cli.process import baton
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = ["--users", "20", "--groups", "2", "--memberships", "10", "--roles", "0"]
-
-
-def baton(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("BATON_FILE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "baton_cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_diff_after_a_demo_grant_shows_exactly_that_grant(tmp_path: Path) -> None:

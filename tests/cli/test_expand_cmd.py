@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,23 +14,10 @@ from baton_cli.core.sync_state import SyncState
 from baton_cli.errors import FailedPreconditionError, NotFoundError, StatusCode
 from baton_cli.wiring import PluginRequest, run_expand, run_local_sync
 from tests.c1z.helpers import fixture
+from tests.cli.process import baton
 
 ROOT = Path(__file__).resolve().parents[2]
 PAUSED_SYNC = "36zfOAoWMxQdISbixanQCRBiX7E"  # small-unexpanded.c1z, stopped at grant expansion
-
-
-def baton(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("BATON_FILE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "baton_cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def grant_ids(path: Path, sync_id: str) -> set[str]:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -14,24 +11,9 @@ from rich.console import Console
 from baton_cli.c1z import C1ZReader
 from baton_cli.cli.progress_view import PlainProgress, RichProgress
 from baton_cli.core.progress import Phase, RowKind
+from tests.cli.process import baton
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def baton(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    full_env.pop("BATON_FILE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "baton_cli", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def expanded_role_grants(*, users: int, groups: int, memberships: int, roles: int) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -10,15 +9,14 @@ import time
 from pathlib import Path
 
 from baton_cli.c1z import C1ZReader
+from tests.cli.process import baton_env
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = "tests.cli.slow_plugin:plugin"
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **extra}
-    env.pop("BATON_FILE", None)
-    return env
+    return baton_env(extra)
 
 
 def _sync_args(out: Path, log: Path, count: int = 120) -> list[str]:
