@@ -27,11 +27,18 @@ class _Counts:
         self.started = clock()
         self.rows = dict.fromkeys(RowKind, 0)
         self.pages = dict.fromkeys(RowKind, 0)
+        self.first_page: dict[RowKind, float] = {}
         self.phase: Phase | None = None
 
     def add(self, kind: RowKind, rows: int) -> None:
+        self.first_page.setdefault(kind, self.clock())
         self.rows[kind] += rows
         self.pages[kind] += 1
+
+    def kind_rate(self, kind: RowKind) -> float:
+        """Rows of one kind per second since its first page (kinds arrive phase by phase)."""
+        elapsed = max(self.clock() - self.first_page.get(kind, self.started), 1e-9)
+        return self.rows[kind] / elapsed
 
     def rate(self) -> float:
         elapsed = max(self.clock() - self.started, 1e-9)
@@ -81,7 +88,7 @@ class RichProgress:
             self._tasks[kind],
             detail=(
                 f"{counts.rows[kind]:>10,} rows  {counts.pages[kind]:>7,} pages  "
-                f"{counts.rate():>10,.0f} rows/s"
+                f"{counts.kind_rate(kind):>10,.0f} rows/s"
             ),
         )
 

@@ -244,3 +244,19 @@ def test_resources_only_sync_of_one_type(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert summary["sync_type"] == "resources_only"
     assert summary["counts"] == {"resource_types": 1, "resources": 5, "entitlements": 0, "grants": 0}
+
+
+def test_rich_display_rates_are_per_kind() -> None:
+    buffer = io.StringIO()
+    now = [0.0]
+    console = Console(file=buffer, force_terminal=True, width=120)
+    with RichProgress(console, clock=lambda: now[0]) as display:
+        now[0] = 1.0
+        display.page_stored(RowKind.RESOURCES, 1000)
+        now[0] = 11.0
+        display.page_stored(RowKind.GRANTS, 50)
+        now[0] = 12.0
+        display.page_stored(RowKind.GRANTS, 250)
+    text = buffer.getvalue()
+    # 300 grants over the 1 s since the first grant page, not over the whole 12 s run.
+    assert "300 rows" in text and "300 rows/s" in text
