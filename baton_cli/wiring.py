@@ -18,7 +18,8 @@ from baton_cli.connector.plugin import Plugin
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.expand import expand_grants
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
-from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine, SyncOptions
+from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine
+from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.sync_state import OP_GRANT_EXPANSION, SyncState
 from baton_cli.errors import BatonError, C1ZError, FailedPreconditionError, NotFoundError, UsageError
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from baton_cli.cli.interrupt import cancel_on_sigint
 from baton_cli.cli.progress_view import NoProgress, PlainProgress, RichProgress
 from baton_cli.core.cancel import CancelToken
-from baton_cli.core.sync import SyncOptions
+from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.targets import parse_resource_ref
 from baton_cli.errors import UsageError
 from baton_cli.wiring import PluginRequest, run_local_sync

@@ -10,26 +10,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import TypeVar
 
 from baton_cli.connector.api import (
     Connector,
-    Entitlement,
     Grant,
     Page,
     Resource,
     ResourceGetter,
     ResourceId,
     ResourceSyncer,
-    ResourceType,
 )
 from baton_cli.core.cancel import CancelToken
-from baton_cli.core.expand import ExpansionStore, expand_grants
+from baton_cli.core.expand import expand_grants
 from baton_cli.core.ingest import IngestFilter
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
 from baton_cli.core.retry import RetryPolicy
+from baton_cli.core.sync_options import SyncOptions, SyncResult
 from baton_cli.core.sync_state import (
     OP_GRANT_EXPANSION,
     OP_LIST_ENTITLEMENTS,
@@ -40,6 +38,7 @@ from baton_cli.core.sync_state import (
     Action,
     SyncState,
 )
+from baton_cli.core.sync_store import SyncStore
 from baton_cli.core.traits import check_trait, child_resource_type_ids, skips
 from baton_cli.errors import BatonError, CancelledError, ConnectorError, StatusCode, UsageError
 
@@ -51,76 +50,6 @@ STORE_BATCH = 500
 T = TypeVar("T")
 
 
-class SyncStore(Protocol):
-    """What the engine needs from the c1z writer."""
-
-    def start_sync(self, sync_type: str = "full", parent_sync_id: str = "") -> str: ...
-
-    def put_resource_types(self, items: Sequence[ResourceType]) -> int: ...
-
-    def put_resources(self, items: Sequence[Resource]) -> int: ...
-
-    def put_entitlements(self, items: Sequence[Entitlement]) -> int: ...
-
-    def put_grants(self, items: Sequence[Grant]) -> int: ...
-
-    def resources_after(self, row_id: int, limit: int) -> list[tuple[int, Resource]]: ...
-
-    def get_resource(self, resource_type_id: str, resource_id: str) -> Resource | None: ...
-
-    def set_sync_token(self, token: str) -> None: ...
-
-    def checkpoint(self) -> None: ...
-
-    def end_sync(self) -> dict[str, object]: ...
-
-    def expansion_store(self) -> ExpansionStore: ...
-
-    def unfinished_sync(self, sync_type: str = "full") -> UnfinishedSync | None: ...
-
-    def latest_full_sync_id(self) -> str: ...
-
-    def check_invariants(self) -> InvariantOutcome: ...
-
-    def mark_invariants_verified(self, sync_id: str) -> None: ...
-
-    def resume_sync(self, run: Any) -> str: ...
-
-
-class InvariantOutcome(Protocol):
-    @property
-    def warnings(self) -> Mapping[str, int]: ...
-
-    @property
-    def failures(self) -> Sequence[str]: ...
-
-
-class UnfinishedSync(Protocol):
-    @property
-    def sync_id(self) -> str: ...
-
-    @property
-    def started_at(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SyncOptions:
-    """What to sync (runner.md §7.2, §7.4); the defaults are a full sync."""
-
-    resource_type_ids: tuple[str, ...] = ()  # only these types (empty: all)
-    targets: tuple[ResourceId, ...] = ()  # targeted (partial) sync of these resources
-    target_parents: tuple[ResourceId | None, ...] = ()  # parallel to targets
-    skip_entitlements_and_grants: bool = False
-    skip_grants: bool = False
-    skip_expand_grants: bool = False
-
-    @property
-    def sync_type(self) -> str:
-        if self.targets:
-            return "partial"
-        return "resources_only" if self.skip_entitlements_and_grants else "full"
-
-
 _INVARIANT_WARNINGS = {
     "I7": "entitlements name a resource that is not in the sync",
     "I8": "grants name an entitlement that is not in the sync",
@@ -130,18 +59,6 @@ _INVARIANT_WARNINGS = {
 # More than this many warnings, making up more than WARNING_SHARE of the actions, fail the sync.
 WARNING_LIMIT = 10
 WARNING_SHARE = 0.10
-
-
-@dataclass(frozen=True, slots=True)
-class SyncResult:
-    sync_id: str
-    counts: dict[str, int]
-    seconds: float
-    needs_expansion: bool
-    resumed: bool = False
-    sync_type: str = "full"
-    warnings: tuple[str, ...] = ()
-    dropped: dict[str, int] | None = None
 
 
 class SyncEngine:

@@ -17,7 +17,7 @@ from baton_cli.c1z.cleanup import (
     select_syncs_to_delete,
 )
 from baton_cli.connector.api import ResourceId
-from baton_cli.core.sync import SyncOptions
+from baton_cli.core.sync_options import SyncOptions
 from baton_cli.errors import FailedPreconditionError, UsageError
 from baton_cli.pb.c1.connector.v2 import resource_pb2
 from baton_cli.wiring import PluginRequest, run_local_sync

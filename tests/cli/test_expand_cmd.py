@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from baton_cli.c1z import C1ZReader
-from baton_cli.core.sync import SyncOptions
+from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.sync_state import SyncState
 from baton_cli.errors import FailedPreconditionError, NotFoundError, StatusCode
 from baton_cli.wiring import PluginRequest, run_expand, run_local_sync

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from baton_cli.connector.api import Entitlement, Grant, Page, Resource, ResourceId, ResourceType
-from baton_cli.core.sync import SyncEngine, SyncOptions
+from baton_cli.core.sync import SyncEngine
+from baton_cli.core.sync_options import SyncOptions
 from baton_cli.errors import ConnectorError, NotFoundError, RetryableConnectorError, UsageError
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, annotation_resource_tree_pb2
 from tests.core.fakes import FakeConnector, MemoryStore, OrgSyncer, TeamSyncer, packed
