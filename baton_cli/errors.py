@@ -76,7 +76,25 @@ class ConnectorError(BatonError):
 
 
 class RetryableConnectorError(ConnectorError):
+    """A connector call that may succeed later: rate limited, or the remote was unavailable.
+
+    ``reset_at`` (Unix seconds) and ``remaining`` mirror upstream's RateLimitDescription: when
+    the remote said when its quota resets, the sync waits for that instead of a plain backoff.
+    """
+
     code = StatusCode.UNAVAILABLE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: StatusCode | None = None,
+        reset_at: float | None = None,
+        remaining: int | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.reset_at = reset_at
+        self.remaining = remaining
 
 
 class FailedPreconditionError(BatonError):
