@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from baton_cli.c1z import C1ZWriter, SyncRun, SyncStore
 from baton_cli.c1z.cleanup import CleanupSettings
@@ -22,6 +23,9 @@ from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine
 from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.sync_state import OP_GRANT_EXPANSION, SyncState
 from baton_cli.errors import BatonError, C1ZError, FailedPreconditionError, NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from baton_cli.core.runner import RunnerObserver, RunnerSettings, RunSummary
 
 # Runner settings (ours and upstream's, cli.md §3) may share a .baton.yaml with a plugin's fields.
 RUNNER_CONFIG_KEYS = frozenset(
@@ -338,3 +342,32 @@ def _sync_state(run: SyncRun) -> SyncState:
         except C1ZError:
             return SyncState(needs_expansion=True)
     return SyncState.from_token(run.sync_token)
+
+
+def run_daemon(
+    request: PluginRequest,
+    *,
+    client_id: str,
+    client_secret: str,
+    ca_file: Path | None,
+    settings: RunnerSettings,
+    cancel: CancelToken,
+    observer: RunnerObserver | None = None,
+) -> RunSummary:
+    """``baton run``: serve the platform's tasks with a plugin until cancelled."""
+    # Imported here: the gRPC stack is only needed by the daemon, not by every command.
+    from baton_cli.core.runner import Runner
+    from baton_cli.transport.platform import connect_platform
+
+    if not client_id:
+        raise UsageError("--client-id (or BATON_CLIENT_ID) is required to run the daemon")
+    if not client_secret:
+        raise UsageError("--client-secret is required in daemon mode (or BATON_CLIENT_SECRET)")
+    env = dict(os.environ) if request.env is None else dict(request.env)
+    _plugin, connector = build_connector(request)
+    source = connect_platform(client_id, client_secret, ca_file=ca_file, env=env)
+    try:
+        runner = Runner(connector, source, settings, cancel=cancel, env=env, observer=observer)
+        return runner.run()
+    finally:
+        source.close()

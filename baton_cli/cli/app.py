@@ -51,10 +51,12 @@ def _register() -> None:
         expand_cmd,
         inspect_commands,
         plugins_cmd,
+        run_cmd,
         sync_cmd,
     )
 
     sync_cmd.register(app)
+    run_cmd.register(app)
     expand_cmd.register(app)
     emulator_cmd.register(app)
     plugins_cmd.register(app)

@@ -1,0 +1,135 @@
+"""``baton run``: the daemon. Takes tasks from ConductorOne (or `baton emulator`) until Ctrl-C."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+from baton_cli.cli.interrupt import cancel_on_sigint
+from baton_cli.core.cancel import CancelToken
+from baton_cli.wiring import PluginRequest, run_daemon
+
+if TYPE_CHECKING:
+    from baton_cli.core.task_source import Outcome
+
+
+class DaemonLog:
+    """One line per event: Rich-styled on a terminal, plain timestamped lines elsewhere."""
+
+    def __init__(self, console: Console, *, styled: bool) -> None:
+        self._console = console
+        self._styled = styled
+
+    def _line(self, text: str, style: str = "") -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        if self._styled:
+            self._console.print(f"[dim]{stamp}[/dim] [{style or 'default'}]{text}[/]", highlight=False)
+        else:
+            self._console.file.write(f"{stamp} {text}\n")
+            self._console.file.flush()
+
+    def task_started(self, task_id: str, kind: str) -> None:
+        self._line(f"task {task_id} ({kind}) started", "cyan")
+
+    def task_finished(self, task_id: str, kind: str, outcome: Outcome) -> None:
+        from baton_cli.core.task_source import Failure
+
+        if isinstance(outcome, Failure):
+            retry = "non-retryable" if outcome.non_retryable else "retryable"
+            self._line(
+                f"task {task_id} ({kind}) failed ({retry}, code {outcome.code}): {outcome.message}", "red"
+            )
+        else:
+            self._line(f"task {task_id} ({kind}) done", "green")
+
+    def heartbeat(self, task_id: str, ok: bool) -> None:
+        if not ok:
+            self._line(f"task {task_id}: heartbeat failed", "yellow")
+
+    def polled(self, found: bool) -> None:
+        pass  # a poll every few seconds would drown everything else
+
+    def note(self, message: str) -> None:
+        self._line(message, "yellow")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        "run",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        help=(
+            "Run a connector plugin as a daemon: log in with a client id and secret, then take tasks "
+            "(sync, grant, revoke, create account, delete resource, rotate credentials) until Ctrl-C. "
+            "Plugin fields follow the runner's options, as for `baton sync`."
+        ),
+    )
+    def run(
+        ctx: typer.Context,
+        plugin: str = typer.Option(
+            ..., "--plugin", "-p", envvar="BATON_PLUGIN", help="Plugin entry-point name or module:attr."
+        ),
+        client_id: str = typer.Option(
+            "", "--client-id", envvar="BATON_CLIENT_ID", help="ConductorOne client id (NAME@HOST/pcc)."
+        ),
+        client_secret: str = typer.Option(
+            "",
+            "--client-secret",
+            envvar="BATON_CLIENT_SECRET",
+            help="ConductorOne client secret; prefer the environment variable to the command line.",
+            show_default=False,
+        ),
+        ca_file: Path | None = typer.Option(
+            None,
+            "--ca-file",
+            envvar="BATON_CA_FILE",
+            help="PEM CA bundle to verify the platform with (e.g. the emulator's); default: system roots.",
+        ),
+        config: Path | None = typer.Option(
+            None, "--config", envvar="BATON_CONFIG_PATH", help="YAML file of plugin field values."
+        ),
+        task_concurrency: int = typer.Option(
+            3,
+            "--task-concurrency",
+            envvar="BATON_TASK_CONCURRENCY",
+            min=1,
+            max=100,
+            help="Tasks run at once.",
+        ),
+        c1z_temp_dir: Path | None = typer.Option(
+            None, "--c1z-temp-dir", envvar="BATON_C1Z_TEMP_DIR", help="Directory for sync work files."
+        ),
+        max_tasks: int | None = typer.Option(
+            None, "--max-tasks", min=1, help="Stop after this many tasks have finished."
+        ),
+        exit_when_idle: bool = typer.Option(
+            False, "--exit-when-idle", help="Stop when the platform has no task and none is running."
+        ),
+    ) -> None:
+        from baton_cli.core.runner import RunnerSettings
+
+        settings = RunnerSettings(
+            task_concurrency=task_concurrency,
+            c1z_temp_dir=c1z_temp_dir,
+            max_tasks=max_tasks,
+            exit_when_idle=exit_when_idle,
+        )
+        console = Console(stderr=True)
+        log = DaemonLog(console, styled=sys.stderr.isatty())
+        cancel = CancelToken()
+        request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
+        with cancel_on_sigint(cancel):
+            summary = run_daemon(
+                request,
+                client_id=client_id,
+                client_secret=client_secret,
+                ca_file=ca_file,
+                settings=settings,
+                cancel=cancel,
+                observer=log,
+            )
+        log.note(f"stopped: {summary}")

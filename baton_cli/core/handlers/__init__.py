@@ -1,0 +1,124 @@
+"""Task handlers: one per task kind, chosen by an exhaustive match (runner.md §4).
+
+``handle_task`` never raises for a task's own failure: it returns the outcome
+to report with FinishTask, or ``Unreported`` for the cases where upstream sends
+no FinishTask (hello tasks, a sync whose first heartbeat failed). A new kind in
+the Task oneof that is not matched below fails mypy (``assert_never``).
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from baton_cli.connector.capabilities import connector_metadata_with_capabilities
+from baton_cli.core.handlers.accounts import handle_create_account, handle_rotate_credentials
+from baton_cli.core.handlers.common import (
+    HandlerResult,
+    NoCapability,
+    TaskContext,
+    Unreported,
+    failure_from,
+    malformed,
+)
+from baton_cli.core.handlers.provisioning import (
+    handle_create_resource,
+    handle_delete_resource,
+    handle_grant,
+    handle_revoke,
+)
+from baton_cli.core.handlers.sync import handle_sync_full
+from baton_cli.core.task_source import Failure, Outcome, Success
+from baton_cli.errors import StatusCode
+from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2
+
+Task = baton_pb2.Task
+
+NONE_KIND = "none"
+
+
+def task_kind(task: Task) -> str:
+    """The Task oneof's case name; ``none`` when it is unset."""
+    return task.WhichOneof("task_type") or NONE_KIND
+
+
+def is_empty(task: Task | None) -> bool:
+    """No work: an absent task or a ``none`` one (runner.md §3 step 3)."""
+    return task is None or task_kind(task) == NONE_KIND
+
+
+def unsupported(kind: str) -> Failure:
+    return Failure(int(StatusCode.UNKNOWN), f"unsupported task type: {kind}")
+
+
+def handle_task(task: Task, ctx: TaskContext) -> HandlerResult:
+    kind = task.WhichOneof("task_type")
+    match kind:
+        case "hello":
+            return _answer_hello(ctx)
+        case "sync_full":
+            return handle_sync_full(task.sync_full, ctx)
+        case "grant":
+            return handle_grant(task.grant, ctx)
+        case "revoke":
+            return handle_revoke(task.revoke, ctx)
+        case "create_account":
+            return handle_create_account(task.create_account, ctx)
+        case "create_resource":
+            return handle_create_resource(task.create_resource, ctx)
+        case "delete_resource":
+            return handle_delete_resource(task.delete_resource, ctx)
+        case "rotate_credentials":
+            return handle_rotate_credentials(task.rotate_credentials, ctx)
+        case "issue_credential":
+            return _issue_credential(task.issue_credential)
+        case (
+            "event_feed"
+            | "create_ticket_task"
+            | "list_ticket_schemas"
+            | "get_ticket"
+            | "bulk_create_tickets"
+            | "bulk_get_tickets"
+            | "action_list_schemas"
+            | "action_get_schema"
+            | "action_invoke"
+            | "action_status"
+            | "create_sync_diff"
+            | "compact_syncs"
+            | "list_event_feeds"
+            | "list_events"
+        ):
+            # The connector API has no tickets, actions or event feeds; upstream answers
+            # kinds it does not handle this way (retryable: another runner may handle them).
+            return unsupported(kind)
+        case "none" | None:
+            # The runner never hands these to a handler; answer sanely if someone does.
+            return unsupported(NONE_KIND)
+        case _:
+            assert_never(kind)
+
+
+def _answer_hello(ctx: TaskContext) -> Unreported:
+    """A hello task is answered by a Hello carrying its id, never by FinishTask; errors are only logged."""
+    try:
+        ctx.source.hello(connector_metadata_with_capabilities(ctx.connector), task_id=ctx.task_id)
+    except Exception as exc:  # logged by the runner through the outcome; no retry (runner.md §3.2)
+        return Unreported(failure_from(exc, ctx.cancel, non_retryable=False))
+    return Unreported(Success())
+
+
+def _issue_credential(task: Task.IssueCredentialTask) -> Outcome:
+    if not (task.HasField("identity_id") and task.HasField("credential_options") and task.encryption_configs):
+        return malformed("issue credential")
+    error = NoCapability("connector does not issue credentials")
+    return Failure(int(error.code), str(error), non_retryable=True)
+
+
+__all__ = [
+    "HandlerResult",
+    "TaskContext",
+    "Unreported",
+    "handle_task",
+    "is_empty",
+    "task_kind",
+    "unsupported",
+]

@@ -1,0 +1,150 @@
+"""The ``sync_full`` task (runner.md §6): heartbeat, sync into a fresh c1z, upload, finish.
+
+Each task writes a brand-new temporary c1z (never resumed: the platform hands
+out a new task when one fails) and the file is deleted whatever happens. The
+c1z is SQLite (v1) whatever ``storage_engine`` the task asks for; ConductorOne
+reads both. ``debug`` log upload is not implemented.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from baton_cli.c1z import C1ZWriter
+from baton_cli.connector.api import ResourceId
+from baton_cli.core.handlers.common import HandlerResult, TaskContext, Unreported, failure_from
+from baton_cli.core.heartbeat import REASON_SERVER_CANCELLED, TaskHeartbeat, heartbeat_interval
+from baton_cli.core.progress import Phase, RowKind
+from baton_cli.core.sync import SyncEngine
+from baton_cli.core.sync_options import SyncOptions
+from baton_cli.core.task_source import Failure, Success
+from baton_cli.errors import CancelledError, ConnectorError, StatusCode
+from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2
+
+Task = baton_pb2.Task
+
+TEMP_PREFIX = "baton-sdk-sync-upload"
+INVARIANT_PREFIX = "ingestion invariant"
+
+
+def sync_options(task: Task.SyncFullTask) -> SyncOptions:
+    """The task's choices as engine options (runner.md §6 step 3)."""
+    resources = task.targeted_sync_resources
+    targets = tuple(_resource_id(r.id) for r in resources)
+    parents = tuple(
+        _resource_id(r.parent_resource_id) if r.parent_resource_id.resource else None for r in resources
+    )
+    return SyncOptions(
+        resource_type_ids=tuple(task.sync_resource_type_ids),
+        targets=targets,
+        target_parents=parents,
+        skip_entitlements_and_grants=task.skip_entitlements_and_grants,
+        skip_grants=task.skip_grants,
+        skip_expand_grants=task.skip_expand_grants,
+    )
+
+
+def _resource_id(rid: ResourceId) -> ResourceId:
+    # A copy: the engine keeps targets for the whole sync, the task message may be reused.
+    return ResourceId(resource_type=rid.resource_type, resource=rid.resource)
+
+
+def is_invariant_failure(exc: BaseException) -> bool:
+    """§7.9: a failed ingestion invariant is the one sync failure the platform must not retry."""
+    return (
+        isinstance(exc, ConnectorError)
+        and exc.code == StatusCode.FAILED_PRECONDITION
+        and str(exc).startswith(INVARIANT_PREFIX)
+    )
+
+
+def handle_sync_full(task: Task.SyncFullTask, ctx: TaskContext) -> HandlerResult:
+    try:
+        path = _new_temp_file(ctx)
+    except OSError as exc:
+        return Failure(int(StatusCode.UNKNOWN), f"cannot create a temporary c1z file: {exc}")
+    try:
+        return _sync_with_heartbeat(task, ctx, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _new_temp_file(ctx: TaskContext) -> Path:
+    directory = ctx.temp_dir or (Path(ctx.env["BATON_TMPDIR"]) if ctx.env.get("BATON_TMPDIR") else None)
+    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".c1z", dir=directory)
+    os.close(fd)
+    return Path(name)
+
+
+def _sync_with_heartbeat(task: Task.SyncFullTask, ctx: TaskContext, path: Path) -> HandlerResult:
+    # The first heartbeat claims the task; if the platform does not answer, or says it was
+    # cancelled meanwhile, upstream walks away without FinishTask.
+    try:
+        beat = ctx.source.heartbeat(ctx.task_id)
+    except Exception as exc:  # the source raises BatonError; anything else is just as fatal here
+        ctx.on_heartbeat(False)
+        failure = failure_from(exc, ctx.cancel, non_retryable=False)
+        return Unreported(Failure(failure.code, f"initial heartbeat failed: {failure.message}"))
+    ctx.on_heartbeat(True)
+    if beat.cancelled:
+        return Unreported(Failure(int(StatusCode.CANCELLED), REASON_SERVER_CANCELLED))
+    heartbeat = TaskHeartbeat(
+        ctx.source,
+        ctx.task_id,
+        ctx.cancel,
+        interval=heartbeat_interval(beat.next_heartbeat),
+        on_beat=ctx.on_heartbeat,
+        sleep=ctx.sleep,
+    )
+    with heartbeat:
+        try:
+            _sync_and_upload(task, ctx, path)
+        except Exception as exc:  # a connector may raise anything; the daemon must carry on
+            return failure_from(exc, ctx.cancel, non_retryable=is_invariant_failure(exc))
+    return Success()
+
+
+def _sync_and_upload(task: Task.SyncFullTask, ctx: TaskContext, path: Path) -> None:
+    options = sync_options(task)
+    temp_dir = ctx.temp_dir or path.parent
+    # Leaving the block with an error discards the work copy (a non-resumable writer aborts).
+    with C1ZWriter.open(path, tmp_dir=temp_dir) as writer:
+        result = SyncEngine(
+            ctx.connector,
+            writer,
+            observer=_TaskSyncObserver(ctx),
+            cancel=ctx.cancel,
+            env=ctx.env,
+            options=options,
+            resume=False,
+        ).run()
+        writer.save()
+    ctx.note(f"task {ctx.task_id}: synced {_counts(result.counts)}; uploading {path.stat().st_size} bytes")
+    # A cancelled task's result would be thrown away by the platform: do not upload it.
+    if ctx.cancel.cancelled:
+        raise CancelledError(f"cancelled: {ctx.cancel.reason}")
+    ctx.source.upload(ctx.task_id, path)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
+
+
+class _TaskSyncObserver:
+    """Forwards the engine's notes (resume, warnings) to the daemon's log, tagged with the task."""
+
+    def __init__(self, ctx: TaskContext) -> None:
+        self._ctx = ctx
+
+    def phase_started(self, phase: Phase) -> None:
+        pass
+
+    def page_stored(self, kind: RowKind, rows: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        self._ctx.note(f"task {self._ctx.task_id}: {message}")
