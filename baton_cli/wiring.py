@@ -26,6 +26,7 @@ from baton_cli.errors import BatonError, C1ZError, FailedPreconditionError, NotF
 
 if TYPE_CHECKING:
     from baton_cli.core.runner import RunnerObserver, RunnerSettings, RunSummary
+    from baton_cli.core.task_source import Outcome, Task
 
 # Runner settings (ours and upstream's, cli.md §3) may share a .baton.yaml with a plugin's fields.
 RUNNER_CONFIG_KEYS = frozenset(
@@ -371,3 +372,22 @@ def run_daemon(
         return runner.run()
     finally:
         source.close()
+
+
+def run_action(request: PluginRequest, task: Task, *, cancel: CancelToken | None = None) -> Outcome:
+    """``baton grant|revoke|...``: one provisioning task through the daemon's own handlers."""
+    from baton_cli.core.handlers import handle_task
+    from baton_cli.core.handlers.common import TaskContext, Unreported
+    from baton_cli.core.local_source import LocalTaskSource
+
+    env = dict(os.environ) if request.env is None else dict(request.env)
+    _plugin, connector = build_connector(request)
+    context = TaskContext(
+        task_id="local",
+        connector=connector,
+        source=LocalTaskSource(),
+        cancel=cancel or CancelToken(),
+        env=env,
+    )
+    result = handle_task(task, context)
+    return result.outcome if isinstance(result, Unreported) else result

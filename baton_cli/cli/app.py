@@ -51,12 +51,14 @@ def _register() -> None:
         expand_cmd,
         inspect_commands,
         plugins_cmd,
+        provision_cmd,
         run_cmd,
         sync_cmd,
     )
 
     sync_cmd.register(app)
     run_cmd.register(app)
+    provision_cmd.register(app)
     expand_cmd.register(app)
     emulator_cmd.register(app)
     plugins_cmd.register(app)
