@@ -111,3 +111,24 @@ def test_wrong_secret_is_fatal_with_one_line_and_no_secret(emulator: EmulatorSer
 def test_missing_secret_is_a_usage_error(emulator: EmulatorServer, tmp_path: Path) -> None:
     result = run_daemon(emulator, tmp_path, secret="")
     assert result.returncode == 3 and "--client-secret" in result.stderr
+
+
+def test_help_and_bad_ids_never_show_the_secret(tmp_path: Path) -> None:
+    secret = "secret-token:conductorone.com:v1:c2VjcmV0"
+    shown = baton("run", "--help", cwd=tmp_path, env={"BATON_CLIENT_SECRET": secret})
+    assert shown.returncode == 0 and secret not in shown.stdout
+    bad = baton(
+        "run", "--plugin", "demo", "--client-id", "no-at-sign", "--client-secret", secret, cwd=tmp_path
+    )
+    assert bad.returncode == 3 and "--client-id" in bad.stderr and secret not in bad.stderr
+    malformed = baton(
+        "run",
+        "--plugin",
+        "demo",
+        "--client-id",
+        "x@127.0.0.1:9/pcc",
+        cwd=tmp_path,
+        env={"BATON_CLIENT_SECRET": secret},
+    )
+    assert malformed.returncode == 3 and "--client-secret" in malformed.stderr
+    assert "c2VjcmV0" not in malformed.stderr
