@@ -132,3 +132,44 @@ def test_help_and_bad_ids_never_show_the_secret(tmp_path: Path) -> None:
     )
     assert malformed.returncode == 3 and "--client-secret" in malformed.stderr
     assert "c2VjcmV0" not in malformed.stderr
+
+
+def test_ctrl_c_stops_the_daemon_cleanly(emulator: EmulatorServer, tmp_path: Path) -> None:
+    import signal
+    import sys
+    import time
+
+    from tests.cli.process import baton_env
+
+    creds = emulator.mint_credentials("interrupted")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "baton_cli",
+            "run",
+            "--plugin",
+            "demo",
+            "--client-id",
+            creds.client_id,
+            "--ca-file",
+            str(emulator.ca_file),
+        ],
+        cwd=tmp_path,
+        env=baton_env({"BATON_CLIENT_SECRET": creds.client_secret}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not emulator.queue.hosts() and time.monotonic() < deadline:
+            time.sleep(0.05)  # wait for its Hello
+        assert emulator.queue.hosts(), "the daemon never said Hello"
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err  # upstream treats Ctrl-C in daemon mode as a clean exit
+    assert "Traceback" not in err and "stopped" in err
