@@ -71,6 +71,8 @@ _register()
 
 # Typer turns a KeyboardInterrupt into exit code 130; we report cancellation as upstream does (1).
 _TYPER_INTERRUPTED = 130
+# 128 + SIGPIPE, the status a shell reports for a program stopped by a closed pipe.
+_BROKEN_PIPE = 141
 
 
 def _fail(message: str, code: int) -> None:
@@ -99,10 +101,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail("interrupted", StatusCode.CANCELLED)
     except BatonError as exc:
         _fail(str(exc), int(exc.code))
+    except SystemExit as exc:
+        # Typer answers a closed stdout (`baton grants | head`) with exit 1 after wrapping
+        # stdout; report it like a Go tool killed by SIGPIPE would, not as a cancellation.
+        if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            raise SystemExit(_BROKEN_PIPE) from None
+        raise
     except BrokenPipeError:
         # `baton ... | head` closed the pipe: not an error worth a message.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(0) from None
+        raise SystemExit(_BROKEN_PIPE) from None
     except Exception as exc:
         if os.environ.get("BATON_DEBUG"):
             traceback.print_exc()

@@ -260,3 +260,27 @@ def test_rich_display_rates_are_per_kind() -> None:
     text = buffer.getvalue()
     # 300 grants over the 1 s since the first grant page, not over the whole 12 s run.
     assert "300 rows" in text and "300 rows/s" in text
+
+
+def test_a_closed_pipe_ends_quietly_with_sigpipe_status(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.cli.process import ROOT as REPO
+    from tests.cli.process import baton_env
+
+    fixture = REPO.parent / "shared" / "fixtures" / "c1z" / "small-expanded.c1z"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "baton_cli", "grants", "-f", str(fixture), "-o", "json"],
+        cwd=tmp_path,
+        env=baton_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100).startswith(b'{"grants":[')
+    proc.stdout.close()  # what `| head -c 100` does
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 141
+    assert err == b""
