@@ -20,30 +20,16 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from baton_cli.c1z import C1ZWriter
 from baton_cli.emulator.credentials import MintedCredentials, private_key_from_secret
 from baton_cli.emulator.jose import b64url_encode
 from baton_cli.emulator.server import EmulatorServer
-from baton_cli.pb.c1.connector.v2 import resource_pb2
 from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2, baton_pb2_grpc
+from tests.emulator_support import Clock, ServerFactory, server_factory
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 RPC_TIMEOUT = 10.0
 HOST_ID = "test-host"
 SERVICE = baton_pb2.DESCRIPTOR.services_by_name["BatonService"]
-
-
-class Clock:
-    """Wall time that a test can move forward (lease expiry, token expiry) without sleeping."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 def assertion(
@@ -166,23 +152,9 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "emu"
 
 
-ServerFactory = Callable[..., EmulatorServer]
-
-
 @pytest.fixture
 def make_server(data_dir: Path, clock: Clock) -> Iterator[ServerFactory]:
-    started: list[EmulatorServer] = []
-
-    def make(**kwargs: Any) -> EmulatorServer:
-        kwargs.setdefault("clock", clock)
-        server = EmulatorServer(kwargs.pop("data_dir", data_dir), "127.0.0.1", 0, **kwargs)
-        server.start()
-        started.append(server)
-        return server
-
-    yield make
-    for server in started:
-        server.stop()
+    yield from server_factory(lambda _n: data_dir, clock)
 
 
 @pytest.fixture
@@ -231,29 +203,6 @@ def make_client_for() -> Iterator[ClientFactory]:
     yield make
     for channel in channels:
         channel.close()
-
-
-def write_c1z(path: Path, resources: int = 3, *, noise: bool = False) -> Path:
-    """A small real c1z: one resource type, ``resources`` users, one finished full sync.
-
-    ``noise`` gives users random descriptions, so the file does not compress away.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with C1ZWriter.open(path) as writer:
-        writer.start_sync("full")
-        rtype = resource_pb2.ResourceType(id="user", display_name="User")
-        writer.put_resource_types([rtype])
-        writer.put_resources(
-            resource_pb2.Resource(
-                id=resource_pb2.ResourceId(resource_type="user", resource=f"u{i}"),
-                display_name=f"User {i}",
-                description=secrets.token_hex(32) if noise else "",
-            )
-            for i in range(resources)
-        )
-        writer.end_sync()
-        writer.save()
-    return path
 
 
 def upload_messages(

@@ -37,8 +37,6 @@ from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2
 from tests.emulator.conftest import (
     HOST_ID,
     Client,
-    Clock,
-    ServerFactory,
     assertion,
     fetch_token,
     make_stub,
@@ -46,6 +44,7 @@ from tests.emulator.conftest import (
     post_token,
     token_form,
 )
+from tests.emulator_support import Clock, ServerFactory
 
 # -- TLS ---------------------------------------------------------------------------------------------
 

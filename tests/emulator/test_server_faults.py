@@ -20,14 +20,13 @@ from tests.emulator.conftest import (
     HOST_ID,
     Client,
     ClientFactory,
-    ServerFactory,
     assertion,
     fetch_token,
     post_token,
     token_form,
     upload_messages,
-    write_c1z,
 )
+from tests.emulator_support import ServerFactory, write_c1z
 
 Task = pb.Task
 GET_TASK = pb.BatonServiceGetTaskRequest(host_id=HOST_ID)

@@ -15,13 +15,8 @@ from baton_cli.emulator.server import EmulatorServer
 from baton_cli.emulator.service import Pacing
 from baton_cli.pb.c1.connector.v2 import connector_pb2, grant_pb2
 from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2 as pb
-from tests.emulator.conftest import (
-    HOST_ID,
-    Client,
-    ClientFactory,
-    Clock,
-    ServerFactory,
-)
+from tests.emulator.conftest import HOST_ID, Client, ClientFactory
+from tests.emulator_support import Clock, ServerFactory
 
 Task = pb.Task
 

@@ -13,7 +13,8 @@ import pytest
 from baton_cli.emulator.paths import uploads_dir
 from baton_cli.emulator.server import EmulatorServer
 from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2 as pb
-from tests.emulator.conftest import HOST_ID, RPC_TIMEOUT, Client, upload_messages, write_c1z
+from tests.emulator.conftest import HOST_ID, RPC_TIMEOUT, Client, upload_messages
+from tests.emulator_support import write_c1z
 
 Task = pb.Task
 

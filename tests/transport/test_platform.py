@@ -22,7 +22,8 @@ from baton_cli.transport.client_credentials import parse_credentials
 from baton_cli.transport.errors import PlatformError
 from baton_cli.transport.platform import PlatformTaskSource, connect_platform, finish_request
 from baton_cli.transport.token_source import TokenSource, token_url
-from tests.transport.conftest import HOST_ID, ServerFactory, SourceFactory
+from tests.emulator_support import ServerFactory
+from tests.transport.conftest import HOST_ID, SourceFactory
 
 Task = baton_pb2.Task
 METADATA = connector_pb2.ConnectorMetadata(display_name="Transport Test", description="for tests")

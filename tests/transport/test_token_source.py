@@ -23,7 +23,7 @@ from baton_cli.transport.token_source import (
     build_assertion,
     token_url,
 )
-from tests.transport.conftest import Clock, ServerFactory
+from tests.emulator_support import Clock, ServerFactory
 
 
 def b64decode(text: str) -> bytes:

@@ -15,7 +15,8 @@ from baton_cli.errors import NotFoundError, StatusCode
 from baton_cli.transport.errors import PlatformError
 from baton_cli.transport.platform import PlatformTaskSource
 from baton_cli.transport.upload import CHUNK_SIZE, upload_requests
-from tests.transport.conftest import ServerFactory, SourceFactory, write_c1z
+from tests.emulator_support import ServerFactory, write_c1z
+from tests.transport.conftest import SourceFactory
 
 
 class Sleeps:
