@@ -20,6 +20,7 @@ from baton_cli.core.handlers.common import (
     failure_from,
     malformed,
 )
+from baton_cli.core.handlers.gate import refusal
 from baton_cli.core.handlers.provisioning import (
     handle_create_resource,
     handle_delete_resource,
@@ -52,6 +53,9 @@ def unsupported(kind: str) -> Failure:
 
 def handle_task(task: Task, ctx: TaskContext) -> HandlerResult:
     kind = task.WhichOneof("task_type")
+    refused = refusal(kind or NONE_KIND, ctx.switches)
+    if refused is not None:
+        return refused  # the connector is never called
     match kind:
         case "hello":
             return _answer_hello(ctx)
