@@ -23,6 +23,12 @@ from baton_cli.connector.api import (
     ResourceSyncer,
 )
 from baton_cli.core.cancel import CancelToken
+from baton_cli.core.duplicates import (
+    DuplicatePolicy,
+    duplicate_entitlement,
+    duplicate_grant,
+    duplicate_resource,
+)
 from baton_cli.core.expand import expand_grants
 from baton_cli.core.ingest import IngestFilter
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
@@ -75,7 +81,9 @@ class SyncEngine:
         checkpoint_interval: float = CHECKPOINT_INTERVAL_SECONDS,
         options: SyncOptions | None = None,
         retry_base_seconds: float = 1.0,
+        duplicate_ids: DuplicatePolicy = "warn",
     ) -> None:
+        self._duplicate_ids = duplicate_ids
         self._options = options or SyncOptions()
         self._env = dict(env or {})
         self._resume = resume
@@ -298,6 +306,7 @@ class SyncEngine:
 
     def _store_resources(self, syncer: ResourceSyncer, items: Sequence[Resource], state: SyncState) -> None:
         resource_type = syncer.resource_type
+        self._report_duplicate("resource", duplicate_resource(items), resource_type.id)
         items = self._filter.resources(items)
         children: list[Action] = []
         for resource in items:
@@ -377,6 +386,7 @@ class SyncEngine:
             )
             if ents is None:
                 return
+            self._report_duplicate("entitlement", duplicate_entitlement(ents.items), f"{key[0]}:{key[1]}")
             self._stored(
                 RowKind.ENTITLEMENTS, self._store.put_entitlements(self._filter.entitlements(ents.items))
             )
@@ -385,6 +395,7 @@ class SyncEngine:
             grants = self._page(action, lambda: syncer.grants(resource, action.page_token), what="grants")
             if grants is None:
                 return
+            self._report_duplicate("grant", duplicate_grant(grants.items), f"{key[0]}:{key[1]}")
             kept = self._filter.grants(grants.items)
             if not state.needs_expansion and self._filter.saw_expandable:
                 state.needs_expansion = not self._options.skip_expand_grants and not self._options.targets
@@ -453,6 +464,14 @@ class SyncEngine:
                 f"{where}: connector returned the same page token again (endless pagination)"
             )
         return page
+
+    def _report_duplicate(self, kind: str, duplicate: str | None, listing: str) -> None:
+        if duplicate is None:
+            return
+        message = f"{kind} id {duplicate!r} appears twice in one page listed for {listing!r}"
+        if self._duplicate_ids == "error":
+            raise ConnectorError(message)
+        self._warn(f"{message}; the last one is kept")
 
     def _warn(self, message: str) -> None:
         self._warnings.append(message)
