@@ -6,6 +6,8 @@ where ``attr`` is a Plugin or a zero-argument callable returning one. Import pat
 also resolve from the current directory, as ``python -m`` would, without PYTHONPATH.
 The bundled demo is always available, even when baton_cli runs from a source
 checkout without installed metadata.
+``exec:PATH_OR_NAME`` and entry points holding an ExecutablePlugin name a Go
+connector binary instead (``load_connector_plugin``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
+from baton_cli.connector.executable import ExecutablePlugin, exec_plugin
 from baton_cli.connector.plugin import Plugin
 from baton_cli.errors import BatonError, ConnectorError, NotFoundError, UsageError
 
@@ -38,6 +41,7 @@ class PluginInfo:
     description: str
     target: str
     error: str = ""
+    executable: bool = False  # an ExecutablePlugin: a connector binary run as a child process
 
     @property
     def loadable(self) -> bool:
@@ -68,10 +72,23 @@ def plugin_names(*, entry_points: EntryPointsProvider | None = None) -> list[str
 def load_plugin(
     spec: str, *, entry_points: EntryPointsProvider | None = None, cwd: Path | None = None
 ) -> Plugin:
-    """Load a plugin by entry-point name, ``package.module:attr`` or ``./file.py:attr`` path.
+    """Load a Python plugin by entry-point name, ``package.module:attr`` or ``./file.py:attr`` path.
 
     Relative files and import paths are resolved against ``cwd`` (default: the current directory).
     """
+    loaded = load_connector_plugin(spec, entry_points=entry_points, cwd=cwd)
+    if isinstance(loaded, ExecutablePlugin):
+        raise UsageError(f"plugin {spec!r} is a connector executable ({loaded.executable}), not Python code")
+    return loaded
+
+
+def load_connector_plugin(
+    spec: str, *, entry_points: EntryPointsProvider | None = None, cwd: Path | None = None
+) -> Plugin | ExecutablePlugin:
+    """Like load_plugin, but also ``exec:PATH_OR_NAME`` and entry points naming an executable."""
+    executable = exec_plugin(spec)
+    if executable is not None:
+        return executable
     if ":" in spec:
         return _load_path(spec, cwd or Path.cwd())
     found = _entry_points(entry_points)
@@ -91,7 +108,15 @@ def installed_plugins(*, entry_points: EntryPointsProvider | None = None) -> lis
         except BatonError as error:
             infos.append(PluginInfo(name, _dist_version(entry_point), "", entry_point.value, str(error)))
         else:
-            infos.append(PluginInfo(name, plugin.version, plugin.description, entry_point.value))
+            infos.append(
+                PluginInfo(
+                    name,
+                    plugin.version,
+                    plugin.description,
+                    entry_point.value,
+                    executable=isinstance(plugin, ExecutablePlugin),
+                )
+            )
     return infos
 
 
@@ -119,7 +144,7 @@ def _module_version(module: str) -> str:
     return ""
 
 
-def _load_entry_point(entry_point: metadata.EntryPoint) -> Plugin:
+def _load_entry_point(entry_point: metadata.EntryPoint) -> Plugin | ExecutablePlugin:
     label = f"plugin {entry_point.name!r} ({entry_point.value})"
     try:
         loaded = entry_point.load()
@@ -133,7 +158,7 @@ def _is_file_spec(module_part: str) -> bool:
     return module_part.endswith(".py") or "/" in module_part or "\\" in module_part
 
 
-def _load_path(spec: str, cwd: Path) -> Plugin:
+def _load_path(spec: str, cwd: Path) -> Plugin | ExecutablePlugin:
     module_name, _, attr = spec.rpartition(":")
     if not module_name or not attr:
         raise UsageError(
@@ -195,12 +220,12 @@ def _import_module(module_name: str, label: str, cwd: Path) -> ModuleType:
         raise ConnectorError(f"{label} failed to import: {_one_line(error)}") from error
 
 
-def _as_plugin(loaded: object, label: str) -> Plugin:
-    if not isinstance(loaded, Plugin) and callable(loaded):
+def _as_plugin(loaded: object, label: str) -> Plugin | ExecutablePlugin:
+    if not isinstance(loaded, Plugin | ExecutablePlugin) and callable(loaded):
         try:
             loaded = loaded()
         except Exception as error:
             raise ConnectorError(f"{label} failed to build its Plugin: {_one_line(error)}") from error
-    if not isinstance(loaded, Plugin):
+    if not isinstance(loaded, Plugin | ExecutablePlugin):
         raise ConnectorError(f"{label} is a {type(loaded).__name__}, not a baton_cli.connector.Plugin")
     return loaded
