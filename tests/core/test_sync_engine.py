@@ -179,3 +179,22 @@ def test_a_resumed_walk_starts_part_way() -> None:
     ).run()
     progress = [e for e in observer.events if e.startswith("progress:")]
     assert progress == ["progress:list-grants:2/4", "progress:list-grants:3/4", "progress:list-grants:4/4"]
+
+
+class SyncAwareConnector(FakeConnector):
+    def __init__(self, *syncers: object) -> None:
+        super().__init__(*syncers)
+        self.calls: list[str] = []
+
+    def sync_started(self, sync_id: str) -> None:
+        self.calls.append(f"started:{sync_id}")
+
+    def sync_finished(self, sync_id: str) -> None:
+        self.calls.append(f"finished:{sync_id}")
+
+
+def test_sync_aware_connector_learns_the_sync_id_and_its_end() -> None:
+    store = MemoryStore()
+    connector = SyncAwareConnector(OrgSyncer(), TeamSyncer())
+    result = SyncEngine(connector, store).run()  # type: ignore[arg-type]
+    assert connector.calls == [f"started:{result.sync_id}", f"finished:{result.sync_id}"]
