@@ -127,6 +127,12 @@ def register(app: typer.Typer) -> None:
             envvar="BATON_SKIP_EXPAND_GRANTS",
             help="Leave grant expansion to the platform.",
         ),
+        fresh: bool = typer.Option(
+            False,
+            "--fresh",
+            "--no-resume",
+            help="Discard an unfinished sync saved for this file and start over.",
+        ),
     ) -> None:
         request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
         options = sync_options(
@@ -135,7 +141,13 @@ def register(app: typer.Typer) -> None:
         cancel = CancelToken()
         with _display(progress) as display, cancel_on_sigint(cancel):
             summary = run_local_sync(
-                request, out, observer=display, cancel=cancel, tmp_dir=c1z_temp_dir, options=options
+                request,
+                out,
+                observer=display,
+                cancel=cancel,
+                tmp_dir=c1z_temp_dir,
+                options=options,
+                fresh=fresh,
             )
             display.finished(summary.seconds)
         if as_json:
