@@ -127,7 +127,7 @@ def test_enqueued_fields_reach_the_task(root: typer.Typer, data_dir: Path) -> No
 
 
 def test_enqueue_json(root: typer.Typer, data_dir: Path) -> None:
-    payload = json.loads(invoke(root, data_dir, "enqueue", "sync", "--json").output)
+    payload = json.loads(invoke(root, data_dir, "enqueue", "sync", "-o", "json").output)
     assert payload["kind"] == "sync_full"
     assert payload["state"] == "pending"
     assert len(payload["id"]) == 27
@@ -150,7 +150,7 @@ def test_tasks_json_shows_every_state(root: typer.Typer, data_dir: Path) -> None
         queue.record_upload(ids[0], "host-1", path=data_dir / "u.c1z", sha256="ff", counts={"resources": 2})
         queue.finish(ids[0], "host-1", status_code=0)
         assert queue.lease("host-1") is not None
-    payload = json.loads(invoke(root, data_dir, "tasks", "--json").output)
+    payload = json.loads(invoke(root, data_dir, "tasks", "-o", "json").output)
     tasks = payload["tasks"]
     assert [t["id"] for t in tasks] == ids
     assert [t["state"] for t in tasks] == ["done", "running", "pending"]
@@ -182,7 +182,7 @@ def test_tasks_plain_table(root: typer.Typer, data_dir: Path) -> None:
 
 
 def test_tasks_without_a_queue_is_empty_and_creates_nothing(root: typer.Typer, data_dir: Path) -> None:
-    assert json.loads(invoke(root, data_dir, "tasks", "--json").output) == {"tasks": []}
+    assert json.loads(invoke(root, data_dir, "tasks", "-o", "json").output) == {"tasks": []}
     assert not data_dir.exists()
 
 
