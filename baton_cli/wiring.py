@@ -163,7 +163,7 @@ def build_connector(request: PluginRequest) -> tuple[Plugin, Connector]:
         config_file = Path(env["BATON_CONFIG_PATH"])
         if config_file.suffix not in (".yaml", ".yml"):
             raise UsageError(f"BATON_CONFIG_PATH must name a .yaml or .yml file, got {str(config_file)!r}")
-    plugin = load_plugin(request.spec)
+    plugin = load_plugin(request.spec, cwd=cwd)
     config = resolve_config(
         plugin.fields, list(request.args), env, config_file, cwd=cwd, reserved_keys=RUNNER_CONFIG_KEYS
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -56,6 +57,28 @@ _TYPER_INTERRUPTED = 130
 _BROKEN_PIPE = 141
 
 
+def debug_enabled() -> bool:
+    """Tracebacks are for ``BATON_DEBUG=1`` or debug logging (``--log-level debug``)."""
+    if os.environ.get("BATON_DEBUG", "") not in ("", "0", "false"):
+        return True
+    if os.environ.get("BATON_LOG_LEVEL", "").lower() == "debug":
+        return True
+    # The logging pipeline sets the baton_cli logger's level from --log-level.
+    return logging.getLogger("baton_cli").isEnabledFor(logging.DEBUG)
+
+
+def _has_foreign_cause(exc: BaseException) -> bool:
+    """True when a non-baton exception (a bug, not an expected failure) is in the cause chain."""
+    seen: set[int] = set()
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if not isinstance(cause, BatonError):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def _fail(message: str, code: int) -> None:
     sys.stderr.write(f"baton: error: {message}\n")
     sys.stderr.flush()
@@ -81,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         _fail("interrupted", StatusCode.CANCELLED)
     except BatonError as exc:
+        if debug_enabled() and _has_foreign_cause(exc):
+            # A connector's own bug (KeyError, ...) wrapped by the runner: show where it happened.
+            traceback.print_exception(exc)
         _fail(str(exc), int(exc.code))
     except SystemExit as exc:
         # Typer answers a closed stdout (`baton grants | head`) with exit 1 after wrapping
@@ -93,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(_BROKEN_PIPE) from None
     except Exception as exc:
-        if os.environ.get("BATON_DEBUG"):
+        if debug_enabled():
             traceback.print_exc()
         _fail(
             f"internal error: {type(exc).__name__}: {exc} (set BATON_DEBUG=1 for a traceback)",

@@ -21,8 +21,15 @@ from baton_cli.connector.api import (
     ResourceGetter,
     ResourceId,
     ResourceSyncer,
+    SyncAware,
 )
 from baton_cli.core.cancel import CancelToken
+from baton_cli.core.duplicates import (
+    DuplicatePolicy,
+    duplicate_entitlement,
+    duplicate_grant,
+    duplicate_resource,
+)
 from baton_cli.core.expand import expand_grants
 from baton_cli.core.ingest import IngestFilter
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
@@ -75,7 +82,9 @@ class SyncEngine:
         checkpoint_interval: float = CHECKPOINT_INTERVAL_SECONDS,
         options: SyncOptions | None = None,
         retry_base_seconds: float = 1.0,
+        duplicate_ids: DuplicatePolicy = "warn",
     ) -> None:
+        self._duplicate_ids = duplicate_ids
         self._options = options or SyncOptions()
         self._env = dict(env or {})
         self._resume = resume
@@ -128,6 +137,8 @@ class SyncEngine:
                 sync_id = self._store.start_sync(options.sync_type, parent)
             state = self._initial_state()
         resumed = bool(state.completed_actions)
+        if isinstance(self._connector, SyncAware):
+            self._connector.sync_started(sync_id)
         self._drive(state)
         self._enter(Phase.FINALIZE)
         self._check_invariants()
@@ -135,6 +146,8 @@ class SyncEngine:
         self._store.set_sync_token(state.to_token())
         stats = self._store.end_sync()
         self._store.mark_invariants_verified(sync_id)
+        if isinstance(self._connector, SyncAware):
+            self._call("cleaning up the connector", partial(self._connector.sync_finished, sync_id))
         counts = {kind.value: _stat(stats, kind.value) for kind in RowKind} if resumed else dict(self._counts)
         return SyncResult(
             sync_id,
@@ -298,6 +311,7 @@ class SyncEngine:
 
     def _store_resources(self, syncer: ResourceSyncer, items: Sequence[Resource], state: SyncState) -> None:
         resource_type = syncer.resource_type
+        self._report_duplicate("resource", duplicate_resource(items), resource_type.id)
         items = self._filter.resources(items)
         children: list[Action] = []
         for resource in items:
@@ -377,6 +391,7 @@ class SyncEngine:
             )
             if ents is None:
                 return
+            self._report_duplicate("entitlement", duplicate_entitlement(ents.items), f"{key[0]}:{key[1]}")
             self._stored(
                 RowKind.ENTITLEMENTS, self._store.put_entitlements(self._filter.entitlements(ents.items))
             )
@@ -385,6 +400,7 @@ class SyncEngine:
             grants = self._page(action, lambda: syncer.grants(resource, action.page_token), what="grants")
             if grants is None:
                 return
+            self._report_duplicate("grant", duplicate_grant(grants.items), f"{key[0]}:{key[1]}")
             kept = self._filter.grants(grants.items)
             if not state.needs_expansion and self._filter.saw_expandable:
                 state.needs_expansion = not self._options.skip_expand_grants and not self._options.targets
@@ -453,6 +469,14 @@ class SyncEngine:
                 f"{where}: connector returned the same page token again (endless pagination)"
             )
         return page
+
+    def _report_duplicate(self, kind: str, duplicate: str | None, listing: str) -> None:
+        if duplicate is None:
+            return
+        message = f"{kind} id {duplicate!r} appears twice in one page listed for {listing!r}"
+        if self._duplicate_ids == "error":
+            raise ConnectorError(message)
+        self._warn(f"{message}; the last one is kept")
 
     def _warn(self, message: str) -> None:
         self._warnings.append(message)
