@@ -1,4 +1,8 @@
-"""The ``baton`` command: Typer app plus the one place errors become exit codes."""
+"""The ``baton`` command: Typer app plus the one place errors become exit codes.
+
+Commands are not registered here: add a row to ``COMMANDS`` in baton_cli/cli/commands.py (they
+load lazily, so ``baton --help`` stays light), and shared options to baton_cli/cli/options.py.
+"""
 
 from __future__ import annotations
 
