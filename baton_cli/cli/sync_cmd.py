@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -73,6 +74,15 @@ def register(app: typer.Typer) -> None:
         skip_entitlements_and_grants: opt.SkipEntitlementsAndGrants = False,
         skip_grants: opt.SkipGrants = False,
         skip_expand_grants: opt.SkipExpandGrants = False,
+        fresh: Annotated[
+            bool,
+            opt.option(
+                "--fresh",
+                "--no-resume",
+                envvar=None,
+                help="Discard an unfinished sync saved for this file and start over.",
+            ),
+        ] = False,
     ) -> None:
         request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
         options = sync_options(
@@ -81,7 +91,13 @@ def register(app: typer.Typer) -> None:
         cancel = CancelToken()
         with _display(progress) as display, cancel_on_sigint(cancel):
             summary = run_local_sync(
-                request, out, observer=display, cancel=cancel, tmp_dir=c1z_temp_dir, options=options
+                request,
+                out,
+                observer=display,
+                cancel=cancel,
+                tmp_dir=c1z_temp_dir,
+                options=options,
+                fresh=fresh,
             )
             display.finished(summary.seconds)
         if output is OutputFormat.json:
