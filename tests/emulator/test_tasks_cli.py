@@ -275,6 +275,6 @@ def test_tasks_show_each_response_type_and_a_summary(root: typer.Typer, data_dir
         queue.finish(invoked, "host-1", status_code=0, response=response.SerializeToString())
     lines = invoke(root, data_dir, "tasks").output.splitlines()
     assert "InvokeActionResponse: export: running (id act1)" in lines[1]
-    [task] = json.loads(invoke(root, data_dir, "tasks", "--json").output)["tasks"]
+    [task] = json.loads(invoke(root, data_dir, "tasks", "-o", "json").output)["tasks"]
     assert task["response_type"] == "type.googleapis.com/c1.connector.v2.InvokeActionResponse"
     assert task["response_summary"] == "export: running (id act1)"
