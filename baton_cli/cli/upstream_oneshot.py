@@ -181,9 +181,7 @@ def translate(argv: Sequence[str]) -> list[str] | None:
     check_constraints(values)
     earlier = [flag for flag in EARLIER_ACTIONS if values.get(flag)]
     if earlier:
-        raise UsageError(
-            f"{earlier[0]} is upstream's one-shot {earlier[0][2:]}: use the `baton` command for it"
-        )
+        raise UsageError(f"{earlier[0]} is another of upstream's one-shot actions: use its `baton` command")
     rest = parsed.rest
     if _truth_string(values.get("--event-feed", "")):
         argv_out = ["events", "list", "--all"]
