@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from baton_cli.cli.inspect_output import OutputFormat
+from baton_cli.cli import options as opt
 from baton_cli.cli.interrupt import cancel_on_sigint
+from baton_cli.cli.options import OutputFormat
 from baton_cli.core.cancel import CancelToken
 from baton_cli.errors import BatonError, StatusCode, UsageError
 
@@ -26,23 +27,16 @@ if TYPE_CHECKING:
 
     from baton_cli.core.task_source import Task
 
-PluginOption = Annotated[
-    str, typer.Option("--plugin", "-p", envvar="BATON_PLUGIN", help="Plugin entry-point name or module:attr.")
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", envvar="BATON_CONFIG_PATH", help="YAML file of plugin field values."),
-]
-OutputOption = Annotated[
-    OutputFormat, typer.Option("--output", "-o", help="console for people, json for scripts.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="The same as -o json.")]
+# The shared options (baton_cli/cli/options.py); `--json` is `-o json` on every command that has -o.
+PluginOption = opt.Plugin
+ConfigOption = opt.Config
+OutputOption = opt.Output
 # Plugin fields follow the command's own options, as for `baton sync`.
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
-def wants_json(output: OutputFormat, as_json: bool) -> bool:
-    return as_json or output == OutputFormat.json
+def wants_json(output: OutputFormat) -> bool:
+    return output == OutputFormat.json
 
 
 def execute(ctx: typer.Context, plugin: str, config: Path | None, task: Task) -> Message | None:

@@ -12,17 +12,16 @@ from typing import Annotated, Any
 
 import typer
 
-from baton_cli.cli.inspect_output import OutputFormat
 from baton_cli.cli.oneshot_exec import (
     EXTRA,
     ConfigOption,
-    JsonOption,
     OutputOption,
     PluginOption,
     emit,
     execute,
     wants_json,
 )
+from baton_cli.cli.options import OutputFormat
 from baton_cli.errors import UsageError
 
 CONSOLE = OutputFormat.console
@@ -44,7 +43,6 @@ def register(app: typer.Typer) -> None:
         ] = None,
         config: ConfigOption = None,
         output: OutputOption = CONSOLE,
-        as_json: JsonOption = False,
     ) -> None:
         """Create a resource through the plugin (its resource manager)."""
         from baton_cli.emulator import service_task_builders as sb
@@ -55,7 +53,7 @@ def register(app: typer.Typer) -> None:
         message = execute(ctx, plugin, config, task)
         emit(
             message,
-            wants_json(output, as_json),
+            wants_json(output),
             lambda m: (
                 f"created {m.created.id.resource_type}:{m.created.id.resource} ({m.created.display_name})"
             ),
@@ -80,14 +78,14 @@ def register(app: typer.Typer) -> None:
         ] = False,
         config: ConfigOption = None,
         output: OutputOption = CONSOLE,
-        as_json: JsonOption = False,
     ) -> None:
         """Issue a credential through the plugin; the secret is shown only with --reveal."""
-        from baton_cli.cli.provision_cmd import _check_reveal, _Revealer
+        from baton_cli.cli.provision_cmd import _Revealer
         from baton_cli.emulator import service_task_builders as sb
 
-        json_out = wants_json(output, as_json)
-        _check_reveal(reveal, json_out)
+        json_out = wants_json(output)
+        if reveal and json_out:
+            raise UsageError("--reveal prints secrets as text and cannot be combined with -o json")
         revealer = _Revealer(reveal)
         recipients = revealer.recipients(age_recipients)
         if not recipients:

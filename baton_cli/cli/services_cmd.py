@@ -14,11 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
-from baton_cli.cli.inspect_output import OutputFormat
 from baton_cli.cli.oneshot_exec import (
     EXTRA,
     ConfigOption,
-    JsonOption,
     OutputOption,
     PluginOption,
     emit,
@@ -26,6 +24,7 @@ from baton_cli.cli.oneshot_exec import (
     read_json_arg,
     wants_json,
 )
+from baton_cli.cli.options import OutputFormat
 from baton_cli.errors import UsageError
 
 CONSOLE = OutputFormat.console
@@ -76,13 +75,12 @@ def _tickets(app: typer.Typer) -> None:
         plugin: PluginOption,
         config: ConfigOption = None,
         output: OutputOption = CONSOLE,
-        as_json: JsonOption = False,
     ) -> None:
         """List the ticket schemas (the first 100)."""
         from baton_cli.emulator import service_task_builders as sb
 
         message = execute(ctx, plugin, config, sb.list_ticket_schemas_task())
-        emit(message, wants_json(output, as_json), lambda m: "\n".join(_schema_line(s) for s in m.list))
+        emit(message, wants_json(output), lambda m: "\n".join(_schema_line(s) for s in m.list))
 
     @app.command("get", context_settings=EXTRA)
     def get(
@@ -91,13 +89,12 @@ def _tickets(app: typer.Typer) -> None:
         plugin: PluginOption,
         config: ConfigOption = None,
         output: OutputOption = CONSOLE,
-        as_json: JsonOption = False,
     ) -> None:
         """Show one ticket."""
         from baton_cli.emulator import service_task_builders as sb
 
         message = execute(ctx, plugin, config, sb.get_ticket_task(ticket_id))
-        emit(message, wants_json(output, as_json), lambda m: _ticket_line(m.ticket))
+        emit(message, wants_json(output), lambda m: _ticket_line(m.ticket))
 
     @app.command("create", context_settings=EXTRA)
     def create(
@@ -116,7 +113,6 @@ def _tickets(app: typer.Typer) -> None:
         ] = None,
         config: ConfigOption = None,
         output: OutputOption = CONSOLE,
-        as_json: JsonOption = False,
     ) -> None:
         """Create a ticket; custom field values take the kinds of the connector's schema."""
         from baton_cli.emulator import service_task_builders as sb
@@ -130,7 +126,7 @@ def _tickets(app: typer.Typer) -> None:
             assert ticket_json is not None
             request, schema = sb.ticket_request_from_json(ticket_json)
         message = execute(ctx, plugin, config, sb.create_ticket_task(request, schema))
-        emit(message, wants_json(output, as_json), lambda m: "created " + _ticket_line(m.ticket))
+        emit(message, wants_json(output), lambda m: "created " + _ticket_line(m.ticket))
 
     @app.command("bulk-create", context_settings=EXTRA)
     def bulk_create(
@@ -146,7 +142,6 @@ def _tickets(app: typer.Typer) -> None:
         ],
         config: ConfigOption = None,
         output: OutputOption = CONSOLE,
-        as_json: JsonOption = False,
     ) -> None:
         """Create several tickets in one task."""
         from baton_cli.emulator import service_task_builders as sb
@@ -155,7 +150,7 @@ def _tickets(app: typer.Typer) -> None:
         message = execute(ctx, plugin, config, sb.bulk_create_tickets_task(requests))
         emit(
             message,
-            wants_json(output, as_json),
+            wants_json(output),
             lambda m: "\n".join(
                 f"error: {t.error}" if t.error else "created " + _ticket_line(t.ticket) for t in m.tickets
             ),
@@ -183,13 +178,12 @@ def _actions(app: typer.Typer) -> None:
         type_id: ActionResourceType = "",
         config: ConfigOption = None,
         output: OutputOption = CONSOLE,
-        as_json: JsonOption = False,
     ) -> None:
         """List the action schemas, optionally of one resource type."""
         from baton_cli.emulator import service_task_builders as sb
 
         message = execute(ctx, plugin, config, sb.action_list_schemas_task(type_id))
-        emit(message, wants_json(output, as_json), lambda m: "\n".join(_action_line(s) for s in m.schemas))
+        emit(message, wants_json(output), lambda m: "\n".join(_action_line(s) for s in m.schemas))
 
     @app.command("get", context_settings=EXTRA)
     def get_schema(
@@ -198,13 +192,12 @@ def _actions(app: typer.Typer) -> None:
         plugin: PluginOption,
         config: ConfigOption = None,
         output: OutputOption = CONSOLE,
-        as_json: JsonOption = False,
     ) -> None:
         """Show one action's schema."""
         from baton_cli.emulator import service_task_builders as sb
 
         message = execute(ctx, plugin, config, sb.action_get_schema_task(name))
-        emit(message, wants_json(output, as_json), lambda m: _action_line(m.schema))
+        emit(message, wants_json(output), lambda m: _action_line(m.schema))
 
     @app.command("invoke", context_settings=EXTRA)
     def invoke(
@@ -217,14 +210,13 @@ def _actions(app: typer.Typer) -> None:
         type_id: ActionResourceType = "",
         config: ConfigOption = None,
         output: OutputOption = CONSOLE,
-        as_json: JsonOption = False,
     ) -> None:
         """Invoke an action; a FAILED action exits with its error."""
         from baton_cli.emulator import service_task_builders as sb
 
         task = sb.action_invoke_task(name, read_json_arg(args, "--args"), type_id)
         message = execute(ctx, plugin, config, task)
-        emit(message, wants_json(output, as_json), _invoked)
+        emit(message, wants_json(output), _invoked)
 
     @app.command("status", context_settings=EXTRA)
     def status(
@@ -235,13 +227,12 @@ def _actions(app: typer.Typer) -> None:
         plugin: PluginOption,
         config: ConfigOption = None,
         output: OutputOption = CONSOLE,
-        as_json: JsonOption = False,
     ) -> None:
         """Show an invoked action's status."""
         from baton_cli.emulator import service_task_builders as sb
 
         message = execute(ctx, plugin, config, sb.action_status_task(action_id))
-        emit(message, wants_json(output, as_json), _invoked)
+        emit(message, wants_json(output), _invoked)
 
 
 def _action_line(schema: Any) -> str:
@@ -268,7 +259,6 @@ def _events(app: typer.Typer) -> None:
         plugin: PluginOption,
         config: ConfigOption = None,
         output: OutputOption = CONSOLE,
-        as_json: JsonOption = False,
     ) -> None:
         """List the event feeds."""
         from baton_cli.emulator import service_task_builders as sb
@@ -282,7 +272,7 @@ def _events(app: typer.Typer) -> None:
             return f"{feed.id}: {kinds}"
 
         message = execute(ctx, plugin, config, sb.list_event_feeds_task())
-        emit(message, wants_json(output, as_json), lambda m: "\n".join(line(f) for f in m.list))
+        emit(message, wants_json(output), lambda m: "\n".join(line(f) for f in m.list))
 
     @app.command("list", context_settings=EXTRA)
     def list_events(
@@ -303,7 +293,6 @@ def _events(app: typer.Typer) -> None:
         ] = False,
         config: ConfigOption = None,
         output: OutputOption = CONSOLE,
-        as_json: JsonOption = False,
     ) -> None:
         """List events of a feed: one page, or with --all every page."""
         from google.protobuf.json_format import MessageToDict
@@ -326,7 +315,7 @@ def _events(app: typer.Typer) -> None:
             cursor = page.cursor
         emit(
             merged,
-            wants_json(output, as_json),
+            wants_json(output),
             lambda m: "\n".join([*(_event_line(MessageToDict(e)) for e in m.events), f"cursor: {m.cursor}"]),
         )
 
