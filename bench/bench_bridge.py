@@ -73,6 +73,15 @@ def timed(fn: Callable[[], int], repeat: int) -> tuple[int, float]:
     return rows, statistics.median(walls)
 
 
+def report(what: str, bridged_rows: int, bridged_wall: float, direct_rows: int, direct_wall: float) -> None:
+    print(
+        f"{what} {bridged_rows:,} rows: "
+        f"bridge {bridged_rows / bridged_wall:,.0f} rows/s ({bridged_wall:.2f} s), "
+        f"in-process {direct_rows / direct_wall:,.0f} rows/s ({direct_wall:.2f} s), "
+        f"ratio {bridged_wall / direct_wall:.1f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
@@ -96,11 +105,7 @@ def main() -> None:
         with launch_child(ChildOptions(executable=standin, args=tuple(demo_args), env=env)) as session:
             bridged_rows, bridged_wall = timed(lambda: list_everything(session.connector), args.repeat)
         assert bridged_rows == direct_rows, (bridged_rows, direct_rows)
-        print(
-            f"list {bridged_rows:,} rows: bridge {bridged_rows / bridged_wall:,.0f} rows/s ({bridged_wall:.2f} s), "
-            f"in-process {direct_rows / direct_wall:,.0f} rows/s ({direct_wall:.2f} s), "
-            f"ratio {bridged_wall / direct_wall:.1f}x"
-        )
+        report("list", bridged_rows, bridged_wall, direct_rows, direct_wall)
 
         def sync(spec: str, name: str) -> Callable[[], int]:
             def run() -> int:
@@ -114,11 +119,7 @@ def main() -> None:
         direct_rows, direct_wall = timed(sync("demo", "direct"), args.repeat)
         bridged_rows, bridged_wall = timed(sync(f"exec:{standin}", "bridged"), args.repeat)
         assert bridged_rows == direct_rows
-        print(
-            f"sync {bridged_rows:,} rows: bridge {bridged_rows / bridged_wall:,.0f} rows/s ({bridged_wall:.2f} s), "
-            f"in-process {direct_rows / direct_wall:,.0f} rows/s ({direct_wall:.2f} s), "
-            f"ratio {bridged_wall / direct_wall:.1f}x"
-        )
+        report("sync", bridged_rows, bridged_wall, direct_rows, direct_wall)
 
 
 if __name__ == "__main__":
