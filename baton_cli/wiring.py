@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from baton_cli.c1z import C1ZWriter, SyncRun, SyncStore
 from baton_cli.c1z.cleanup import CleanupSettings
+from baton_cli.c1z.container import read_magic, require_v1
 from baton_cli.c1z.resumable import saved_fingerprint
 from baton_cli.connector.api import Connector
 from baton_cli.connector.capabilities import capability_names, connector_metadata_with_capabilities
@@ -432,6 +433,8 @@ def run_expand(
     # The writer treats a missing file as a new, empty store; here that is a mistake.
     if not path.exists():
         raise NotFoundError(f"c1z file not found: {path}")
+    # Also: an empty file would open as a new, empty store ("nothing pending"); it is not a c1z.
+    require_v1(path, read_magic(path))
     observer = observer or NullObserver()
     started = time.monotonic()
     with C1ZWriter.open(path, tmp_dir=tmp_dir) as writer:  # a failure discards the work copy

@@ -90,6 +90,8 @@ def plugins_show(
             "required": f.required,
             "secret": f.secret,
             "choices": list(f.choices),
+            "minimum": f.minimum,
+            "maximum": f.maximum,
             "description": f.description,
         }
         for f in plugin.fields
