@@ -526,10 +526,16 @@ def run_daemon(
     settings: RunnerSettings,
     cancel: CancelToken,
     observer: RunnerObserver | None = None,
+    force: CancelToken | None = None,
 ) -> RunSummary:
-    """``baton run``: serve the platform's tasks with a plugin until cancelled."""
+    """``baton run``: serve the platform's tasks with a plugin until cancelled.
+
+    Task work files live in this process's own work area under the temp dir; the work areas
+    of daemons that were killed are removed first (core/workfiles.py).
+    """
     # Imported here: the gRPC stack is only needed by the daemon, not by every command.
     from baton_cli.core.runner import Runner
+    from baton_cli.core.workfiles import WorkArea, remove_stale, temp_root
     from baton_cli.transport.platform import connect_platform
 
     if not client_id:
@@ -537,11 +543,24 @@ def run_daemon(
     if not client_secret:
         raise UsageError("--client-secret is required in daemon mode (or BATON_CLIENT_SECRET)")
     env = dict(os.environ) if request.env is None else dict(request.env)
+    request = replace(
+        request,
+        provisioning=settings.switches.provisioning,
+        ticketing=settings.switches.ticketing,
+    )
+    root = temp_root(settings.c1z_temp_dir, env)
+    for stale in remove_stale(root):
+        if observer is not None:
+            observer.note(f"removed the work files of a daemon that is no longer running: {stale}")
     with open_connector(request, cancel=cancel) as connector:
         source = connect_platform(client_id, client_secret, ca_file=ca_file, env=env)
         try:
-            runner = Runner(connector, source, settings, cancel=cancel, env=env, observer=observer)
-            return runner.run()
+            with WorkArea(root) as area:
+                settings = replace(settings, c1z_temp_dir=area.path)
+                runner = Runner(
+                    connector, source, settings, cancel=cancel, env=env, observer=observer, force=force
+                )
+                return runner.run()
         finally:
             source.close()
 
@@ -550,6 +569,7 @@ def run_action(request: PluginRequest, task: Task, *, cancel: CancelToken | None
     """``baton grant|revoke|...``: one provisioning task through the daemon's own handlers."""
     from baton_cli.core.handlers import handle_task
     from baton_cli.core.handlers.common import TaskContext, Unreported
+    from baton_cli.core.handlers.gate import ONE_SHOT
     from baton_cli.core.local_source import LocalTaskSource
 
     env = dict(os.environ) if request.env is None else dict(request.env)
@@ -563,6 +583,7 @@ def run_action(request: PluginRequest, task: Task, *, cancel: CancelToken | None
             source=LocalTaskSource(),
             cancel=cancel,
             env=env,
+            switches=ONE_SHOT,  # the person typing the command asked for the change
         )
         result = handle_task(task, context)
     return result.outcome if isinstance(result, Unreported) else result
