@@ -19,7 +19,9 @@ def _env(**extra: str) -> dict[str, str]:
     return baton_env(extra)
 
 
-def _sync_args(out: Path, log: Path, count: int = 120) -> list[str]:
+def _sync_args(out: Path, log: Path, count: int = 120, pause_after: int = 0) -> list[str]:
+    """The slow plugin's sync; with ``pause_after`` it stops mid-way until ``<log>.release`` exists."""
+    pause = ["--pause-after", str(pause_after), "--release-file", f"{log}.release"] if pause_after else []
     return [
         sys.executable,
         "-m",
@@ -35,6 +37,7 @@ def _sync_args(out: Path, log: Path, count: int = 120) -> list[str]:
         str(count),
         "--log-file",
         str(log),
+        *pause,
     ]
 
 
@@ -77,7 +80,7 @@ def test_killed_sync_resumes_without_refetching_stored_pages(tmp_path: Path) -> 
 
     out, first_log, second_log = tmp_path / "out.c1z", tmp_path / "first.log", tmp_path / "second.log"
     proc = subprocess.Popen(
-        _sync_args(out, first_log),
+        _sync_args(out, first_log, pause_after=60),
         env=_env(BATON_SYNC_CHECKPOINT_SECONDS="0"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -85,7 +88,7 @@ def test_killed_sync_resumes_without_refetching_stored_pages(tmp_path: Path) -> 
     )
     try:
         _wait_for_lines(first_log, 60, proc)  # all 12 resource pages and part of the entitlements
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(signal.SIGKILL)  # while it waits inside call 61
         proc.wait(timeout=30)
     finally:
         proc.kill()
@@ -111,11 +114,16 @@ def test_killed_sync_resumes_without_refetching_stored_pages(tmp_path: Path) -> 
 def test_ctrl_c_checkpoints_and_says_how_to_resume(tmp_path: Path) -> None:
     out, log = tmp_path / "out.c1z", tmp_path / "calls.log"
     proc = subprocess.Popen(
-        _sync_args(out, log), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        _sync_args(out, log, pause_after=30),
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         _wait_for_lines(log, 30, proc)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)  # while call 31 waits, then let it return
+        Path(f"{log}.release").touch()
         _stdout, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
