@@ -79,11 +79,15 @@ class PumpRun(Generic[T]):
     waits for the running connector calls to return and discards what they bring.
     """
 
-    def __init__(self, pool: ThreadPoolExecutor, jobs: Sequence[tuple[PageCall[T], str]], workers: int) -> None:
+    def __init__(
+        self, pool: ThreadPoolExecutor, jobs: Sequence[tuple[PageCall[T], str]], workers: int
+    ) -> None:
         self._events: queue.Queue[Fetched[T]] = queue.Queue(maxsize=max(1, workers * QUEUE_PAGES_PER_WORKER))
         self._stopping = threading.Event()
         self._pending = len(jobs)
-        self._futures = [pool.submit(self._drive, index, call, token) for index, (call, token) in enumerate(jobs)]
+        self._futures = [
+            pool.submit(self._drive, index, call, token) for index, (call, token) in enumerate(jobs)
+        ]
 
     def _drive(self, job: int, call: PageCall[T], token: str) -> None:
         try:

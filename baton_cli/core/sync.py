@@ -8,13 +8,16 @@ the entitlement and grant phases, so memory does not grow with the data.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from baton_cli.connector.api import (
     Connector,
+    Entitlement,
     Grant,
     Page,
     Resource,
@@ -32,6 +35,7 @@ from baton_cli.core.duplicates import (
 )
 from baton_cli.core.expand import expand_grants
 from baton_cli.core.ingest import IngestFilter
+from baton_cli.core.parallel import PagePump
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
 from baton_cli.core.retry import RetryPolicy
 from baton_cli.core.sync_options import SyncOptions, SyncResult
@@ -53,6 +57,9 @@ CHECKPOINT_INTERVAL_SECONDS = 10.0
 # How many stored resources one "walk the store" step loads before handing
 # each to its own per-resource action.
 STORE_BATCH = 500
+# With workers, consecutive same-operation listings at the top of the stack (at most this
+# many, as upstream) run as one parallel batch.
+PARALLEL_BATCH = 100
 
 T = TypeVar("T")
 
@@ -83,6 +90,7 @@ class SyncEngine:
         options: SyncOptions | None = None,
         retry_base_seconds: float = 1.0,
         duplicate_ids: DuplicatePolicy = "warn",
+        workers: int = 1,
     ) -> None:
         self._duplicate_ids = duplicate_ids
         self._options = options or SyncOptions()
@@ -104,6 +112,11 @@ class SyncEngine:
         self._warnings: list[str] = []
         self._filter = IngestFilter((), full_sync=True)
         self._type_annotation_urls: dict[str, frozenset[str]] = {}
+        # More than one worker: per-resource listings run in parallel (see _run_batch).
+        self._workers = max(1, workers)
+        self._pump: PagePump | None = None
+        self._thread = threading.current_thread()
+        self._worker_notes: deque[str] = deque()  # notes from worker threads, shown by this thread
 
     def run(self) -> SyncResult:
         started = self._clock()
@@ -139,7 +152,13 @@ class SyncEngine:
         resumed = bool(state.completed_actions)
         if isinstance(self._connector, SyncAware):
             self._connector.sync_started(sync_id)
-        self._drive(state)
+        self._pump = PagePump(self._workers) if self._workers > 1 else None
+        try:
+            self._drive(state)
+        finally:
+            if self._pump is not None:
+                self._pump.close()
+                self._pump = None
         self._enter(Phase.FINALIZE)
         self._check_invariants()
         state.actions.clear()
@@ -247,17 +266,28 @@ class SyncEngine:
                 state.actions.pop()
                 last_checkpoint = self._clock()
             previous = action.operation
-            self._run_action(action, state)
-            state.completed_actions += 1
-            warnings = len(self._warnings)
-            if warnings > WARNING_LIMIT and warnings > WARNING_SHARE * state.completed_actions:
-                raise ConnectorError(
-                    f"too many warnings: {warnings} in {state.completed_actions} actions; "
-                    f"the last: {self._warnings[-1]}"
-                )
+            if self._pump is not None and _parallel(action):
+                batch = [action]
+                while (
+                    len(batch) < PARALLEL_BATCH and state.actions and _same_batch(state.actions[-1], action)
+                ):
+                    batch.append(state.actions.pop())
+                self._run_batch(self._pump, batch, state)
+            else:
+                self._run_action(action, state)
+                state.completed_actions += 1
+                self._check_warnings(state)
             if self._clock() - last_checkpoint >= self._checkpoint_interval:
                 self._checkpoint(state)
                 last_checkpoint = self._clock()
+
+    def _check_warnings(self, state: SyncState) -> None:
+        warnings = len(self._warnings)
+        if warnings > WARNING_LIMIT and warnings > WARNING_SHARE * state.completed_actions:
+            raise ConnectorError(
+                f"too many warnings: {warnings} in {state.completed_actions} actions; "
+                f"the last: {self._warnings[-1]}"
+            )
 
     def _checkpoint(self, state: SyncState) -> None:
         self._store.set_sync_token(state.to_token())
@@ -308,6 +338,103 @@ class SyncEngine:
             state.push(action.next_page(page.next_token))
         # Children (pushed last) run before the parent's next page: depth first, as upstream.
         self._store_resources(syncer, page.items, state)
+
+    # -- parallel listing (--workers) ---------------------------------------
+
+    def _run_batch(self, pump: PagePump, batch: list[Action], state: SyncState) -> None:
+        """List ``batch`` concurrently, each action through all its pages; store on this thread.
+
+        Every stored page moves its action's token on, so if the batch is cut short
+        (cancel) the actions left, pushed back with those tokens, are exactly the work
+        not yet stored: a checkpoint of that stack resumes without gaps or repeats.
+        """
+        actions: list[Action] = []
+        listings: list[_Listing] = []
+        for action in batch:
+            listing = self._listing(action)
+            if listing is None:
+                state.completed_actions += 1  # skipped by an annotation: done
+                continue
+            actions.append(action)
+            listings.append(listing)
+        if not actions:
+            return
+        tokens = [action.page_token for action in actions]
+        finished = [False] * len(actions)
+        run = pump.run(
+            [(self._worker_call(a, item), a.page_token) for a, item in zip(actions, listings, strict=True)]
+        )
+        try:
+            for event in run:
+                self._show_worker_notes()
+                job = event.job
+                if event.done:
+                    continue
+                if event.error is not None:
+                    error = event.error
+                    if isinstance(error, CancelledError):
+                        break
+                    if isinstance(error, BatonError) and error.code == StatusCode.NOT_FOUND:
+                        self._warn(str(error))
+                        finished[job] = True
+                        state.completed_actions += 1
+                        self._check_warnings(state)
+                        continue
+                    raise error
+                page = event.page
+                assert page is not None
+                listings[job].store(actions[job].next_page(event.token), page, state)
+                state.completed_actions += 1
+                tokens[job] = page.next_token
+                finished[job] = not page.next_token
+                self._check_warnings(state)
+                if self._cancel.cancelled:
+                    break
+        finally:
+            run.stop()
+            self._show_worker_notes()
+        left = [
+            action.next_page(token)
+            for action, token, done in zip(actions, tokens, finished, strict=True)
+            if not done
+        ]
+        state.push(*left)  # only when cut short; the loop then checkpoints them and stops
+
+    def _listing(self, action: Action) -> _Listing | None:
+        """How to list ``action``'s pages and store each; None when annotations skip it."""
+        syncer = self._syncer(action.resource_type_id)
+        if action.operation == OP_LIST_RESOURCES:
+            parent = ResourceId(
+                resource_type=action.parent_resource_type_id, resource=action.parent_resource_id
+            )
+            return _Listing(
+                partial(syncer.list, parent),
+                lambda _action, page, state: self._store_resources(syncer, page.items, state),
+                "resources",
+            )
+        key = (action.resource_type_id, action.resource_id)
+        resource = self._pending.pop(key, None) or self._store.get_resource(*key)
+        if resource is None:
+            raise ConnectorError(
+                f"resource {key[0]}:{key[1]} vanished from the store during {action.operation}"
+            )
+        if self._skips(syncer, resource, action.operation):
+            return None
+        if action.operation == OP_LIST_ENTITLEMENTS:
+            return _Listing(partial(syncer.entitlements, resource), self._store_entitlements, "entitlements")
+        return _Listing(partial(syncer.grants, resource), self._store_grants, "grants")
+
+    def _worker_call(self, action: Action, listing: _Listing) -> Callable[[str], Page[Any]]:
+        def call(token: str) -> Page[Any]:
+            at = action.next_page(token)
+            page = self._call(_where(at), partial(listing.list_page, token))
+            return self._checked(at, page, what=listing.what)
+
+        return call
+
+    def _show_worker_notes(self) -> None:
+        while self._worker_notes:
+            self._observer.note(self._worker_notes.popleft())
 
     def _store_resources(self, syncer: ResourceSyncer, items: Sequence[Resource], state: SyncState) -> None:
         resource_type = syncer.resource_type
@@ -391,26 +518,35 @@ class SyncEngine:
             )
             if ents is None:
                 return
-            self._report_duplicate("entitlement", duplicate_entitlement(ents.items), f"{key[0]}:{key[1]}")
-            self._stored(
-                RowKind.ENTITLEMENTS, self._store.put_entitlements(self._filter.entitlements(ents.items))
-            )
+            self._store_entitlements(action, ents, state)
             next_token = ents.next_token
         else:
             grants = self._page(action, lambda: syncer.grants(resource, action.page_token), what="grants")
             if grants is None:
                 return
-            self._report_duplicate("grant", duplicate_grant(grants.items), f"{key[0]}:{key[1]}")
-            kept = self._filter.grants(grants.items)
-            if not state.needs_expansion and self._filter.saw_expandable:
-                state.needs_expansion = not self._options.skip_expand_grants and not self._options.targets
-            if self._options.targets:
-                self._fetch_related(kept, state)
-            self._stored(RowKind.GRANTS, self._store.put_grants(kept))
+            self._store_grants(action, grants, state)
             next_token = grants.next_token
         if next_token:
             self._pending[key] = resource
             state.push(action.next_page(next_token))
+
+    def _store_entitlements(self, action: Action, page: Page[Entitlement], state: SyncState) -> None:
+        listing = f"{action.resource_type_id}:{action.resource_id}"
+        self._report_duplicate("entitlement", duplicate_entitlement(page.items), listing)
+        self._stored(
+            RowKind.ENTITLEMENTS, self._store.put_entitlements(self._filter.entitlements(page.items))
+        )
+
+    def _store_grants(self, action: Action, page: Page[Grant], state: SyncState) -> None:
+        self._report_duplicate(
+            "grant", duplicate_grant(page.items), f"{action.resource_type_id}:{action.resource_id}"
+        )
+        kept = self._filter.grants(page.items)
+        if not state.needs_expansion and self._filter.saw_expandable:
+            state.needs_expansion = not self._options.skip_expand_grants and not self._options.targets
+        if self._options.targets:
+            self._fetch_related(kept, state)
+        self._stored(RowKind.GRANTS, self._store.put_grants(kept))
 
     def _fetch_related(self, grants: Sequence[Grant], state: SyncState) -> None:
         """Targeted syncs store the entitlement resources their grants name (runner.md §7.2 step 5)."""
@@ -449,17 +585,18 @@ class SyncEngine:
 
     def _page(self, action: Action, call: Callable[[], Page[T]], *, what: str) -> Page[T] | None:
         """One page from the connector; None when it said NOT_FOUND (a warning: the action is skipped)."""
-        where = f"{action.operation} for resource type {action.resource_type_id!r}"
-        if action.resource_id:
-            where += f", resource {action.resource_id!r}"
-        where += f", page token {action.page_token!r}" if action.page_token else ", first page"
         try:
-            page = self._call(where, call)
+            page = self._call(_where(action), call)
         except BatonError as exc:
             if exc.code != StatusCode.NOT_FOUND:
                 raise
             self._warn(str(exc))
             return None
+        return self._checked(action, page, what=what)
+
+    @staticmethod
+    def _checked(action: Action, page: Page[T], *, what: str) -> Page[T]:
+        where = _where(action)
         if not isinstance(page, Page):
             raise ConnectorError(
                 f"{where}: connector returned {type(page).__name__}, expected a Page of {what}"
@@ -483,7 +620,11 @@ class SyncEngine:
         self._observer.note(f"warning: {message}")
 
     def _retrying(self, error: BatonError, wait: float) -> None:
-        self._observer.note(f"retrying in {wait:.0f}s: {error}")
+        message = f"retrying in {wait:.0f}s: {error}"
+        if threading.current_thread() is self._thread:
+            self._observer.note(message)
+        else:
+            self._worker_notes.append(message)  # the observer is only called from the engine's thread
 
     def _call(self, where: str, call: Callable[[], T]) -> T:
         try:
@@ -503,6 +644,40 @@ class SyncEngine:
     def _stored(self, kind: RowKind, rows: int) -> None:
         self._counts[kind.value] += rows
         self._observer.page_stored(kind, rows)
+
+
+class _Listing:
+    """One parallel listing: the connector call for a page token, and how to store a page."""
+
+    __slots__ = ("list_page", "store", "what")
+
+    def __init__(
+        self,
+        list_page: Callable[[str], Page[Any]],
+        store: Callable[[Action, Page[Any], SyncState], None],
+        what: str,
+    ) -> None:
+        self.list_page = list_page
+        self.store = store
+        self.what = what
+
+
+def _parallel(action: Action) -> bool:
+    """Per-resource listings and child-resource listings can run side by side."""
+    if action.operation in (OP_LIST_ENTITLEMENTS, OP_LIST_GRANTS):
+        return bool(action.resource_id)
+    return action.operation == OP_LIST_RESOURCES and bool(action.parent_resource_id)
+
+
+def _same_batch(candidate: Action, first: Action) -> bool:
+    return candidate.operation == first.operation and _parallel(candidate)
+
+
+def _where(action: Action) -> str:
+    where = f"{action.operation} for resource type {action.resource_type_id!r}"
+    if action.resource_id:
+        where += f", resource {action.resource_id!r}"
+    return where + (f", page token {action.page_token!r}" if action.page_token else ", first page")
 
 
 def iter_all(pages: Callable[[str], Page[T]]) -> Iterator[T]:
