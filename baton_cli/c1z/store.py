@@ -124,6 +124,11 @@ class SyncStore:
         )
         return [(rid, resource_pb2.Resource.FromString(data)) for rid, data in rows]
 
+    def count_resources_after(self, sync_id: str, row_id: int) -> int:
+        """How many resources ``resources_after`` has still to give from ``row_id`` on."""
+        rows = self._all("SELECT count(*) FROM v1_resources WHERE sync_id = ? AND id > ?", (sync_id, row_id))
+        return int(rows[0][0]) if rows else 0
+
     def get_resource(
         self, sync_id: str, resource_type_id: str, resource_id: str
     ) -> resource_pb2.Resource | None:

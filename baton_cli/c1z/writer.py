@@ -239,6 +239,10 @@ class C1ZWriter:
         """The current sync's resources after row ``row_id`` (see SyncStore.resources_after)."""
         return self._store.resources_after(self._require_sync(), row_id, limit)
 
+    def count_resources_after(self, row_id: int) -> int:
+        """How many of the current sync's resources lie after row ``row_id`` (progress totals)."""
+        return self._store.count_resources_after(self._require_sync(), row_id)
+
     def get_resource(self, resource_type_id: str, resource_id: str) -> resource_pb2.Resource | None:
         """A resource of the current sync by id, or None."""
         return self._store.get_resource(self._require_sync(), resource_type_id, resource_id)

@@ -10,13 +10,14 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from baton_cli.cli import humanize
 from baton_cli.cli.interrupt import cancel_on_sigint
 from baton_cli.cli.progress_view import NoProgress, PlainProgress, RichProgress
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.targets import parse_resource_ref
 from baton_cli.errors import UsageError
-from baton_cli.wiring import PluginRequest, run_local_sync
+from baton_cli.wiring import PluginRequest, SyncSummary, run_local_sync
 
 
 class ProgressMode(StrEnum):
@@ -136,6 +137,7 @@ def register(app: typer.Typer) -> None:
             summary = run_local_sync(
                 request, out, observer=display, cancel=cancel, tmp_dir=c1z_temp_dir, options=options
             )
+            display.finished(summary.seconds)
         if as_json:
             payload = {
                 "sync_id": summary.sync_id,
@@ -150,8 +152,14 @@ def register(app: typer.Typer) -> None:
             }
             typer.echo(json.dumps(payload, indent=2))
         else:
-            counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in summary.counts.items())
-            typer.echo(
-                f"Synced {counts} into {summary.path} ({summary.bytes:,} bytes) "
-                f"in {summary.seconds:.2f}s; sync id {summary.sync_id}"
-            )
+            typer.echo(summary_line(summary))
+
+
+def summary_line(summary: SyncSummary) -> str:
+    warnings = len(summary.warnings) + len(summary.dropped)
+    told = f"; {humanize.count(warnings, 'warning')} (on stderr)" if warnings else ""
+    return (
+        f"Synced {humanize.kind_counts(summary.counts)} into {summary.path} "
+        f"({humanize.count(summary.bytes, 'byte')}) in {humanize.duration(summary.seconds)}; "
+        f"sync id {summary.sync_id}{told}"
+    )

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -33,7 +34,7 @@ from baton_cli.core.duplicates import (
     duplicate_grant,
     duplicate_resource,
 )
-from baton_cli.core.expand import expand_grants
+from baton_cli.core.expand import ExpansionProgress, expand_grants
 from baton_cli.core.ingest import IngestFilter
 from baton_cli.core.parallel import PagePump
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
@@ -61,7 +62,21 @@ STORE_BATCH = 500
 # many, as upstream) run as one parallel batch.
 PARALLEL_BATCH = 100
 
+# Phase progress goes to the observer at most this often (and at a phase's last unit).
+PROGRESS_REPORT_SECONDS = 0.2
+
 T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Walk:
+    """How far a phase's walk over the stored resources has come."""
+
+    phase: Phase
+    operation: str
+    done: int
+    total: int
+    reported: float = float("-inf")
 
 
 _INVARIANT_WARNINGS = {
@@ -110,6 +125,7 @@ class SyncEngine:
         self._cancel_token = self._cancel
         self._retry = RetryPolicy(self._cancel, base_seconds=retry_base_seconds, on_retry=self._retrying)
         self._warnings: list[str] = []
+        self._skipped: list[str] = []
         self._filter = IngestFilter((), full_sync=True)
         self._type_annotation_urls: dict[str, frozenset[str]] = {}
         # More than one worker: per-resource listings run in parallel (see _run_batch).
@@ -117,6 +133,8 @@ class SyncEngine:
         self._pump: PagePump | None = None
         self._thread = threading.current_thread()
         self._worker_notes: deque[str] = deque()  # notes from worker threads, shown by this thread
+        self._walk: _Walk | None = None
+        self._expansion_reported = float("-inf")
 
     def run(self) -> SyncResult:
         started = self._clock()
@@ -161,6 +179,8 @@ class SyncEngine:
                 self._pump = None
         self._enter(Phase.FINALIZE)
         self._check_invariants()
+        for reason, rows in sorted(self._filter.dropped.items()):
+            self._observer.note(f"warning: dropped {rows:,} {'row' if rows == 1 else 'rows'}: {reason}")
         state.actions.clear()
         self._store.set_sync_token(state.to_token())
         stats = self._store.end_sync()
@@ -175,7 +195,7 @@ class SyncEngine:
             state.needs_expansion,
             resumed,
             options.sync_type,
-            tuple(self._warnings),
+            (*self._warnings, *self._skipped),
             dict(self._filter.dropped),
         )
 
@@ -215,7 +235,11 @@ class SyncEngine:
             parents = options.target_parents or (None,) * len(options.targets)
             for target, parent in zip(options.targets, parents, strict=True):
                 if target.resource_type not in self._syncers:
-                    continue  # filtered out by --sync-resource-types
+                    self._skip(
+                        f"skipped target {target.resource_type}:{target.resource}: its resource type "
+                        "is not among the types being synced"
+                    )
+                    continue
                 action = Action(
                     OP_TARGETED,
                     resource_type_id=target.resource_type,
@@ -267,6 +291,7 @@ class SyncEngine:
                 last_checkpoint = self._clock()
             previous = action.operation
             if self._pump is not None and _parallel(action):
+                self._enter_phase_of(action, state)
                 batch = [action]
                 while (
                     len(batch) < PARALLEL_BATCH and state.actions and _same_batch(state.actions[-1], action)
@@ -303,11 +328,15 @@ class SyncEngine:
                 self._enter(Phase.LIST_RESOURCES)
                 self._list_resources(action, state)
             case "list-entitlements" | "list-grants":
-                self._enter(
+                phase = (
                     Phase.LIST_ENTITLEMENTS if action.operation == OP_LIST_ENTITLEMENTS else Phase.LIST_GRANTS
                 )
+                if phase != self._phase:
+                    self._enter(phase)
+                    self._start_walk(phase, action, state)
                 if action.resource_id:
                     self._list_for_resource(action, state)
+                    self._resource_walked(action, state)
                 else:
                     self._walk_store(action, state)
             case "targeted-resource-sync":
@@ -319,7 +348,12 @@ class SyncEngine:
                     state.actions.append(action)  # a resumed run starts the expansion again
                     self._checkpoint(state)
                     state.actions.pop()
-                    result = expand_grants(self._store.expansion_store(), env=self._env, cancel=self._cancel)
+                    result = expand_grants(
+                        self._store.expansion_store(),
+                        env=self._env,
+                        cancel=self._cancel,
+                        on_progress=self._expansion_progress,
+                    )
                     self._stored(RowKind.GRANTS, result.grants_created)
             case other:
                 raise UsageError(f"sync state holds an unknown action {other!r}")
@@ -354,6 +388,7 @@ class SyncEngine:
             listing = self._listing(action)
             if listing is None:
                 state.completed_actions += 1  # skipped by an annotation: done
+                self._walked_one(action.operation)
                 continue
             actions.append(action)
             listings.append(listing)
@@ -378,6 +413,7 @@ class SyncEngine:
                         self._warn(str(error))
                         finished[job] = True
                         state.completed_actions += 1
+                        self._walked_one(actions[job].operation)
                         self._check_warnings(state)
                         continue
                     raise error
@@ -386,7 +422,9 @@ class SyncEngine:
                 listings[job].store(actions[job].next_page(event.token), page, state)
                 state.completed_actions += 1
                 tokens[job] = page.next_token
-                finished[job] = not page.next_token
+                if not page.next_token:
+                    finished[job] = True
+                    self._walked_one(actions[job].operation)
                 self._check_warnings(state)
                 if self._cancel.cancelled:
                     break
@@ -399,6 +437,21 @@ class SyncEngine:
             if not done
         ]
         state.push(*left)  # only when cut short; the loop then checkpoints them and stops
+
+    def _enter_phase_of(self, action: Action, state: SyncState) -> None:
+        if action.operation == OP_LIST_RESOURCES:
+            self._enter(Phase.LIST_RESOURCES)
+            return
+        phase = Phase.LIST_ENTITLEMENTS if action.operation == OP_LIST_ENTITLEMENTS else Phase.LIST_GRANTS
+        if phase != self._phase:
+            self._enter(phase)
+            self._start_walk(phase, action, state)
+
+    def _walked_one(self, operation: str) -> None:
+        walk = self._walk
+        if walk is not None and walk.operation == operation:
+            walk.done += 1
+            self._report_walk(force=walk.done >= walk.total)
 
     def _listing(self, action: Action) -> _Listing | None:
         """How to list ``action``'s pages and store each; None when annotations skip it."""
@@ -459,9 +512,9 @@ class SyncEngine:
     def _targeted(self, action: Action, state: SyncState) -> None:
         syncer = self._syncer(action.resource_type_id)
         if not isinstance(syncer, ResourceGetter):
-            self._warn(
-                f"resource type {action.resource_type_id!r} cannot fetch single resources; "
-                f"skipped target {action.resource_type_id}:{action.resource_id}"
+            self._skip(
+                f"skipped target {action.resource_type_id}:{action.resource_id}: resource type "
+                f"{action.resource_type_id!r} cannot fetch single resources"
             )
             return
         resource_id = ResourceId(resource_type=action.resource_type_id, resource=action.resource_id)
@@ -475,9 +528,15 @@ class SyncEngine:
             resource = self._call(where, lambda: syncer.get(resource_id, parent))
         except BatonError as exc:
             if exc.code in (StatusCode.NOT_FOUND, StatusCode.UNIMPLEMENTED):
-                return  # upstream skips such targets silently
+                # Upstream skips such targets silently; a person should hear of it.
+                self._skip(f"skipped target {action.resource_type_id}:{action.resource_id}: {exc}")
+                return
             raise
         if resource is None:
+            self._skip(
+                f"skipped target {action.resource_type_id}:{action.resource_id}: "
+                "the connector has no such resource"
+            )
             return
         self._store_resources(syncer, [resource], state)
         key = (resource.id.resource_type, resource.id.resource)
@@ -488,6 +547,50 @@ class SyncEngine:
                 follow_ups.append(Action(OP_LIST_GRANTS, resource_type_id=key[0], resource_id=key[1]))
         self._pending[key] = resource
         state.push(*follow_ups)
+
+    def _start_walk(self, phase: Phase, action: Action, state: SyncState) -> None:
+        """Size the store walk a phase begins with; a resumed run begins part-way through it."""
+        if self._options.targets:
+            self._walk = None  # targets are walked one by one, with no total to speak of
+            return
+        stack = [*state.actions, action]
+        walk = next((a for a in stack if a.operation == action.operation and not a.resource_id), None)
+        unread = self._store.count_resources_after(int(walk.page_token or 0)) if walk else 0
+        pending = {(a.resource_type_id, a.resource_id) for a in stack if a.operation == action.operation}
+        pending.discard(("", ""))
+        total = self._store.count_resources_after(0)
+        self._walk = _Walk(phase, action.operation, max(0, total - unread - len(pending)), total)
+        self._report_walk(force=True)
+
+    def _resource_walked(self, action: Action, state: SyncState) -> None:
+        walk = self._walk
+        if walk is None or walk.operation != action.operation:
+            return
+        top = state.actions[-1] if state.actions else None
+        if top is not None and (top.operation, top.resource_type_id, top.resource_id) == (
+            action.operation,
+            action.resource_type_id,
+            action.resource_id,
+        ):
+            return  # the resource's next page follows
+        walk.done += 1
+        self._report_walk(force=walk.done >= walk.total)
+
+    def _report_walk(self, *, force: bool) -> None:
+        walk = self._walk
+        if walk is None:
+            return
+        now = self._clock()
+        # One report per resource would cost more than the listing of a small one.
+        if force or now - walk.reported >= PROGRESS_REPORT_SECONDS:
+            walk.reported = now
+            self._observer.phase_progress(walk.phase, walk.done, walk.total)
+
+    def _expansion_progress(self, progress: ExpansionProgress) -> None:
+        now = self._clock()
+        if progress.pairs_done >= progress.pairs or now - self._expansion_reported >= PROGRESS_REPORT_SECONDS:
+            self._expansion_reported = now
+            self._observer.phase_progress(Phase.GRANT_EXPANSION, progress.pairs_done, progress.pairs)
 
     def _walk_store(self, action: Action, state: SyncState) -> None:
         after = int(action.page_token or 0)
@@ -606,6 +709,11 @@ class SyncEngine:
                 f"{where}: connector returned the same page token again (endless pagination)"
             )
         return page
+
+    def _skip(self, message: str) -> None:
+        """A warning that does not count towards failing the sync (targets it could not honour)."""
+        self._skipped.append(message)
+        self._observer.note(f"warning: {message}")
 
     def _report_duplicate(self, kind: str, duplicate: str | None, listing: str) -> None:
         if duplicate is None:
