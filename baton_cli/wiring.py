@@ -18,6 +18,7 @@ from baton_cli.connector.loader import installed_plugins, load_plugin
 from baton_cli.connector.plugin import Plugin
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.expand import expand_grants
+from baton_cli.core.parallel import effective_workers
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
 from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine
 from baton_cli.core.sync_options import SyncOptions
@@ -178,8 +179,12 @@ def run_local_sync(
     cancel: CancelToken | None = None,
     tmp_dir: Path | None = None,
     options: SyncOptions | None = None,
+    workers: int = 0,
 ) -> SyncSummary:
-    """``baton sync``: one full sync of a plugin into a local c1z file."""
+    """``baton sync``: one full sync of a plugin into a local c1z file.
+
+    ``workers`` is the ``--workers`` value (-1 auto, 0/1 sequential, N parallel).
+    """
     started = time.monotonic()
     _plugin, connector = build_connector(request)
     if out.exists() and out.is_dir():
@@ -201,6 +206,7 @@ def run_local_sync(
                 env=os.environ,
                 checkpoint_interval=_checkpoint_interval(),
                 options=options,
+                workers=effective_workers(workers),
             ).run()
             size = writer.save()
     except BatonError as exc:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from baton_cli.cli.interrupt import cancel_on_sigint
+from baton_cli.cli.workers import parallel_sync_option, requested_workers, workers_option
 from baton_cli.core.cancel import CancelToken
 from baton_cli.wiring import PluginRequest, run_daemon
 
@@ -109,11 +110,15 @@ def register(app: typer.Typer) -> None:
         exit_when_idle: bool = typer.Option(
             False, "--exit-when-idle", help="Stop when the platform has no task and none is running."
         ),
+        workers: int = workers_option(),
+        parallel_sync: bool = parallel_sync_option(),
     ) -> None:
+        from baton_cli.core.parallel import effective_workers
         from baton_cli.core.runner import RunnerSettings
 
         settings = RunnerSettings(
             task_concurrency=task_concurrency,
+            workers=effective_workers(requested_workers(workers, parallel_sync)),
             c1z_temp_dir=c1z_temp_dir,
             max_tasks=max_tasks,
             exit_when_idle=exit_when_idle,

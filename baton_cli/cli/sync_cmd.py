@@ -13,6 +13,7 @@ from rich.console import Console
 from baton_cli.cli import humanize
 from baton_cli.cli.interrupt import cancel_on_sigint
 from baton_cli.cli.progress_view import NoProgress, PlainProgress, RichProgress
+from baton_cli.cli.workers import parallel_sync_option, requested_workers, workers_option
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.targets import parse_resource_ref
@@ -127,15 +128,24 @@ def register(app: typer.Typer) -> None:
             envvar="BATON_SKIP_EXPAND_GRANTS",
             help="Leave grant expansion to the platform.",
         ),
+        workers: int = workers_option(),
+        parallel_sync: bool = parallel_sync_option(),
     ) -> None:
         request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
+        requested = requested_workers(workers, parallel_sync)
         options = sync_options(
             sync_resources, sync_resource_types, skip_entitlements_and_grants, skip_grants, skip_expand_grants
         )
         cancel = CancelToken()
         with _display(progress) as display, cancel_on_sigint(cancel):
             summary = run_local_sync(
-                request, out, observer=display, cancel=cancel, tmp_dir=c1z_temp_dir, options=options
+                request,
+                out,
+                observer=display,
+                cancel=cancel,
+                tmp_dir=c1z_temp_dir,
+                options=options,
+                workers=requested,
             )
             display.finished(summary.seconds)
         if as_json:

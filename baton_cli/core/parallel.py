@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from baton_cli.connector.api import Page
 
@@ -27,6 +27,9 @@ AUTO_WORKERS = -1
 MAX_AUTO_WORKERS = 4
 # Pages waiting for the writer, per worker, before workers block.
 QUEUE_PAGES_PER_WORKER = 2
+# Listings handed to the pool at once, per worker: enough that a worker finishing one
+# finds the next already queued while the engine's thread stores pages.
+LISTINGS_PER_WORKER = 2
 
 
 def effective_workers(requested: int, cpus: int | None = None) -> int:
@@ -60,34 +63,44 @@ class PagePump:
     """A pool of ``workers`` threads running listings; one per sync, closed at its end."""
 
     def __init__(self, workers: int) -> None:
-        self._workers = workers
+        self.workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="baton-sync-worker")
 
-    def run(self, jobs: Sequence[tuple[PageCall[T], str]]) -> PumpRun[T]:
-        """Start every (listing, first token) job; iterate the returned run for its events."""
-        return PumpRun(self._pool, jobs, self._workers)
+    def start(self) -> PumpRun[Any]:
+        """A run to add listings to (``add``) and iterate for their events."""
+        return PumpRun(self._pool, self.workers)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class PumpRun(Generic[T]):
-    """The events of one batch of listings, in arrival order; ``stop()`` ends it early.
+    """The events of the listings added to it, in arrival order.
 
     A listing's pages arrive in order; after its last page (or its error) comes its
-    ``done`` event. Leaving the iteration early must be followed by ``stop()``, which
-    waits for the running connector calls to return and discards what they bring.
+    ``done`` event. Iteration ends once every listing added so far is done (listings
+    may be added while iterating). ``stop()`` starts no further connector call: the
+    calls in flight still bring their pages, which the engine stores, so nothing
+    fetched is thrown away. ``abandon()`` (after an error) stops and drops whatever
+    is still coming.
     """
 
-    def __init__(
-        self, pool: ThreadPoolExecutor, jobs: Sequence[tuple[PageCall[T], str]], workers: int
-    ) -> None:
-        self._events: queue.Queue[Fetched[T]] = queue.Queue(maxsize=max(1, workers * QUEUE_PAGES_PER_WORKER))
+    def __init__(self, pool: ThreadPoolExecutor, workers: int) -> None:
+        self._pool = pool
+        size = max(1, workers * QUEUE_PAGES_PER_WORKER)
+        self._events: queue.Queue[Fetched[T]] = queue.Queue(maxsize=size)
         self._stopping = threading.Event()
-        self._pending = len(jobs)
-        self._futures = [
-            pool.submit(self._drive, index, call, token) for index, (call, token) in enumerate(jobs)
-        ]
+        self._futures: dict[int, Future[None]] = {}
+        self._pending = 0
+
+    @property
+    def running(self) -> int:
+        """Listings added and not done yet."""
+        return self._pending
+
+    def add(self, job: int, call: PageCall[T], token: str) -> None:
+        self._pending += 1
+        self._futures[job] = self._pool.submit(self._drive, job, call, token)
 
     def _drive(self, job: int, call: PageCall[T], token: str) -> None:
         try:
@@ -109,14 +122,22 @@ class PumpRun(Generic[T]):
             event = self._events.get()
             if event.done:
                 self._pending -= 1
+                self._futures.pop(event.job, None)
             yield event
 
     def stop(self) -> None:
-        """Let no listing ask for another page; wait for the calls in flight, dropping their pages."""
+        """Start no further call; listings not yet started never start (and send nothing)."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
-        for future in self._futures:
+        for job, future in list(self._futures.items()):
             if future.cancel():
-                self._pending -= 1  # never started: it sends no done event
+                self._pending -= 1
+                del self._futures[job]
+
+    def abandon(self) -> None:
+        """Stop, then wait for the calls in flight, dropping what they bring."""
+        self.stop()
         while self._pending:
             if self._events.get().done:
                 self._pending -= 1

@@ -8,6 +8,7 @@ the entitlement and grant phases, so memory does not grow with the data.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
@@ -36,7 +37,7 @@ from baton_cli.core.duplicates import (
 )
 from baton_cli.core.expand import ExpansionProgress, expand_grants
 from baton_cli.core.ingest import IngestFilter
-from baton_cli.core.parallel import PagePump
+from baton_cli.core.parallel import LISTINGS_PER_WORKER, PagePump
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
 from baton_cli.core.retry import RetryPolicy
 from baton_cli.core.sync_options import SyncOptions, SyncResult
@@ -58,9 +59,6 @@ CHECKPOINT_INTERVAL_SECONDS = 10.0
 # How many stored resources one "walk the store" step loads before handing
 # each to its own per-resource action.
 STORE_BATCH = 500
-# With workers, consecutive same-operation listings at the top of the stack (at most this
-# many, as upstream) run as one parallel batch.
-PARALLEL_BATCH = 100
 
 # Phase progress goes to the observer at most this often (and at a phase's last unit).
 PROGRESS_REPORT_SECONDS = 0.2
@@ -274,7 +272,7 @@ class SyncEngine:
     # -- the loop -----------------------------------------------------------
 
     def _drive(self, state: SyncState) -> None:
-        last_checkpoint = self._clock()
+        self._last_checkpoint = self._clock()
         previous: str | None = None
         while (action := state.pop()) is not None:
             if self._cancel.cancelled:
@@ -288,23 +286,18 @@ class SyncEngine:
                 state.actions.append(action)
                 self._checkpoint(state)
                 state.actions.pop()
-                last_checkpoint = self._clock()
+                self._last_checkpoint = self._clock()
             previous = action.operation
             if self._pump is not None and _parallel(action):
                 self._enter_phase_of(action, state)
-                batch = [action]
-                while (
-                    len(batch) < PARALLEL_BATCH and state.actions and _same_batch(state.actions[-1], action)
-                ):
-                    batch.append(state.actions.pop())
-                self._run_batch(self._pump, batch, state)
+                self._run_window(self._pump, action, state)
             else:
                 self._run_action(action, state)
                 state.completed_actions += 1
                 self._check_warnings(state)
-            if self._clock() - last_checkpoint >= self._checkpoint_interval:
+            if self._clock() - self._last_checkpoint >= self._checkpoint_interval:
                 self._checkpoint(state)
-                last_checkpoint = self._clock()
+                self._last_checkpoint = self._clock()
 
     def _check_warnings(self, state: SyncState) -> None:
         warnings = len(self._warnings)
@@ -375,68 +368,90 @@ class SyncEngine:
 
     # -- parallel listing (--workers) ---------------------------------------
 
-    def _run_batch(self, pump: PagePump, batch: list[Action], state: SyncState) -> None:
-        """List ``batch`` concurrently, each action through all its pages; store on this thread.
+    def _run_window(self, pump: PagePump, first: Action, state: SyncState) -> None:
+        """List ``first`` and the same phase's next listings concurrently; store on this thread.
 
-        Every stored page moves its action's token on, so if the batch is cut short
-        (cancel) the actions left, pushed back with those tokens, are exactly the work
-        not yet stored: a checkpoint of that stack resumes without gaps or repeats.
+        Listings of the operation on top of the stack are handed to the pool as
+        workers free up (a store walk of the phase is read on the way), so the pool
+        stays busy until the phase runs out of them. Each listing is driven through
+        all its pages, and every stored page moves its token on: the listings not
+        finished, pushed back with those tokens, are exactly the work not yet stored.
+        That is what a checkpoint inside the window writes, and what a cancel leaves.
         """
-        actions: list[Action] = []
-        listings: list[_Listing] = []
-        for action in batch:
-            listing = self._listing(action)
-            if listing is None:
-                state.completed_actions += 1  # skipped by an annotation: done
-                self._walked_one(action.operation)
-                continue
-            actions.append(action)
-            listings.append(listing)
-        if not actions:
-            return
-        tokens = [action.page_token for action in actions]
-        finished = [False] * len(actions)
-        run = pump.run(
-            [(self._worker_call(a, item), a.page_token) for a, item in zip(actions, listings, strict=True)]
-        )
+        operation = first.operation
+        jobs: dict[int, _Job] = {}
+        run = pump.start()
+        limit = pump.workers * LISTINGS_PER_WORKER
+        waiting = [first]
+        numbers = itertools.count()  # job numbers follow the order listings left the stack
+
+        def refill() -> None:
+            while run.running < limit and not self._cancel.cancelled:
+                if waiting:
+                    action = waiting.pop()
+                else:
+                    top = state.actions[-1] if state.actions else None
+                    if top is None or top.operation != operation:
+                        return
+                    if operation != OP_LIST_RESOURCES and not top.resource_id:
+                        self._walk_store(state.actions.pop(), state)  # this phase's next stored resources
+                        state.completed_actions += 1
+                        continue
+                    if not _parallel(top):
+                        return
+                    action = state.actions.pop()
+                listing = self._listing(action)
+                if listing is None:
+                    state.completed_actions += 1  # skipped by an annotation: done
+                    self._walked_one(operation)
+                    continue
+                job = next(numbers)
+                jobs[job] = _Job(action, listing)
+                run.add(job, self._worker_call(action, listing), action.page_token)
+
+        refill()
         try:
             for event in run:
                 self._show_worker_notes()
-                job = event.job
+                if self._cancel.cancelled:
+                    run.stop()  # nothing new; what is already on its way is still stored below
+                current = jobs[event.job]
                 if event.done:
+                    if current.finished:
+                        del jobs[event.job]
+                    refill()
                     continue
                 if event.error is not None:
                     error = event.error
-                    if isinstance(error, CancelledError):
-                        break
                     if isinstance(error, BatonError) and error.code == StatusCode.NOT_FOUND:
                         self._warn(str(error))
-                        finished[job] = True
+                        current.finished = True
                         state.completed_actions += 1
-                        self._walked_one(actions[job].operation)
+                        self._walked_one(operation)
                         self._check_warnings(state)
                         continue
+                    if isinstance(error, CancelledError) or self._cancel.cancelled:
+                        continue  # this listing stays where it was, for the resume
                     raise error
                 page = event.page
                 assert page is not None
-                listings[job].store(actions[job].next_page(event.token), page, state)
+                current.listing.store(current.action.next_page(event.token), page, state)
                 state.completed_actions += 1
-                tokens[job] = page.next_token
+                current.token = page.next_token
                 if not page.next_token:
-                    finished[job] = True
-                    self._walked_one(actions[job].operation)
+                    current.finished = True
+                    self._walked_one(operation)
                 self._check_warnings(state)
-                if self._cancel.cancelled:
-                    break
+                if self._clock() - self._last_checkpoint >= self._checkpoint_interval:
+                    left = _unfinished(jobs)
+                    state.push(*left)
+                    self._checkpoint(state)
+                    del state.actions[len(state.actions) - len(left) :]
+                    self._last_checkpoint = self._clock()
         finally:
-            run.stop()
+            run.abandon()  # a no-op unless an error ended the window early
             self._show_worker_notes()
-        left = [
-            action.next_page(token)
-            for action, token, done in zip(actions, tokens, finished, strict=True)
-            if not done
-        ]
-        state.push(*left)  # only when cut short; the loop then checkpoints them and stops
+        state.push(*_unfinished(jobs))  # only when cut short; the loop then checkpoints them and stops
 
     def _enter_phase_of(self, action: Action, state: SyncState) -> None:
         if action.operation == OP_LIST_RESOURCES:
@@ -754,6 +769,23 @@ class SyncEngine:
         self._observer.page_stored(kind, rows)
 
 
+class _Job:
+    """A listing in a parallel window: its action, and the token of its next unstored page."""
+
+    __slots__ = ("action", "finished", "listing", "token")
+
+    def __init__(self, action: Action, listing: _Listing) -> None:
+        self.action = action
+        self.listing = listing
+        self.token = action.page_token
+        self.finished = False
+
+
+def _unfinished(jobs: Mapping[int, _Job]) -> list[Action]:
+    """The window's listings still to do, in the order they were taken off the stack."""
+    return [job.action.next_page(job.token) for _, job in sorted(jobs.items()) if not job.finished]
+
+
 class _Listing:
     """One parallel listing: the connector call for a page token, and how to store a page."""
 
@@ -775,10 +807,6 @@ def _parallel(action: Action) -> bool:
     if action.operation in (OP_LIST_ENTITLEMENTS, OP_LIST_GRANTS):
         return bool(action.resource_id)
     return action.operation == OP_LIST_RESOURCES and bool(action.parent_resource_id)
-
-
-def _same_batch(candidate: Action, first: Action) -> bool:
-    return candidate.operation == first.operation and _parallel(candidate)
 
 
 def _where(action: Action) -> str:

@@ -65,7 +65,6 @@ def test_other_errors_are_not_retried_and_cancel_interrupts_a_wait() -> None:
         RetryPolicy(token).call(failing([RetryableConnectorError("busy")]))  # type: ignore[arg-type]
 
 
-
 class WorkerDuringWait(RecordingToken):
     """While the first caller waits out its failure, a second worker calls through the same policy."""
 
