@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 from baton_cli.c1z import C1ZWriter, SyncRun, SyncStore
 from baton_cli.c1z.cleanup import CleanupSettings
+from baton_cli.c1z.resumable import saved_fingerprint
 from baton_cli.connector.api import Connector
 from baton_cli.connector.capabilities import capability_names, connector_metadata_with_capabilities
-from baton_cli.connector.config import resolve_config
+from baton_cli.connector.config import Config, resolve_config
 from baton_cli.connector.loader import installed_plugins, load_plugin
 from baton_cli.connector.plugin import Plugin
 from baton_cli.core.cancel import CancelToken
@@ -21,6 +22,7 @@ from baton_cli.core.expand import expand_grants
 from baton_cli.core.parallel import effective_workers
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
 from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine
+from baton_cli.core.sync_fingerprint import Fingerprint, differences, saved_salt, sync_fingerprint
 from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.sync_state import OP_GRANT_EXPANSION, SyncState
 from baton_cli.errors import BatonError, C1ZError, FailedPreconditionError, NotFoundError, UsageError
@@ -157,6 +159,12 @@ def describe_plugins() -> list[PluginDescription]:
 
 
 def build_connector(request: PluginRequest) -> tuple[Plugin, Connector]:
+    plugin, config = resolve_plugin(request)
+    return plugin, plugin.factory(config)
+
+
+def resolve_plugin(request: PluginRequest) -> tuple[Plugin, Config]:
+    """The plugin and its resolved configuration, before the connector is built."""
     env = dict(os.environ) if request.env is None else dict(request.env)
     cwd = request.cwd or Path.cwd()
     config_file = request.config_file
@@ -168,7 +176,7 @@ def build_connector(request: PluginRequest) -> tuple[Plugin, Connector]:
     config = resolve_config(
         plugin.fields, list(request.args), env, config_file, cwd=cwd, reserved_keys=RUNNER_CONFIG_KEYS
     )
-    return plugin, plugin.factory(config)
+    return plugin, config
 
 
 def run_local_sync(
@@ -179,22 +187,33 @@ def run_local_sync(
     cancel: CancelToken | None = None,
     tmp_dir: Path | None = None,
     options: SyncOptions | None = None,
+    fresh: bool = False,
     workers: int = 0,
 ) -> SyncSummary:
     """``baton sync``: one full sync of a plugin into a local c1z file.
 
-    ``workers`` is the ``--workers`` value (-1 auto, 0/1 sequential, N parallel).
+    An unfinished sync saved for ``out`` is resumed only when it was started the same way;
+    ``fresh`` discards it instead. ``workers`` is the ``--workers`` value (-1 auto, 0/1
+    sequential, N parallel); it may differ between a run and its resume.
     """
     started = time.monotonic()
-    _plugin, connector = build_connector(request)
+    plugin, config = resolve_plugin(request)
+    options = options or SyncOptions()
     if out.exists() and out.is_dir():
         raise UsageError(
             f"--out {str(out)!r} is a directory; give a file path such as {str(out / 'sync.c1z')!r}"
         )
+    fingerprint = _fingerprint_for_resume(plugin, config, options, out, tmp_dir, fresh=fresh)
+    connector = plugin.factory(config)
     # A resumable writer keeps its work beside `out` until the file is written: a killed or
     # interrupted run leaves it, and the next run over the same `out` carries on from it.
     writer = C1ZWriter.open(
-        out, tmp_dir=tmp_dir, resumable=True, cleanup=CleanupSettings.from_env(os.environ)
+        out,
+        tmp_dir=tmp_dir,
+        resumable=True,
+        cleanup=CleanupSettings.from_env(os.environ),
+        discard_saved_work=fresh,
+        fingerprint=fingerprint,
     )
     try:
         with writer:
@@ -228,6 +247,30 @@ def run_local_sync(
         warnings=result.warnings,
         dropped=result.dropped or {},
     )
+
+
+def _fingerprint_for_resume(
+    plugin: Plugin, config: Config, options: SyncOptions, out: Path, tmp_dir: Path | None, *, fresh: bool
+) -> Fingerprint:
+    """This run's fingerprint; refuses when a saved unfinished sync was started differently."""
+    saved = saved_fingerprint(out, tmp_dir)
+    current = sync_fingerprint(
+        plugin=plugin.name,
+        version=plugin.version,
+        config=config,
+        secret_fields=[name for name in config if config.is_secret(name)],
+        options=options,
+        salt=saved_salt(saved),
+    )
+    if saved is not None and not fresh:
+        changed = differences(saved, current)
+        if changed:
+            raise FailedPreconditionError(
+                f"{out} has an unfinished sync started differently ({'; '.join(changed)}); "
+                "pass --fresh to discard it and start over, or run the command it was started with "
+                "to finish it"
+            )
+    return current
 
 
 def _checkpoint_interval() -> float:

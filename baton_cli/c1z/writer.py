@@ -10,12 +10,12 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from baton_cli.c1z import rows
 from baton_cli.c1z.cleanup import CleanupResult, CleanupSettings, cleanup_old_syncs
@@ -23,7 +23,14 @@ from baton_cli.c1z.container import DecodeLimits, decompress_v1, read_magic, req
 from baton_cli.c1z.expansion_store import SqliteExpansionStore
 from baton_cli.c1z.invariants import InvariantReport, check_invariants, mark_verified
 from baton_cli.c1z.ksuid import new_ksuid
-from baton_cli.c1z.resumable import WorkdirLock, has_work, resumable_workdir
+from baton_cli.c1z.resumable import (
+    WorkdirLock,
+    discard_work,
+    has_unfinished_sync,
+    has_work,
+    resumable_workdir,
+    write_fingerprint,
+)
 from baton_cli.c1z.runs import SYNC_TYPES, SyncRun
 from baton_cli.c1z.schema import create_indexes
 from baton_cli.c1z.stats import compute_stats, stats_json
@@ -101,18 +108,29 @@ class C1ZWriter:
         limits: DecodeLimits | None = None,
         resumable: bool = False,
         cleanup: CleanupSettings | None = None,
+        discard_saved_work: bool = False,
+        fingerprint: Mapping[str, Any] | None = None,
     ) -> C1ZWriter:
         """Start from ``path``'s content (missing or empty file = new store); ``path`` is untouched.
 
         ``resumable`` keeps the work database in a lasting directory (see ``resumable.py``):
         a previous interrupted run's database there is picked up instead of ``path``.
         ``cleanup`` deletes old syncs after every successful ``end_sync()`` (None: never).
+        ``discard_saved_work`` drops such a database first (a fresh start); ``fingerprint``
+        records how this run's sync was started beside the database it resumes from.
         """
         target = Path(path)
         if not target.parent.is_dir():
             raise NotFoundError(f"directory for c1z file {target} does not exist")
         if resumable:
-            return cls._open_resumable(target, None if tmp_dir is None else Path(tmp_dir), limits, cleanup)
+            return cls._open_resumable(
+                target,
+                None if tmp_dir is None else Path(tmp_dir),
+                limits,
+                cleanup,
+                discard=discard_saved_work,
+                fingerprint=fingerprint,
+            )
         magic = read_magic(target) if target.exists() else b""
         existing = magic != b""
         if existing:
@@ -131,11 +149,22 @@ class C1ZWriter:
 
     @classmethod
     def _open_resumable(
-        cls, target: Path, tmp_dir: Path | None, limits: DecodeLimits | None, cleanup: CleanupSettings | None
+        cls,
+        target: Path,
+        tmp_dir: Path | None,
+        limits: DecodeLimits | None,
+        cleanup: CleanupSettings | None,
+        *,
+        discard: bool,
+        fingerprint: Mapping[str, Any] | None,
     ) -> C1ZWriter:
         workdir = resumable_workdir(target, tmp_dir)
         lock = WorkdirLock(workdir, target)
         try:
+            if discard:
+                discard_work(workdir)
+            if fingerprint is not None:
+                write_fingerprint(workdir, fingerprint)
             db_path = workdir / DB_NAME
             new_store = False
             if not has_work(workdir):
@@ -166,7 +195,7 @@ class C1ZWriter:
     def _unfinished_committed(self) -> bool:
         if not has_work(self._workdir):
             return False
-        return _has_unfinished_sync(self._workdir / DB_NAME)
+        return has_unfinished_sync(self._workdir / DB_NAME)
 
     def unfinished_sync(
         self, sync_type: str = "full", *, max_age_seconds: float = 7 * 24 * 3600
@@ -424,15 +453,3 @@ def _require_no_sidecars(db_path: Path, label: Path) -> None:
         sidecar = db_path.with_name(db_path.name + suffix)
         if sidecar.exists() and sidecar.stat().st_size > 0:
             raise C1ZError(f"c1z file {label}: work database still has a non-empty {suffix} file")
-
-
-def _has_unfinished_sync(db_path: Path) -> bool:
-    # Read with a fresh connection: the writer's is closed once suspended.
-    probe = sqlite3.connect(db_path)
-    try:
-        row = probe.execute("SELECT count(*) FROM v1_sync_runs WHERE ended_at IS NULL").fetchone()
-        return bool(row and row[0])
-    except sqlite3.Error:
-        return False
-    finally:
-        probe.close()

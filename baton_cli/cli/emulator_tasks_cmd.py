@@ -85,6 +85,9 @@ def register_task_commands(emulator_app: typer.Typer) -> None:
         no_args_is_help=True,
     )
     _register_enqueue(enqueue_app)
+    from baton_cli.cli.emulator_enqueue_kinds import register_kind_commands
+
+    register_kind_commands(enqueue_app)
     emulator_app.add_typer(enqueue_app, name="enqueue")
     emulator_app.command("tasks")(tasks_command)
     emulator_app.command("cancel")(cancel_command)
@@ -282,9 +285,9 @@ def tasks_command(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOptio
         typer.echo(json.dumps({"tasks": payload}, indent=2))
         return
     now = time.time()
-    columns = ("id", "kind", "state", "attempts", "host", "created", "duration", "result")
+    columns = ("id", "kind", "state", "attempts", "host", "created", "duration", "result", "response")
     with console_table(columns) as table:
-        for record, _ in rows:
+        for record, types in rows:
             table.add(
                 (
                     record.id,
@@ -295,6 +298,7 @@ def tasks_command(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOptio
                     datetime.fromtimestamp(record.created_at).strftime("%Y-%m-%d %H:%M:%S"),
                     _duration(record, now),
                     _result_text(record),
+                    _response_text(types),
                 )
             )
 
@@ -327,11 +331,23 @@ def _status_fields(record: TaskRecord) -> dict[str, Any]:
 
 def _result_types(queue: TaskQueue, task_id: str) -> dict[str, Any]:
     """The type URLs of the FinishTask response and annotations (their bodies stay in the queue)."""
+    from baton_cli.emulator.result_summary import summarize
+
     result = queue.result(task_id)
+    summary = summarize(result.response)
     return {
         "response_type": any_pb2.Any.FromString(result.response).type_url if result.response else None,
+        "response_summary": summary[1] if summary else None,
         "annotation_types": [any_pb2.Any.FromString(a).type_url for a in result.annotations],
     }
+
+
+def _response_text(types: dict[str, Any]) -> str:
+    """e.g. ``InvokeActionResponse: export: running (id act000001)``."""
+    if not types["response_type"]:
+        return ""
+    short = str(types["response_type"]).rpartition(".")[2]
+    return f"{short}: {types['response_summary']}" if types["response_summary"] else short
 
 
 def _code_name(code: int) -> str:

@@ -128,6 +128,12 @@ def register(app: typer.Typer) -> None:
             envvar="BATON_SKIP_EXPAND_GRANTS",
             help="Leave grant expansion to the platform.",
         ),
+        fresh: bool = typer.Option(
+            False,
+            "--fresh",
+            "--no-resume",
+            help="Discard an unfinished sync saved for this file and start over.",
+        ),
         workers: int = workers_option(),
         parallel_sync: bool = parallel_sync_option(),
     ) -> None:
@@ -146,6 +152,7 @@ def register(app: typer.Typer) -> None:
                 tmp_dir=c1z_temp_dir,
                 options=options,
                 workers=requested,
+                fresh=fresh,
             )
             display.finished(summary.seconds)
         if as_json:

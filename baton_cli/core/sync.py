@@ -154,9 +154,10 @@ class SyncEngine:
         if unfinished is not None and (token := self._store.resume_sync(unfinished)):
             sync_id = unfinished.sync_id
             state = SyncState.from_token(token)
+            top = state.actions[-1].operation if state.actions else Phase.FINALIZE.value
             self._observer.note(
-                f"resuming unfinished sync {sync_id} started {unfinished.started_at} "
-                f"({len(state.actions)} actions left)"
+                f"resuming sync {sync_id} (started {unfinished.started_at}) from {top}; "
+                f"{len(state.actions):,} {'action' if len(state.actions) == 1 else 'actions'} left"
             )
         else:
             if unfinished is not None:

@@ -173,7 +173,8 @@ def test_tasks_plain_table(root: typer.Typer, data_dir: Path) -> None:
             failed, "host-2", status_code=13, status_message="sync failed\ndetails", non_retryable=True
         )
     lines = invoke(root, data_dir, "tasks").output.splitlines()
-    assert lines[0].split() == ["id", "kind", "state", "attempts", "host", "created", "duration", "result"]
+    header = ["id", "kind", "state", "attempts", "host", "created", "duration", "result", "response"]
+    assert lines[0].split() == header
     assert len(lines) == 4
     assert lines[1].startswith(done) and "OK (2 resources, 5 grants)" in lines[1]
     assert "INTERNAL: sync failed [non-retryable]" in lines[2] and "host-2" in lines[2]
@@ -255,3 +256,25 @@ def test_cancel_errors(baton: Any, data_dir: Path) -> None:
     again = baton("emulator", "cancel", task_id, "--data-dir", str(data_dir))
     assert (again.code, again.err.count("\n")) == (9, 1)  # FAILED_PRECONDITION: already cancelled
     assert "already cancelled" in again.err
+
+
+def test_tasks_show_each_response_type_and_a_summary(root: typer.Typer, data_dir: Path) -> None:
+    from google.protobuf.any_pb2 import Any as AnyPb
+
+    from baton_cli.pb.c1.connector.v2 import action_pb2
+
+    invoked = invoke(root, data_dir, "enqueue", "action-invoke", "--name", "export").output.strip()
+    response = AnyPb()
+    response.Pack(
+        action_pb2.InvokeActionResponse(
+            id="act1", name="export", status=action_pb2.BATON_ACTION_STATUS_RUNNING
+        )
+    )
+    with TaskQueue.open(data_dir) as queue:
+        assert queue.lease("host-1") is not None
+        queue.finish(invoked, "host-1", status_code=0, response=response.SerializeToString())
+    lines = invoke(root, data_dir, "tasks").output.splitlines()
+    assert "InvokeActionResponse: export: running (id act1)" in lines[1]
+    [task] = json.loads(invoke(root, data_dir, "tasks", "--json").output)["tasks"]
+    assert task["response_type"] == "type.googleapis.com/c1.connector.v2.InvokeActionResponse"
+    assert task["response_summary"] == "export: running (id act1)"

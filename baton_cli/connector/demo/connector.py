@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import cast
 
 from baton_cli.connector.api import ConnectorMetadata, ResourceSyncer
+from baton_cli.connector.demo.actions import DemoActions
+from baton_cli.connector.demo.events import DemoEvents
 from baton_cli.connector.demo.latency import SlowSyncer
 from baton_cli.connector.demo.model import Sizes
 from baton_cli.connector.demo.state import StateStore
 from baton_cli.connector.demo.syncers import GroupSyncer, RoleSyncer, UserSyncer
+from baton_cli.connector.demo.tickets import DemoTickets
 from baton_cli.connector.demo.world import DemoWorld
 
 DISPLAY_NAME = "Demo"
@@ -20,7 +23,9 @@ DESCRIPTION = (
 )
 
 
-class DemoConnector:
+class DemoConnector(DemoTickets, DemoActions, DemoEvents):
+    """Users, groups and roles, plus a ticket system, actions and an event feed of its changes."""
+
     def __init__(
         self, sizes: Sizes, page_size: int, state_file: Path | None = None, latency_ms: int = 0
     ) -> None:
