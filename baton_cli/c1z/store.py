@@ -138,6 +138,13 @@ class SyncStore:
         )
         return resource_pb2.Resource.FromString(rows[0][0]) if rows else None
 
+    def get_grant(self, sync_id: str, grant_id: str) -> grant_pb2.Grant | None:
+        self._prepare_grant_read()
+        rows = self._all(
+            "SELECT data FROM v1_grants WHERE external_id = ? AND sync_id = ?", (grant_id, sync_id)
+        )
+        return grant_pb2.Grant.FromString(rows[0][0]) if rows else None
+
     def entitlements(
         self, sync_id: str, resource_type_id: str | None = None, resource_id: str | None = None
     ) -> Iterator[entitlement_pb2.Entitlement]:

@@ -1,4 +1,8 @@
-"""The ``baton`` command: Typer app plus the one place errors become exit codes."""
+"""The ``baton`` command: Typer app plus the one place errors become exit codes.
+
+Commands are not registered here: add a row to ``COMMANDS`` in baton_cli/cli/commands.py (they
+load lazily, so ``baton --help`` stays light), and shared options to baton_cli/cli/options.py.
+"""
 
 from __future__ import annotations
 
@@ -16,16 +20,23 @@ except ImportError:  # pragma: no cover - older typer on real click
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from baton_cli import __version__
+from baton_cli.cli.commands import LazyGroup
 from baton_cli.errors import BatonError, StatusCode
+
+# Help follows the terminal up to this width; click keeps a 50-column floor when piped.
+HELP_MAX_WIDTH = 120
 
 app = typer.Typer(
     name="baton",
+    cls=LazyGroup,
     help="Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform.",
     no_args_is_help=True,
     add_completion=False,  # `baton completion SHELL` prints committed, reviewable scripts instead
+    # Plain click help: Rich markup turns `:id:` into an emoji and shows `<bool>` on switches.
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": HELP_MAX_WIDTH},
 )
 
 
@@ -42,32 +53,6 @@ def _root(
     ),
 ) -> None:
     """Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform."""
-
-
-def _register() -> None:
-    # Imported here so each command module can import `app` without a cycle.
-    from baton_cli.cli import (
-        completion_cmd,
-        emulator_cmd,
-        expand_cmd,
-        inspect_commands,
-        plugins_cmd,
-        provision_cmd,
-        run_cmd,
-        sync_cmd,
-    )
-
-    sync_cmd.register(app)
-    run_cmd.register(app)
-    provision_cmd.register(app)
-    expand_cmd.register(app)
-    emulator_cmd.register(app)
-    plugins_cmd.register(app)
-    inspect_commands.register(app)
-    completion_cmd.register(app)
-
-
-_register()
 
 
 # Typer turns a KeyboardInterrupt into exit code 130; we report cancellation as upstream does (1).

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from baton_cli.cli.emulator_tasks_cmd import AgeRecipientOption, DataDirOption, JsonOption, _enqueue
+from baton_cli.cli import options as opt
+from baton_cli.cli.emulator_tasks_cmd import AgeRecipientOption, DataDirOption, _enqueue
+from baton_cli.cli.options import OutputFormat
 from baton_cli.emulator import task_flags as flags
 from baton_cli.emulator.paths import DEFAULT_DATA_DIR
 from baton_cli.errors import UsageError
@@ -55,13 +57,13 @@ def register_kind_commands(app: typer.Typer) -> None:
             Path | None, typer.Option(flags.RESOURCE_JSON_FLAG, help="The whole Resource as protobuf JSON.")
         ] = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Create a resource (ResourceManager create)."""
         task = _builders().create_resource_task(
             resource_type, display_name=display_name, login=login, email=email, resource_json=resource_json
         )
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("issue-credential")
     def enqueue_issue_credential(
@@ -75,7 +77,7 @@ def register_kind_commands(app: typer.Typer) -> None:
         ] = None,
         age_recipients: AgeRecipientOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Issue a credential (needs at least one --age-recipient, as the platform always sends a key)."""
         task = _builders().issue_credential_task(
@@ -85,7 +87,7 @@ def register_kind_commands(app: typer.Typer) -> None:
             age_recipients=age_recipients or [],
             expires_at=expires_at,
         )
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("create-ticket")
     def enqueue_create_ticket(
@@ -100,7 +102,7 @@ def register_kind_commands(app: typer.Typer) -> None:
         ] = None,
         annotations: AnnotationOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Create a ticket."""
         builders = _builders()
@@ -111,7 +113,7 @@ def register_kind_commands(app: typer.Typer) -> None:
         else:
             request, schema = builders.ticket_request_from_template(template)
         task = builders.create_ticket_task(request, schema, _annotations(annotations))
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("bulk-create-tickets")
     def enqueue_bulk_create_tickets(
@@ -120,57 +122,69 @@ def register_kind_commands(app: typer.Typer) -> None:
             typer.Option(flags.TICKET_JSON_FLAG, help="A TicketRequest as protobuf JSON; repeatable."),
         ],
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Create several tickets in one task."""
         builders = _builders()
         task = builders.bulk_create_tickets_task([builders.ticket_request_from_json(p) for p in tickets])
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("list-ticket-schemas")
     def enqueue_list_ticket_schemas(
-        data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False
+        data_dir: DataDirOption = DEFAULT_DATA_DIR, output: opt.Output = opt.CONSOLE
     ) -> None:
         """List the connector's ticket schemas (the first 100)."""
-        _enqueue(_builders().list_ticket_schemas_task(), data_dir=data_dir, as_json=as_json)
+        _enqueue(
+            _builders().list_ticket_schemas_task(), data_dir=data_dir, as_json=output is OutputFormat.json
+        )
 
     @app.command("get-ticket")
     def enqueue_get_ticket(
         ticket_id: Annotated[str, typer.Option(flags.TICKET_ID_FLAG, help="Ticket id.")],
         annotations: AnnotationOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Get one ticket."""
         task = _builders().get_ticket_task(ticket_id, _annotations(annotations))
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("bulk-get-tickets")
     def enqueue_bulk_get_tickets(
         ticket_ids: Annotated[list[str], typer.Option(flags.TICKET_ID_FLAG, help="Ticket id; repeatable.")],
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Get several tickets in one task."""
-        _enqueue(_builders().bulk_get_tickets_task(ticket_ids), data_dir=data_dir, as_json=as_json)
+        _enqueue(
+            _builders().bulk_get_tickets_task(ticket_ids),
+            data_dir=data_dir,
+            as_json=output is OutputFormat.json,
+        )
 
     @app.command("action-list-schemas")
     def enqueue_action_list_schemas(
         resource_type: ResourceTypeOption = "",
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """List the connector's action schemas."""
-        _enqueue(_builders().action_list_schemas_task(resource_type), data_dir=data_dir, as_json=as_json)
+        _enqueue(
+            _builders().action_list_schemas_task(resource_type),
+            data_dir=data_dir,
+            as_json=output is OutputFormat.json,
+        )
 
     @app.command("action-get-schema")
     def enqueue_action_get_schema(
         name: Annotated[str, typer.Option(flags.ACTION_NAME_FLAG, help="Action name.")],
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Get one action's schema."""
-        _enqueue(_builders().action_get_schema_task(name), data_dir=data_dir, as_json=as_json)
+        _enqueue(
+            _builders().action_get_schema_task(name), data_dir=data_dir, as_json=output is OutputFormat.json
+        )
 
     @app.command("action-invoke")
     def enqueue_action_invoke(
@@ -178,11 +192,13 @@ def register_kind_commands(app: typer.Typer) -> None:
         args: Annotated[str, typer.Option(flags.ARGS_FLAG, help="Arguments as a JSON object.")] = "{}",
         resource_type: ResourceTypeOption = "",
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Invoke an action."""
         _enqueue(
-            _builders().action_invoke_task(name, args, resource_type), data_dir=data_dir, as_json=as_json
+            _builders().action_invoke_task(name, args, resource_type),
+            data_dir=data_dir,
+            as_json=output is OutputFormat.json,
         )
 
     @app.command("action-status")
@@ -192,17 +208,21 @@ def register_kind_commands(app: typer.Typer) -> None:
             str, typer.Option(flags.ACTION_NAME_FLAG, help="Action name (deprecated field).")
         ] = "",
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Ask for an invoked action's status."""
-        _enqueue(_builders().action_status_task(action_id, name), data_dir=data_dir, as_json=as_json)
+        _enqueue(
+            _builders().action_status_task(action_id, name),
+            data_dir=data_dir,
+            as_json=output is OutputFormat.json,
+        )
 
     @app.command("list-event-feeds")
     def enqueue_list_event_feeds(
-        data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False
+        data_dir: DataDirOption = DEFAULT_DATA_DIR, output: opt.Output = opt.CONSOLE
     ) -> None:
         """List the connector's event feeds."""
-        _enqueue(_builders().list_event_feeds_task(), data_dir=data_dir, as_json=as_json)
+        _enqueue(_builders().list_event_feeds_task(), data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("list-events")
     def enqueue_list_events(
@@ -215,37 +235,41 @@ def register_kind_commands(app: typer.Typer) -> None:
             int, typer.Option(flags.PAGE_SIZE_FLAG, help="0..1000; 0: the connector's.")
         ] = 0,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """List one page of events."""
         task = _builders().list_events_task(feed_id, start_at=start_at, cursor=cursor, page_size=page_size)
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("event-feed")
     def enqueue_event_feed(
         start_at: Annotated[str | None, typer.Option(flags.START_AT_FLAG, help="RFC 3339.")] = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """The old event feed kind (runners answer "unsupported task type")."""
-        _enqueue(_builders().event_feed_task(start_at), data_dir=data_dir, as_json=as_json)
+        _enqueue(
+            _builders().event_feed_task(start_at), data_dir=data_dir, as_json=output is OutputFormat.json
+        )
 
     @app.command("create-sync-diff")
     def enqueue_create_sync_diff(
         base_sync_id: Annotated[str, typer.Option("--base-sync-id", help="Base sync id.")],
         new_sync_id: Annotated[str, typer.Option("--new-sync-id", help="New sync id.")],
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """A sync diff (runners answer "unsupported task type", as upstream's daemon does)."""
         task = _builders().create_sync_diff_task(base_sync_id, new_sync_id)
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("compact-syncs")
     def enqueue_compact_syncs(
         syncs: Annotated[list[str], typer.Option("--sync", help="FILE:SYNC_ID; repeatable.")],
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Compaction (runners answer "unsupported task type", as upstream's daemon does)."""
-        _enqueue(_builders().compact_syncs_task(syncs), data_dir=data_dir, as_json=as_json)
+        _enqueue(
+            _builders().compact_syncs_task(syncs), data_dir=data_dir, as_json=output is OutputFormat.json
+        )

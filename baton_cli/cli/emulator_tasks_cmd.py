@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from google.protobuf import any_pb2
 
+from baton_cli.cli import options as opt
 from baton_cli.cli.inspect_output import console_table
+from baton_cli.cli.options import OutputFormat
 from baton_cli.emulator import task_flags as flags
 from baton_cli.emulator.paths import DATA_DIR_ENV, DEFAULT_DATA_DIR, queue_path
 from baton_cli.errors import NotFoundError, StatusCode
@@ -53,7 +55,6 @@ DataDirOption = Annotated[
         help="Emulator state directory (shared with `baton emulator serve`).",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 DebugOption = Annotated[
     bool, typer.Option("--debug", help="Set Task.debug: the runner uploads its debug log after a sync.")
 ]
@@ -120,7 +121,7 @@ def _register_enqueue(app: typer.Typer) -> None:
         c1z: C1ZOption = None,
         debug: DebugOption = False,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """A full (or targeted) sync; the runner uploads the c1z to the emulator."""
         with _catalog(c1z) as catalog:
@@ -133,7 +134,7 @@ def _register_enqueue(app: typer.Typer) -> None:
                 storage_engine=storage_engine,
                 catalog=catalog,
             )
-        _enqueue(task, data_dir=data_dir, debug=debug, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, debug=debug, as_json=output is OutputFormat.json)
 
     @app.command("grant")
     def enqueue_grant(
@@ -146,12 +147,12 @@ def _register_enqueue(app: typer.Typer) -> None:
         ] = None,
         c1z: C1ZOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Grant an entitlement to a principal."""
         with _catalog(c1z) as catalog:
             task = _builders().grant_task(entitlement, principal, duration_seconds=duration, catalog=catalog)
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("revoke")
     def enqueue_revoke(
@@ -167,12 +168,12 @@ def _register_enqueue(app: typer.Typer) -> None:
         ] = None,
         c1z: C1ZOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Revoke a principal's grant of an entitlement."""
         with _catalog(c1z) as catalog:
             task = _builders().revoke_task(entitlement, principal, grant_id=grant_id, catalog=catalog)
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("create-account")
     def enqueue_create_account(
@@ -195,7 +196,7 @@ def _register_enqueue(app: typer.Typer) -> None:
         sso_provider: SsoProviderOption = "",
         age_recipients: AgeRecipientOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Create an account."""
         task = _builders().create_account_task(
@@ -208,7 +209,7 @@ def _register_enqueue(app: typer.Typer) -> None:
             sso_provider=sso_provider,
             age_recipients=age_recipients or [],
         )
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("delete-resource")
     def enqueue_delete_resource(
@@ -218,12 +219,12 @@ def _register_enqueue(app: typer.Typer) -> None:
         ] = None,
         c1z: C1ZOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Delete a resource."""
         with _catalog(c1z) as catalog:
             task = _builders().delete_resource_task(resource, parent=parent, catalog=catalog)
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("rotate-credentials")
     def enqueue_rotate_credentials(
@@ -233,7 +234,7 @@ def _register_enqueue(app: typer.Typer) -> None:
         sso_provider: SsoProviderOption = "",
         age_recipients: AgeRecipientOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Rotate a resource's credentials."""
         task = _builders().rotate_credentials_task(
@@ -243,12 +244,12 @@ def _register_enqueue(app: typer.Typer) -> None:
             sso_provider=sso_provider,
             age_recipients=age_recipients or [],
         )
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("hello")
-    def enqueue_hello(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
+    def enqueue_hello(data_dir: DataDirOption = DEFAULT_DATA_DIR, output: opt.Output = opt.CONSOLE) -> None:
         """Ask the runner to send Hello again (refreshes its metadata in the emulator)."""
-        _enqueue(_builders().hello_task(), data_dir=data_dir, as_json=as_json)
+        _enqueue(_builders().hello_task(), data_dir=data_dir, as_json=output is OutputFormat.json)
 
 
 @contextmanager
@@ -261,6 +262,12 @@ def _catalog(path: Path | None) -> Iterator[C1ZCatalog | None]:
 
 
 def _enqueue(task: baton_pb2.Task, *, data_dir: Path, as_json: bool, debug: bool = False) -> None:
+    if not data_dir.is_dir():
+        # Creating one here would queue the task where no emulator will ever look.
+        raise NotFoundError(
+            f"no emulator data directory at {data_dir}: start `baton emulator serve` there first, "
+            f"or point --data-dir (or {DATA_DIR_ENV}) at the one your emulator uses"
+        )
     task.debug = debug
     with _queue().open(data_dir) as queue:
         task_id = queue.enqueue(task)
@@ -274,13 +281,13 @@ def _enqueue(task: baton_pb2.Task, *, data_dir: Path, as_json: bool, debug: bool
 # -- tasks and cancel ------------------------------------------------------------------------------
 
 
-def tasks_command(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
+def tasks_command(data_dir: DataDirOption = DEFAULT_DATA_DIR, output: opt.Output = opt.CONSOLE) -> None:
     """List the emulator's tasks, oldest first, with their state and result."""
     rows: list[tuple[TaskRecord, dict[str, Any]]] = []
     if queue_path(data_dir).exists():  # listing should not create a data directory
         with _queue().open(data_dir) as queue:
             rows = [(record, _result_types(queue, record.id)) for record in queue.tasks()]
-    if as_json:
+    if output is OutputFormat.json:
         payload = [{**asdict(record), **_status_fields(record), **types} for record, types in rows]
         typer.echo(json.dumps({"tasks": payload}, indent=2))
         return
