@@ -253,7 +253,9 @@ def run_local_sync(
         opened = nullcontext(plugin.factory(config))
     fingerprint = _fingerprint_for_resume(name, version, config, options, out, tmp_dir, fresh=fresh)
     with opened as connector:
-        return _local_sync(connector, out, observer, cancel, tmp_dir, options, fresh, fingerprint, started)
+        return _local_sync(
+            connector, out, observer, cancel, tmp_dir, options, fresh, fingerprint, started, workers
+        )
 
 
 def _local_sync(
@@ -266,6 +268,7 @@ def _local_sync(
     fresh: bool,
     fingerprint: Fingerprint,
     started: float,
+    workers: int,
 ) -> SyncSummary:
     # A resumable writer keeps its work beside `out` until the file is written: a killed or
     # interrupted run leaves it, and the next run over the same `out` carries on from it.
