@@ -8,9 +8,7 @@ from importlib import import_module
 from pathlib import Path
 
 import baton_cli.pb
-
-ROOT = Path(__file__).resolve().parents[1]
-WIRE = ROOT.parent / "shared" / "spec" / "wire.md"
+from tests.external import require_shared
 
 
 def _grpc_modules() -> list[Path]:
@@ -24,7 +22,7 @@ def _grpc_modules() -> list[Path]:
 
 
 def test_stub_method_paths_are_the_wire_paths() -> None:
-    wire_paths = set(re.findall(r"`(/c1\.[\w.]+/\w+)`", WIRE.read_text()))
+    wire_paths = set(re.findall(r"`(/c1\.[\w.]+/\w+)`", require_shared("spec/wire.md").read_text()))
     assert "/c1.connectorapi.baton.v1.BatonService/Hello" in wire_paths
     modules = _grpc_modules()
     assert len(modules) >= 10

@@ -118,6 +118,16 @@ class CredentialRotator(Protocol):
 
 
 @runtime_checkable
+class SyncAware(Protocol):
+    """A connector told which sync it serves (upstream sends ``active_sync_id`` with each call
+    and ``Cleanup`` at the end; connectors that keep per-sync state scope it by this id)."""
+
+    def sync_started(self, sync_id: str) -> None: ...
+
+    def sync_finished(self, sync_id: str) -> None: ...
+
+
+@runtime_checkable
 class Connector(Protocol):
     """One configured connector instance."""
 

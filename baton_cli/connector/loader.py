@@ -4,6 +4,8 @@ A plugin is named either by its ``baton.connectors`` entry point (``demo``) or
 by an import path (``package.module:attr``), where ``attr`` is a Plugin or a
 zero-argument callable returning one. The bundled demo is always available,
 even when baton_cli runs from a source checkout without installed metadata.
+``exec:PATH_OR_NAME`` and entry points holding an ExecutablePlugin name a Go
+connector binary instead (``load_connector_plugin``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from importlib import metadata
 
+from baton_cli.connector.executable import ExecutablePlugin, exec_plugin
 from baton_cli.connector.plugin import Plugin
 from baton_cli.errors import BatonError, ConnectorError, NotFoundError, UsageError
 
@@ -32,6 +35,7 @@ class PluginInfo:
     description: str
     target: str
     error: str = ""
+    executable: bool = False  # an ExecutablePlugin: a connector binary run as a child process
 
     @property
     def loadable(self) -> bool:
@@ -60,7 +64,20 @@ def plugin_names(*, entry_points: EntryPointsProvider | None = None) -> list[str
 
 
 def load_plugin(spec: str, *, entry_points: EntryPointsProvider | None = None) -> Plugin:
-    """Load a plugin by entry-point name or ``package.module:attr`` path."""
+    """Load a Python plugin by entry-point name or ``package.module:attr`` path."""
+    loaded = load_connector_plugin(spec, entry_points=entry_points)
+    if isinstance(loaded, ExecutablePlugin):
+        raise UsageError(f"plugin {spec!r} is a connector executable ({loaded.executable}), not Python code")
+    return loaded
+
+
+def load_connector_plugin(
+    spec: str, *, entry_points: EntryPointsProvider | None = None
+) -> Plugin | ExecutablePlugin:
+    """Like load_plugin, but also ``exec:PATH_OR_NAME`` and entry points naming an executable."""
+    executable = exec_plugin(spec)
+    if executable is not None:
+        return executable
     if ":" in spec:
         return _load_path(spec)
     found = _entry_points(entry_points)
@@ -80,7 +97,15 @@ def installed_plugins(*, entry_points: EntryPointsProvider | None = None) -> lis
         except BatonError as error:
             infos.append(PluginInfo(name, _dist_version(entry_point), "", entry_point.value, str(error)))
         else:
-            infos.append(PluginInfo(name, plugin.version, plugin.description, entry_point.value))
+            infos.append(
+                PluginInfo(
+                    name,
+                    plugin.version,
+                    plugin.description,
+                    entry_point.value,
+                    executable=isinstance(plugin, ExecutablePlugin),
+                )
+            )
     return infos
 
 
@@ -108,7 +133,7 @@ def _module_version(module: str) -> str:
     return ""
 
 
-def _load_entry_point(entry_point: metadata.EntryPoint) -> Plugin:
+def _load_entry_point(entry_point: metadata.EntryPoint) -> Plugin | ExecutablePlugin:
     label = f"plugin {entry_point.name!r} ({entry_point.value})"
     try:
         loaded = entry_point.load()
@@ -118,7 +143,7 @@ def _load_entry_point(entry_point: metadata.EntryPoint) -> Plugin:
     return plugin if plugin.version else replace(plugin, version=_dist_version(entry_point))
 
 
-def _load_path(spec: str) -> Plugin:
+def _load_path(spec: str) -> Plugin | ExecutablePlugin:
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise UsageError(f"invalid plugin path {spec!r}: expected package.module:attribute")
@@ -141,12 +166,12 @@ def _load_path(spec: str) -> Plugin:
     return plugin if plugin.version else replace(plugin, version=_module_version(module_name))
 
 
-def _as_plugin(loaded: object, label: str) -> Plugin:
-    if not isinstance(loaded, Plugin) and callable(loaded):
+def _as_plugin(loaded: object, label: str) -> Plugin | ExecutablePlugin:
+    if not isinstance(loaded, Plugin | ExecutablePlugin) and callable(loaded):
         try:
             loaded = loaded()
         except Exception as error:
             raise ConnectorError(f"{label} failed to build its Plugin: {_one_line(error)}") from error
-    if not isinstance(loaded, Plugin):
+    if not isinstance(loaded, Plugin | ExecutablePlugin):
         raise ConnectorError(f"{label} is a {type(loaded).__name__}, not a baton_cli.connector.Plugin")
     return loaded

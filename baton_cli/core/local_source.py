@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from baton_cli.core.task_source import Beat, Outcome, Poll
+from baton_cli.core.task_source import Batch, Beat, Outcome, Poll
 from baton_cli.errors import FailedPreconditionError
 from baton_cli.pb.c1.connector.v2 import connector_pb2
 
@@ -22,6 +23,9 @@ class LocalTaskSource:
 
     def get_task(self) -> Poll:
         return Poll(None, 0.0)
+
+    def get_tasks(self, page_size: int, known_task_ids: Sequence[str]) -> Batch:
+        return Batch((), 0.0)
 
     def heartbeat(self, task_id: str) -> Beat:
         return Beat(cancelled=False, next_heartbeat=None)

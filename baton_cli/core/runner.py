@@ -27,6 +27,7 @@ from typing import Protocol
 
 from baton_cli.connector.api import Connector
 from baton_cli.connector.capabilities import connector_metadata_with_capabilities
+from baton_cli.core.batch_poll import BATCH_ENV, BatchHooks, batch_mode, run_batch_loop
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.handlers import TaskContext, Unreported, handle_task, is_empty, task_kind
 from baton_cli.core.handlers.common import failure_from
@@ -135,6 +136,19 @@ class _Slots:
             self.peak = max(self.peak, self._used)
             return True
 
+    def try_acquire(self) -> bool:
+        with self._cond:
+            if self._used >= self._size:
+                return False
+            self._used += 1
+            self.peak = max(self.peak, self._used)
+            return True
+
+    def wait_for_free(self, seconds: float) -> None:
+        with self._cond:
+            if self._used >= self._size:
+                self._cond.wait(seconds)
+
     def release(self) -> None:
         with self._cond:
             self._used -= 1
@@ -207,7 +221,19 @@ class Runner:
     def run(self) -> RunSummary:
         self._bootstrap_hello()
         self._observer.note(f"said Hello as host {self._source.host_id!r}; waiting for tasks")
-        stopped_because = self._poll_loop()
+        if batch_mode(self._env):
+            self._observer.note(f"batch polling (GetTasks), {BATCH_ENV} is set")
+            stopped_because = (
+                run_batch_loop(
+                    self._source,
+                    self._settings.task_concurrency,
+                    self._batch_hooks(),
+                    exit_when_idle=self._settings.exit_when_idle,
+                )
+                or self._stopped_reason()
+            )
+        else:
+            stopped_because = self._poll_loop()
         self._drain()
         with self._cond:
             return RunSummary(
@@ -287,9 +313,39 @@ class Runner:
                 continue
             self._observer.polled(True)
             self._start(task)
+        return self._stopped_reason()
+
+    def _stopped_reason(self) -> str:
         if self._cancel.cancelled:
             return f"cancelled: {self._cancel.reason}" if self._cancel.reason else "cancelled"
         return f"finished {self._settings.max_tasks} task(s) (--max-tasks)"
+
+    def _batch_hooks(self) -> BatchHooks:
+        def in_flight() -> list[str]:
+            with self._cond:
+                return list(self._running)
+
+        def count_poll() -> None:
+            with self._cond:
+                self._polls += 1
+
+        def budget() -> int | None:
+            limit = self._settings.max_tasks
+            with self._cond:
+                return None if limit is None else limit - self._claimed
+
+        return BatchHooks(
+            slots=self._slots,
+            start=self._start,
+            in_flight=in_flight,
+            stop=self._stop_polling,
+            wait=self._wait,
+            clock=self._clock,
+            note=self._observer.note,
+            polled=self._observer.polled,
+            count_poll=count_poll,
+            budget=budget,
+        )
 
     def _idle(self) -> bool:
         with self._cond:

@@ -21,6 +21,7 @@ from baton_cli.connector.api import (
     ResourceGetter,
     ResourceId,
     ResourceSyncer,
+    SyncAware,
 )
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.expand import expand_grants
@@ -128,6 +129,8 @@ class SyncEngine:
                 sync_id = self._store.start_sync(options.sync_type, parent)
             state = self._initial_state()
         resumed = bool(state.completed_actions)
+        if isinstance(self._connector, SyncAware):
+            self._connector.sync_started(sync_id)
         self._drive(state)
         self._enter(Phase.FINALIZE)
         self._check_invariants()
@@ -135,6 +138,8 @@ class SyncEngine:
         self._store.set_sync_token(state.to_token())
         stats = self._store.end_sync()
         self._store.mark_invariants_verified(sync_id)
+        if isinstance(self._connector, SyncAware):
+            self._call("cleaning up the connector", partial(self._connector.sync_finished, sync_id))
         counts = {kind.value: _stat(stats, kind.value) for kind in RowKind} if resumed else dict(self._counts)
         return SyncResult(
             sync_id,

@@ -30,6 +30,14 @@ class Poll:
 
 
 @dataclass(frozen=True, slots=True)
+class Batch:
+    """A GetTasks answer (batch mode, runner.md §3.1): the tasks handed out and when to ask again."""
+
+    tasks: Sequence[Task]
+    next_poll: float  # seconds, already clamped to [0, 300]
+
+
+@dataclass(frozen=True, slots=True)
 class Beat:
     """A Heartbeat answer."""
 
@@ -64,6 +72,10 @@ class TaskSource(Protocol):
         ...
 
     def get_task(self) -> Poll: ...
+
+    def get_tasks(self, page_size: int, known_task_ids: Sequence[str]) -> Batch:
+        """Batch mode: up to ``page_size`` tasks; ``known_task_ids`` are those already held."""
+        ...
 
     def heartbeat(self, task_id: str) -> Beat: ...
 

@@ -83,7 +83,7 @@ class BatonService:
             if task is None:
                 break
             response.tasks.append(task)
-            self._leased(task, request.host_id)
+            self._leased(task, request.host_id, via=" (GetTasks)")
         return response
 
     def heartbeat(self, request: pb.BatonServiceHeartbeatRequest) -> pb.BatonServiceHeartbeatResponse:
@@ -145,5 +145,5 @@ class BatonService:
             return
         self._events.add(f"fault: cancellation requested for task {task_id}")
 
-    def _leased(self, task: pb.Task, host_id: str) -> None:
-        self._events.add(f"task {task.id} ({task.WhichOneof('task_type')}) leased to {host_id}")
+    def _leased(self, task: pb.Task, host_id: str, via: str = "") -> None:
+        self._events.add(f"task {task.id} ({task.WhichOneof('task_type')}) leased to {host_id}{via}")

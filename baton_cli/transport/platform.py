@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
@@ -19,7 +19,7 @@ import grpc
 from google.protobuf import duration_pb2
 from google.rpc import status_pb2
 
-from baton_cli.core.task_source import Beat, Failure, Outcome, Poll, Success
+from baton_cli.core.task_source import Batch, Beat, Failure, Outcome, Poll, Success
 from baton_cli.errors import StatusCode
 from baton_cli.pb.c1.connector.v2 import connector_pb2
 from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2
@@ -102,6 +102,15 @@ class PlatformTaskSource:
         if response.HasField("task") and response.task.WhichOneof("task_type") != "none":
             task = response.task
         return Poll(task=task, next_poll=min(max(next_poll, 0.0), MAX_NEXT_POLL))
+
+    def get_tasks(self, page_size: int, known_task_ids: Sequence[str]) -> Batch:
+        request = baton_pb2.BatonServiceGetTasksRequest(
+            host_id=self._host_id, page_size=page_size, known_task_ids=list(known_task_ids)
+        )
+        response = self._unary("GetTasks", request)
+        next_poll = _seconds(response.next_poll) if response.HasField("next_poll") else 0.0
+        tasks = [task for task in response.tasks if task.WhichOneof("task_type") != "none"]
+        return Batch(tasks=tasks, next_poll=min(max(next_poll, 0.0), MAX_NEXT_POLL))
 
     def heartbeat(self, task_id: str) -> Beat:
         request = baton_pb2.BatonServiceHeartbeatRequest(host_id=self._host_id, task_id=task_id)

@@ -266,10 +266,10 @@ def test_a_closed_pipe_ends_quietly_with_sigpipe_status(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from tests.cli.process import ROOT as REPO
     from tests.cli.process import baton_env
+    from tests.external import fixture_path
 
-    fixture = REPO.parent / "shared" / "fixtures" / "c1z" / "small-expanded.c1z"
+    fixture = fixture_path("small-expanded.c1z")
     proc = subprocess.Popen(
         [sys.executable, "-m", "baton_cli", "grants", "-f", str(fixture), "-o", "json"],
         cwd=tmp_path,

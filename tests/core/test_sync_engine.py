@@ -113,3 +113,22 @@ def test_phase_changes_checkpoint_even_without_time_passing() -> None:
     ]
     assert tops == ["list-resources", "list-entitlements", "list-grants", "grant-expansion"][: len(tops)]
     assert "list-entitlements" in tops and "list-grants" in tops
+
+
+class SyncAwareConnector(FakeConnector):
+    def __init__(self, *syncers: object) -> None:
+        super().__init__(*syncers)
+        self.calls: list[str] = []
+
+    def sync_started(self, sync_id: str) -> None:
+        self.calls.append(f"started:{sync_id}")
+
+    def sync_finished(self, sync_id: str) -> None:
+        self.calls.append(f"finished:{sync_id}")
+
+
+def test_sync_aware_connector_learns_the_sync_id_and_its_end() -> None:
+    store = MemoryStore()
+    connector = SyncAwareConnector(OrgSyncer(), TeamSyncer())
+    result = SyncEngine(connector, store).run()  # type: ignore[arg-type]
+    assert connector.calls == [f"started:{result.sync_id}", f"finished:{result.sync_id}"]

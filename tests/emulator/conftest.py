@@ -135,7 +135,10 @@ class Client:
 
 def open_channel(server: EmulatorServer, target: str | None = None) -> grpc.Channel:
     credentials = grpc.ssl_channel_credentials(root_certificates=server.ca_file.read_bytes())
-    return grpc.secure_channel(target or server.target, credentials)
+    # Each channel gets its own connection: grpcio otherwise shares one per target between channels,
+    # and a connection a fault cut would then break the next test client's first call.
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    return grpc.secure_channel(target or server.target, credentials, options=options)
 
 
 def make_stub(channel: grpc.Channel) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from google.protobuf.message import Message
@@ -15,17 +14,16 @@ from baton_cli.emulator import task_builders as tb
 from baton_cli.errors import NotFoundError, UsageError
 from baton_cli.pb.c1.connector.v2 import resource_pb2
 from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2
+from tests.external import fixture_path, require_shared
 
-ROOT = Path(__file__).resolve().parents[2]
-WIRE_MD = ROOT.parent / "shared" / "spec" / "wire.md"
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "c1z" / "file-template-sdk-v0.25.0.c1z"
+FIXTURE_NAME = "file-template-sdk-v0.25.0.c1z"
 TASK = "c1.connectorapi.baton.v1.Task"
 
 
 @functools.cache
 def wire_fields(message: str) -> dict[str, str]:
     """field name -> type, from the wire.md table of ``message`` (a full proto name)."""
-    text = WIRE_MD.read_text(encoding="utf-8")
+    text = require_shared("spec/wire.md").read_text(encoding="utf-8")
     heading = re.search(rf"^#+ `{re.escape(message)}`$", text, re.MULTILINE)
     assert heading, f"{message} not in wire.md"
     table = text[heading.end() :].split("\n#", 1)[0]
@@ -272,14 +270,12 @@ def test_hello() -> None:
 
 @pytest.fixture(scope="module")
 def catalog() -> Iterator[tb.C1ZCatalog]:
-    if not FIXTURE.is_file():
-        pytest.fail(f"c1z fixture missing: {FIXTURE}")
-    with tb.C1ZCatalog.open(FIXTURE) as opened:
+    with tb.C1ZCatalog.open(fixture_path(FIXTURE_NAME)) as opened:
         yield opened
 
 
 def test_catalog_embeds_the_stored_objects(catalog: tb.C1ZCatalog) -> None:
-    with C1ZReader.open(FIXTURE) as reader:
+    with C1ZReader.open(fixture_path(FIXTURE_NAME)) as reader:
         sync_id = reader.pick_sync().sync_id
         grant = next(iter(list(reader.grants(sync_id))))
         entitlement = next(e for e in list(reader.entitlements(sync_id)) if e.id == grant.entitlement.id)
@@ -298,7 +294,7 @@ def test_catalog_embeds_the_stored_objects(catalog: tb.C1ZCatalog) -> None:
 
 
 def test_catalog_fills_targets_and_parents(catalog: tb.C1ZCatalog) -> None:
-    with C1ZReader.open(FIXTURE) as reader:
+    with C1ZReader.open(fixture_path(FIXTURE_NAME)) as reader:
         sync_id = reader.pick_sync().sync_id
         child = next(r for r in list(reader.resources(sync_id)) if r.HasField("parent_resource_id"))
     text = f"{child.id.resource_type}:{child.id.resource}"

@@ -23,14 +23,7 @@ from baton_cli.cli.emulator_tasks_cmd import register_task_commands
 from baton_cli.emulator.paths import DATA_DIR_ENV, DEFAULT_DATA_DIR, queue_path
 from baton_cli.emulator.queue import TaskQueue
 from baton_cli.emulator.task_builders import sync_task
-
-FIXTURE = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "fixtures"
-    / "c1z"
-    / "file-template-sdk-v0.25.0.c1z"
-)
+from tests.external import fixture_path
 
 
 def make_root() -> typer.Typer:
@@ -135,7 +128,16 @@ def test_enqueue_json(root: typer.Typer, data_dir: Path) -> None:
 
 def test_enqueue_grant_from_a_c1z(root: typer.Typer, data_dir: Path) -> None:
     entitlement, principal = "workspace:development_workspace:member", "role:development_workspace_runner"
-    args = ["enqueue", "grant", "-e", entitlement, "-p", principal, "--c1z", str(FIXTURE)]
+    args = [
+        "enqueue",
+        "grant",
+        "-e",
+        entitlement,
+        "-p",
+        principal,
+        "--c1z",
+        str(fixture_path("file-template-sdk-v0.25.0.c1z")),
+    ]
     task_id = invoke(root, data_dir, *args).output.strip()
     with TaskQueue.open(data_dir) as queue:
         grant = queue.task_message(task_id).grant

@@ -16,18 +16,15 @@ from baton_cli.c1z import C1ZReader, C1ZWriter, SyncRun
 from baton_cli.core.expand import ExpansionResult, ExpansionStore, expand_grants, is_direct
 from baton_cli.core.sync_state import SyncState
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, grant_pb2
+from tests.external import fixture_path
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "c1z"
 SYNC_ID = "36zfOAoWMxQdISbixanQCRBiX7E"
 
 Sources = dict[str, bool]
 
 
 def fixture(name: str) -> Path:
-    path = FIXTURES / name
-    if not path.is_file():
-        pytest.fail(f"fixture {path} is missing (expected the shared c1z fixtures next to the project)")
-    return path
+    return fixture_path(name)
 
 
 def grants_by_id(path: Path) -> dict[str, grant_pb2.Grant]:

@@ -29,12 +29,12 @@ from baton_cli.connector.api import (
 from baton_cli.connector.demo import plugin as demo_plugin
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.handlers import TaskContext
-from baton_cli.core.task_source import Beat, Outcome, Poll, Task
+from baton_cli.core.task_source import Batch, Beat, Outcome, Poll, Task
 from baton_cli.pb.c1.connector.v2 import connector_pb2
 
 HOST_ID = "test-host"
 
-PollStep = Task | Poll | BaseException
+PollStep = Task | Poll | Batch | BaseException
 BeatStep = Beat | BaseException
 
 
@@ -61,6 +61,7 @@ class FakeTaskSource:
         self._upload_dir = upload_dir
         self.hello_calls: list[tuple[ConnectorMetadata, str]] = []
         self.get_task_calls = 0
+        self.get_tasks_calls: list[tuple[int, list[str]]] = []  # (page_size, known_task_ids)
         self.heartbeat_calls: list[str] = []
         self.finished: list[tuple[str, Outcome]] = []
         self.uploads: list[tuple[str, Path]] = []  # copies, kept after the runner deletes its file
@@ -89,7 +90,22 @@ class FakeTaskSource:
             raise step
         if isinstance(step, Poll):
             return step
+        assert not isinstance(step, Batch), "a Batch step needs batch mode (BATON_GET_TASKS)"
         return Poll(step, 0.0)
+
+    def get_tasks(self, page_size: int, known_task_ids: Sequence[str]) -> Batch:
+        """Batch mode: one script step per call; a Batch step is returned as it is."""
+        with self._changed:
+            self.get_tasks_calls.append((page_size, list(known_task_ids)))
+            step = self._polls.popleft() if self._polls else Batch((), 0.0)
+            self._changed.notify_all()
+        if isinstance(step, BaseException):
+            raise step
+        if isinstance(step, Batch):
+            return step
+        if isinstance(step, Poll):
+            return Batch([step.task] if step.task is not None else [], step.next_poll)
+        return Batch([step], 0.0)
 
     def heartbeat(self, task_id: str) -> Beat:
         with self._changed:
