@@ -258,14 +258,21 @@ def run_expand(
     tmp_dir: Path | None = None,
     observer: SyncObserver | None = None,
     cancel: CancelToken | None = None,
+    out: Path | None = None,
 ) -> ExpandSummary:
-    """``baton expand``: finish the grant expansion of a sync in a c1z file, no connector needed."""
+    """``baton expand``: finish the grant expansion of a sync in a c1z file, no connector needed.
+
+    ``out`` writes the result to a new v1 file and leaves ``path`` as it is (the way to expand a
+    v3 file, which cannot be written into)."""
     # The writer treats a missing file as a new, empty store; here that is a mistake.
     if not path.exists():
         raise NotFoundError(f"c1z file not found: {path}")
     observer = observer or NullObserver()
     started = time.monotonic()
-    with C1ZWriter.open(path, tmp_dir=tmp_dir) as writer:  # a failure discards the work copy
+    target = path if out is None else out
+    source = None if out is None else path
+    # A failure discards the work copy.
+    with C1ZWriter.open(target, tmp_dir=tmp_dir, source=source) as writer:
         run, state = _expansion_target(writer.store, sync_id, path)
         observer.note(f"expanding grants of sync {run.sync_id} (started {run.started_at})")
         writer.resume_sync(run)
@@ -281,7 +288,7 @@ def run_expand(
         size = writer.save()
     return ExpandSummary(
         sync_id=run.sync_id,
-        path=str(path),
+        path=str(target),
         grants_created=result.grants_created,
         grants_updated=result.grants_updated,
         edges=result.edges,

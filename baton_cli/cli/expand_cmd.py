@@ -22,7 +22,12 @@ def register(app: typer.Typer) -> None:
     )
     def expand(
         file: Path = typer.Option(
-            ..., "--file", "-f", envvar="BATON_FILE", help="c1z file to expand in place."
+            ..., "--file", "-f", envvar="BATON_FILE", help="c1z file to expand in place (v1)."
+        ),
+        out: Path | None = typer.Option(
+            None,
+            "--out",
+            help="Write the result to this new v1 file, leaving --file as it is (needed for v3 files).",
         ),
         sync_id: str | None = typer.Option(
             None, "--sync-id", help="Sync to expand (default: the newest one with expansion pending)."
@@ -34,7 +39,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         cancel = CancelToken()
         with cancel_on_sigint(cancel):
-            summary = run_expand(file, sync_id, tmp_dir=c1z_temp_dir, cancel=cancel)
+            summary = run_expand(file, sync_id, tmp_dir=c1z_temp_dir, cancel=cancel, out=out)
         typer.echo(json.dumps(_payload(summary), indent=2) if as_json else _text(summary))
 
 

@@ -47,7 +47,9 @@ def open_checkpoint(path: Path, directory: Path) -> Checkpoint:
     except ValueError:
         raise corrupt(path, f"format-version marker value {format_marker[1]!r} is not a number") from None
     if not MIN_FORMAT <= version <= MAX_FORMAT:
-        raise unsupported(path, f"Pebble format major version {version} (readable: {MIN_FORMAT}-{MAX_FORMAT})")
+        raise unsupported(
+            path, f"Pebble format major version {version} (readable: {MIN_FORMAT}-{MAX_FORMAT})"
+        )
     return Checkpoint(directory, manifest, version)
 
 

@@ -167,7 +167,7 @@ class ColumnarBlock:
         self._checked(column, end)
         return values
 
-    def bytes(self, column: int, n: int | None = None) -> list[bytes]:
+    def slices(self, column: int, n: int | None = None) -> list[bytes]:
         values, end = decode_bytes(self.buf, self.starts[column], self.rows if n is None else n)
         self._checked(column, end)
         return values

@@ -14,7 +14,7 @@ import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 import xxhash
 import zstandard
@@ -175,7 +175,7 @@ def _decode_frame(
     strong = hashlib.sha256()
     written = 0
     try:
-        with target.open("wb") as out, dctx.stream_reader(region, read_size=_CHUNK, closefd=False) as reader:
+        with target.open("wb") as out, dctx.stream_reader(cast(BinaryIO, region), read_size=_CHUNK, closefd=False) as reader:
             while chunk := reader.read(_CHUNK):
                 written += len(chunk)
                 if written > entry.raw_size:
@@ -194,7 +194,10 @@ def _decode_frame(
 
 
 class _Region:
-    """A read-only window of ``size`` bytes at the current position of ``fh``."""
+    """A read-only window of ``size`` bytes at the current position of ``fh``.
+
+    zstandard only calls ``read``; the cast at the call site says so to the type checker.
+    """
 
     def __init__(self, fh: BinaryIO, size: int) -> None:
         self._fh = fh
@@ -240,7 +243,7 @@ def _unpack_tar(
         raise corrupt(path, f"payload is not a valid tar stream ({exc})") from None
 
 
-def _members(path: Path, archive: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, BinaryIO]]:
+def _members(path: Path, archive: tarfile.TarFile) -> Iterator[tuple[tarfile.TarInfo, IO[bytes]]]:
     for member in archive:
         name = member.name.removeprefix("./").rstrip("/")
         if member.isdir() and name in ("", "."):

@@ -107,7 +107,9 @@ class V3File:
         meta = dict(self.family(keyspace.META))
         version = meta.get(keyspace.meta_key([keyspace.META_KEYSPACE_VERSION]))
         if version is None:
-            if any(True for _ in self.items(bytes([keyspace.PREFIX]), bytes([keyspace.PREFIX, keyspace.META]))):
+            if any(
+                True for _ in self.items(bytes([keyspace.PREFIX]), bytes([keyspace.PREFIX, keyspace.META]))
+            ):
                 raise unsupported(self.path, "the old multi-sync key layout (no keyspace_version)")
         elif int.from_bytes(version, "big") != keyspace.KEYSPACE_VERSION or len(version) != 4:
             raise unsupported(self.path, f"keyspace version {version.hex()} (readable: 2)")

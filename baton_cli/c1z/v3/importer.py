@@ -59,7 +59,7 @@ _INSERT_RUN = (
 
 
 def import_v3(source: Path, db_path: Path, scratch: Path, limits: DecodeLimits | None = None) -> None:
-    """Write the v1 database ``db_path`` holding the v3 file ``source``'s sync; ``scratch`` is for the payload."""
+    """Write the v1 database ``db_path`` holding ``source``'s sync; ``scratch`` takes the payload."""
     with V3File.open(source, scratch, limits) as v3:
         conn = connect(db_path, source, defer_grant_indexes=True)
         try:
@@ -109,28 +109,38 @@ class _Import:
         v3 = self._v3
         self._insert(
             _INSERT_RESOURCE_TYPE,
-            (rows.resource_type_row(mapping.resource_type(r), sync_id, _time(r.discovered_at, started))
-             for r in v3.resource_types()),
+            (
+                rows.resource_type_row(mapping.resource_type(r), sync_id, _time(r.discovered_at, started))
+                for r in v3.resource_types()
+            ),
         )
         self._insert(
             _INSERT_RESOURCE,
-            (rows.resource_row(mapping.resource(r), sync_id, _time(r.discovered_at, started))
-             for r in v3.resources()),
+            (
+                rows.resource_row(mapping.resource(r), sync_id, _time(r.discovered_at, started))
+                for r in v3.resources()
+            ),
         )
         self._insert(
             _INSERT_ENTITLEMENT,
-            (rows.entitlement_row(self._entitlement(r, sync_id), sync_id, _time(r.discovered_at, started))
-             for r in v3.entitlements()),
+            (
+                rows.entitlement_row(self._entitlement(r, sync_id), sync_id, _time(r.discovered_at, started))
+                for r in v3.entitlements()
+            ),
         )
         self._insert(_INSERT_GRANT, self._grant_rows(v3.grants(), sync_id, started))
         stats = compute_stats(self._conn, sync_id, sync_type)
-        self._conn.execute("UPDATE v1_sync_runs SET stats = ? WHERE sync_id = ?", (stats_json(stats), sync_id))
+        self._conn.execute(
+            "UPDATE v1_sync_runs SET stats = ? WHERE sync_id = ?", (stats_json(stats), sync_id)
+        )
 
     def _insert(self, sql: str, items: Iterator[tuple[object, ...]]) -> None:
         while chunk := list(islice(items, _CHUNK)):
             self._conn.executemany(sql, chunk)
 
-    def _entitlement(self, record: records_pb2.EntitlementRecord, sync_id: str) -> entitlement_pb2.Entitlement:
+    def _entitlement(
+        self, record: records_pb2.EntitlementRecord, sync_id: str
+    ) -> entitlement_pb2.Entitlement:
         out = mapping.entitlement(record)
         full = self._resource(sync_id, record.resource.resource_type_id, record.resource.resource_id)
         if full is not None:
@@ -176,7 +186,8 @@ class _Import:
         if self._entitlement_cache[0] == entitlement_id:
             return self._entitlement_cache[1]
         row = self._conn.execute(
-            "SELECT data FROM v1_entitlements WHERE external_id = ? AND sync_id = ?", (entitlement_id, sync_id)
+            "SELECT data FROM v1_entitlements WHERE external_id = ? AND sync_id = ?",
+            (entitlement_id, sync_id),
         ).fetchone()
         found = entitlement_pb2.Entitlement.FromString(row[0]) if row else None
         self._entitlement_cache = (entitlement_id, found)

@@ -49,7 +49,7 @@ class LiveTable:
             # The smallest key after an inclusive upper bound u is u + 00 (bytewise order).
             own_upper = meta.upper if meta.upper_exclusive else meta.upper + b"\x00"
             upper = own_upper if upper is None else min(upper, own_upper)
-        elif upper is not None and meta.lower >= upper or meta.upper < lower:
+        elif (upper is not None and meta.lower >= upper) or meta.upper < lower:
             return None
         if upper is not None and lower >= upper:
             return None
@@ -73,7 +73,7 @@ class LiveTable:
                 clipped = self.bounds(start, end)
                 if clipped is None or clipped[1] is None:
                     continue
-                start, end = clipped
+                start, end = clipped[0], clipped[1]
             spans.append(RangeDeletion(start, end, span.seqnum if fixed is None else fixed))
         return spans
 
@@ -118,7 +118,11 @@ class RangeCover:
 
 
 def latest(
-    label: Path, tables: Sequence[LiveTable], fragments: Sequence[RangeDeletion], lower: bytes, upper: bytes | None
+    label: Path,
+    tables: Sequence[LiveTable],
+    fragments: Sequence[RangeDeletion],
+    lower: bytes,
+    upper: bytes | None,
 ) -> Iterator[tuple[bytes, bytes]]:
     """(user key, value) of every live key in [lower, upper), in key order."""
     streams = [t.versions(lower, upper) for t in tables]
@@ -133,5 +137,7 @@ def latest(
         if version.kind in TOMBSTONES or cover.seqnum_at(version.key) > version.seqnum:
             continue
         if version.external:
-            raise unsupported(label, "a value stored outside its data block (value block) for the newest version")
+            raise unsupported(
+                label, "a value stored outside its data block (value block) for the newest version"
+            )
         yield version.key, version.value

@@ -18,7 +18,15 @@ import xxhash
 import zstandard
 
 from baton_cli.c1z.v3.checksums import masked_crc32c
-from baton_cli.c1z.v3.colblk import BITMAP, BYTES, PREFIX_BYTES, UINT, ColumnarBlock, ColumnError, UnsupportedColumn
+from baton_cli.c1z.v3.colblk import (
+    BITMAP,
+    BYTES,
+    PREFIX_BYTES,
+    UINT,
+    ColumnarBlock,
+    ColumnError,
+    UnsupportedColumn,
+)
 from baton_cli.c1z.v3.problems import corrupt, unsupported
 from baton_cli.c1z.v3.varint import VarintError, read_uvarint
 from baton_cli.errors import C1ZError
@@ -147,7 +155,7 @@ class Table:
     def _read_meta(self) -> None:
         meta = self._columnar(self._metaindex, 0, KEY_VALUE_SCHEMA, "metaindex")
         self._range_del: Handle | None = None
-        for name, value in zip(meta.bytes(0), meta.bytes(1), strict=True):
+        for name, value in zip(meta.slices(0), meta.slices(1), strict=True):
             if name in _META_REFUSED:
                 raise unsupported(self.label, f"{_META_REFUSED[name]} ({self.name})")
             if name == META_VALUE_INDEX:
@@ -226,10 +234,10 @@ class Table:
     def _index_block(self, handle: Handle) -> list[tuple[bytes, Handle]]:
         block = self._columnar(handle, 0, INDEX_SCHEMA, "index")
         with self._guard("index", handle.offset):
-            separators = block.bytes(0)
+            separators = block.slices(0)
             offsets = block.uints(1)
             lengths = block.uints(2)
-            block.bytes(3)
+            block.slices(3)
         return [(s, Handle(o, n)) for s, o, n in zip(separators, offsets, lengths, strict=True)]
 
     def entries(self, lower: bytes, upper: bytes | None) -> Iterator[Entry]:
@@ -247,16 +255,14 @@ class Table:
         block = self._columnar(handle, DATA_HEADER, DATA_SCHEMA, "data")
         with self._guard("data", handle.offset):
             prefixes = block.prefix_bytes(0)
-            suffixes = block.bytes(1)
+            suffixes = block.slices(1)
             trailers = block.uints(2)
             block.bitmap(3)
-            values = block.bytes(4)
+            values = block.slices(4)
             external = block.bitmap(5)
             block.bitmap(6)
-        if any(suffixes):
-            keys = [p + s for p, s in zip(prefixes, suffixes, strict=True)]
-        else:
-            keys = prefixes
+        # The bytewise comparer never splits keys, so suffixes are empty in practice.
+        keys = [p + s for p, s in zip(prefixes, suffixes, strict=True)] if any(suffixes) else prefixes
         rows: list[Entry] = []
         for i, (key, trailer, value) in enumerate(zip(keys, trailers, values, strict=True)):
             kind = trailer & 0xFF
@@ -273,11 +279,11 @@ class Table:
         block = self._columnar(handle, KEYSPAN_HEADER, KEYSPAN_SCHEMA, "range-deletion")
         boundaries = int.from_bytes(block.header, "little")
         with self._guard("range-deletion", handle.offset):
-            keys = block.bytes(0, boundaries)
+            keys = block.slices(0, boundaries)
             first_rows = block.uints(1, boundaries)
             trailers = block.uints(2)
-            block.bytes(3)
-            block.bytes(4)
+            block.slices(3)
+            block.slices(4)
         spans: list[RangeDeletion] = []
         for j in range(boundaries - 1):
             for row in range(first_rows[j], first_rows[j + 1]):
