@@ -787,4 +787,6 @@ def test_message_modules_import_without_grpc() -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert int(proc.stdout.strip()) == len(load_ours().files) + len(SUBPROCESS_MD_FILES) + len(CHECKED_ELSEWHERE)
+    assert int(proc.stdout.strip()) == len(load_ours().files) + len(SUBPROCESS_MD_FILES) + len(
+        CHECKED_ELSEWHERE
+    )

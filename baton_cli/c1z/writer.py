@@ -127,6 +127,9 @@ class C1ZWriter:
         if resumable:
             if source is not None:
                 raise UsageError("a resumable c1z writer starts from its own file, not from another")
+            magic = read_magic(target) if target.exists() else b""
+            if magic:
+                require_v1(target, magic)  # before any work directory is made for it
             return cls._open_resumable(target, None if tmp_dir is None else Path(tmp_dir), limits, cleanup)
         origin = target if source is None else Path(source)
         magic = read_magic(origin) if source is not None or target.exists() else b""

@@ -132,7 +132,9 @@ def test_envelope_enums_match_c1z_md() -> None:
     payload_row = next(line for line in section.splitlines() if line.startswith("| payload_encoding (4)"))
     id_format = section[section.index("pebble_id_index_format (42:") :].split(")", 1)[0]
     expected: dict[str, dict[str, int]] = {
-        "PayloadEncoding": _enum_values(payload_row.split("`PayloadEncoding`:")[1].split("(")[0], "PAYLOAD_ENCODING"),
+        "PayloadEncoding": _enum_values(
+            payload_row.split("`PayloadEncoding`:")[1].split("(")[0], "PAYLOAD_ENCODING"
+        ),
         "PebbleIdIndexFormat": _enum_values(id_format, "PEBBLE_ID_INDEX_FORMAT"),
     }
     for name, values in expected.items():
@@ -144,5 +146,8 @@ def test_sync_type_enum_matches_c1z_v3_md() -> None:
     text = require_shared("spec/c1z-v3.md").read_text()
     row = next(line for line in text.splitlines() if line.startswith("| SyncRunRecord |"))
     documented = dict(re.findall(r"(\d+) (\w+)", row.split("type 2 (")[1].split(")")[0]))
-    ours = {str(v.number): v.name.removeprefix("SYNC_TYPE_").lower() for v in records_pb2.SyncType.DESCRIPTOR.values}
+    ours = {
+        str(v.number): v.name.removeprefix("SYNC_TYPE_").lower()
+        for v in records_pb2.SyncType.DESCRIPTOR.values
+    }
     assert {k: ours[k] for k in documented} == documented

@@ -36,7 +36,9 @@ def unpack(path: Path) -> tuple[manifest_pb2.C1ZManifestV3, dict[str, bytes]]:
     files = {}
     for entry in index.entries:
         frame = data[entry.frame_offset : entry.frame_offset + entry.compressed_size]
-        files[entry.name] = zstandard.ZstdDecompressor().decompress(frame, max_output_size=max(entry.raw_size, 1))
+        files[entry.name] = zstandard.ZstdDecompressor().decompress(
+            frame, max_output_size=max(entry.raw_size, 1)
+        )
     return manifest, files
 
 

@@ -174,8 +174,9 @@ def _decode_frame(
     fast = xxhash.xxh64()
     strong = hashlib.sha256()
     written = 0
+    source = cast(BinaryIO, region)
     try:
-        with target.open("wb") as out, dctx.stream_reader(cast(BinaryIO, region), read_size=_CHUNK, closefd=False) as reader:
+        with target.open("wb") as out, dctx.stream_reader(source, read_size=_CHUNK, closefd=False) as reader:
             while chunk := reader.read(_CHUNK):
                 written += len(chunk)
                 if written > entry.raw_size:

@@ -9,6 +9,7 @@ written, which is how v1 files from upstream carry them (c1z-v3.md §7.3).
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -75,7 +76,13 @@ def import_v3(source: Path, db_path: Path, scratch: Path, limits: DecodeLimits |
 def _time(ts: Timestamp, default: str) -> str:
     if not ts.seconds and not ts.nanos:
         return default
-    return format_ns(ts.seconds * 1_000_000_000 + ts.nanos)
+    return _format_ns(ts.seconds * 1_000_000_000 + ts.nanos)
+
+
+@functools.lru_cache(maxsize=1024)
+def _format_ns(unix_ns: int) -> str:
+    # Records of one sync share few distinct discovery times; formatting local time is not free.
+    return format_ns(unix_ns)
 
 
 class _Import:
