@@ -8,7 +8,12 @@
     ├── C1ZError                    unreadable or unsupported c1z file    (3 INVALID_ARGUMENT)
     │   └── C1ZUnsupportedFormat    a v3 (Pebble) file                    (12 UNIMPLEMENTED)
     ├── ConnectorError              the connector failed a call           (13 INTERNAL by default)
-    │   └── RetryableConnectorError may succeed if tried again            (14 UNAVAILABLE)
+    │   ├── RetryableConnectorError may succeed if tried again            (14 UNAVAILABLE)
+    │   ├── InvalidArgumentError    the request or a setting is wrong     (3 INVALID_ARGUMENT)
+    │   ├── PermissionDeniedError   the credentials may not do this       (7 PERMISSION_DENIED)
+    │   ├── UnauthenticatedError    the credentials were refused          (16 UNAUTHENTICATED)
+    │   ├── AlreadyExistsError      the object to create is already there (6 ALREADY_EXISTS)
+    │   └── UnimplementedError      the remote cannot do this             (12 UNIMPLEMENTED)
     ├── FailedPreconditionError     state does not allow the action       (9 FAILED_PRECONDITION)
     └── CancelledError              Ctrl-C or server cancellation         (1 CANCELLED)
 
@@ -95,6 +100,36 @@ class RetryableConnectorError(ConnectorError):
         super().__init__(message, code=code)
         self.reset_at = reset_at
         self.remaining = remaining
+
+
+class InvalidArgumentError(ConnectorError):
+    """Not retried: the request or a setting must change first."""
+
+    code = StatusCode.INVALID_ARGUMENT
+
+
+class PermissionDeniedError(ConnectorError):
+    """Not retried: the connector's credentials lack a permission."""
+
+    code = StatusCode.PERMISSION_DENIED
+
+
+class UnauthenticatedError(ConnectorError):
+    """Not retried: the remote refused the connector's credentials."""
+
+    code = StatusCode.UNAUTHENTICATED
+
+
+class AlreadyExistsError(ConnectorError):
+    """Not retried: what a create or grant asked for is already there."""
+
+    code = StatusCode.ALREADY_EXISTS
+
+
+class UnimplementedError(ConnectorError):
+    """Not retried: a targeted sync skips such resources silently, as upstream does."""
+
+    code = StatusCode.UNIMPLEMENTED
 
 
 class FailedPreconditionError(BatonError):

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from baton_cli.c1z import C1ZWriter, SyncRun, SyncStore
 from baton_cli.c1z.cleanup import CleanupSettings
+from baton_cli.c1z.container import read_magic, require_v1
+from baton_cli.c1z.resumable import saved_fingerprint
 from baton_cli.connector.api import Connector
 from baton_cli.connector.capabilities import capability_names, connector_metadata_with_capabilities
-from baton_cli.connector.config import resolve_config
-from baton_cli.connector.loader import installed_plugins, load_plugin
+from baton_cli.connector.config import Config, resolve_config
+from baton_cli.connector.executable import ExecutablePlugin
+from baton_cli.connector.loader import installed_plugins, load_connector_plugin, load_plugin
 from baton_cli.connector.plugin import Plugin
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.expand import expand_grants
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
 from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine
+from baton_cli.core.sync_fingerprint import Fingerprint, differences, saved_salt, sync_fingerprint
 from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.sync_state import OP_GRANT_EXPANSION, SyncState
 from baton_cli.errors import BatonError, C1ZError, FailedPreconditionError, NotFoundError, UsageError
@@ -107,6 +112,9 @@ class PluginRequest:
     config_file: Path | None = None
     env: Mapping[str, str] | None = None
     cwd: Path | None = None
+    # Passed on to a connector executable as its own --provisioning / --ticketing (subprocess.md §3).
+    provisioning: bool = False
+    ticketing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +164,12 @@ def describe_plugins() -> list[PluginDescription]:
 
 
 def build_connector(request: PluginRequest) -> tuple[Plugin, Connector]:
+    plugin, config = resolve_plugin(request)
+    return plugin, plugin.factory(config)
+
+
+def resolve_plugin(request: PluginRequest) -> tuple[Plugin, Config]:
+    """The plugin and its resolved configuration, before the connector is built."""
     env = dict(os.environ) if request.env is None else dict(request.env)
     cwd = request.cwd or Path.cwd()
     config_file = request.config_file
@@ -163,11 +177,43 @@ def build_connector(request: PluginRequest) -> tuple[Plugin, Connector]:
         config_file = Path(env["BATON_CONFIG_PATH"])
         if config_file.suffix not in (".yaml", ".yml"):
             raise UsageError(f"BATON_CONFIG_PATH must name a .yaml or .yml file, got {str(config_file)!r}")
-    plugin = load_plugin(request.spec)
+    plugin = load_plugin(request.spec, cwd=cwd)
     config = resolve_config(
         plugin.fields, list(request.args), env, config_file, cwd=cwd, reserved_keys=RUNNER_CONFIG_KEYS
     )
-    return plugin, plugin.factory(config)
+    return plugin, config
+
+
+@contextmanager
+def open_connector(request: PluginRequest, *, cancel: CancelToken | None = None) -> Iterator[Connector]:
+    """The configured connector for a request; a connector executable runs for the block's duration."""
+    target = load_connector_plugin(request.spec, cwd=request.cwd or Path.cwd())
+    if not isinstance(target, ExecutablePlugin):
+        yield build_connector(request)[1]
+        return
+    with _child_connector(request, target, cancel) as connector:
+        yield connector
+
+
+@contextmanager
+def _child_connector(
+    request: PluginRequest, target: ExecutablePlugin, cancel: CancelToken | None
+) -> Iterator[Connector]:
+    # Imported here: only connector executables need the child-process bridge.
+    from baton_cli.transport.child import ChildOptions, launch_child
+
+    env = dict(os.environ) if request.env is None else dict(request.env)
+    options = ChildOptions(
+        executable=target.locate(env),
+        args=tuple(request.args),
+        env=env,
+        name=target.name,
+        provisioning=request.provisioning,
+        ticketing=request.ticketing,
+        cancel=cancel,
+    )
+    with launch_child(options) as session:
+        yield session.connector
 
 
 def run_local_sync(
@@ -178,17 +224,55 @@ def run_local_sync(
     cancel: CancelToken | None = None,
     tmp_dir: Path | None = None,
     options: SyncOptions | None = None,
+    fresh: bool = False,
 ) -> SyncSummary:
-    """``baton sync``: one full sync of a plugin into a local c1z file."""
-    _plugin, connector = build_connector(request)
+    """``baton sync``: one full sync of a plugin into a local c1z file.
+
+    An unfinished sync saved for ``out`` is resumed only when it was started the same way;
+    ``fresh`` discards it instead.
+    """
+    started = time.monotonic()
+    options = options or SyncOptions()
     if out.exists() and out.is_dir():
         raise UsageError(
             f"--out {str(out)!r} is a directory; give a file path such as {str(out / 'sync.c1z')!r}"
         )
+    target = load_connector_plugin(request.spec, cwd=request.cwd or Path.cwd())
+    opened: AbstractContextManager[Connector]
+    if isinstance(target, ExecutablePlugin):
+        # The child's flags are its own (and may hold its secrets): the executable identifies it.
+        env = dict(os.environ) if request.env is None else dict(request.env)
+        name, version, config = f"exec:{target.locate(env)}", target.version, Config({})
+        opened = _child_connector(request, target, cancel)
+    else:
+        plugin, config = resolve_plugin(request)
+        name, version = plugin.name, plugin.version
+        opened = nullcontext(plugin.factory(config))
+    fingerprint = _fingerprint_for_resume(name, version, config, options, out, tmp_dir, fresh=fresh)
+    with opened as connector:
+        return _local_sync(connector, out, observer, cancel, tmp_dir, options, fresh, fingerprint, started)
+
+
+def _local_sync(
+    connector: Connector,
+    out: Path,
+    observer: SyncObserver | None,
+    cancel: CancelToken | None,
+    tmp_dir: Path | None,
+    options: SyncOptions,
+    fresh: bool,
+    fingerprint: Fingerprint,
+    started: float,
+) -> SyncSummary:
     # A resumable writer keeps its work beside `out` until the file is written: a killed or
     # interrupted run leaves it, and the next run over the same `out` carries on from it.
     writer = C1ZWriter.open(
-        out, tmp_dir=tmp_dir, resumable=True, cleanup=CleanupSettings.from_env(os.environ)
+        out,
+        tmp_dir=tmp_dir,
+        resumable=True,
+        cleanup=CleanupSettings.from_env(os.environ),
+        discard_saved_work=fresh,
+        fingerprint=fingerprint,
     )
     try:
         with writer:
@@ -212,7 +296,7 @@ def run_local_sync(
     return SyncSummary(
         sync_id=result.sync_id,
         counts=result.counts,
-        seconds=result.seconds,
+        seconds=time.monotonic() - started,  # what the person waited for, the file written
         path=str(out),
         bytes=size,
         needs_expansion=result.needs_expansion,
@@ -221,6 +305,37 @@ def run_local_sync(
         warnings=result.warnings,
         dropped=result.dropped or {},
     )
+
+
+def _fingerprint_for_resume(
+    plugin: str,
+    version: str,
+    config: Config,
+    options: SyncOptions,
+    out: Path,
+    tmp_dir: Path | None,
+    *,
+    fresh: bool,
+) -> Fingerprint:
+    """This run's fingerprint; refuses when a saved unfinished sync was started differently."""
+    saved = saved_fingerprint(out, tmp_dir)
+    current = sync_fingerprint(
+        plugin=plugin,
+        version=version,
+        config=config,
+        secret_fields=[name for name in config if config.is_secret(name)],
+        options=options,
+        salt=saved_salt(saved),
+    )
+    if saved is not None and not fresh:
+        changed = differences(saved, current)
+        if changed:
+            raise FailedPreconditionError(
+                f"{out} has an unfinished sync started differently ({'; '.join(changed)}); "
+                "pass --fresh to discard it and start over, or run the command it was started with "
+                "to finish it"
+            )
+    return current
 
 
 def _checkpoint_interval() -> float:
@@ -267,6 +382,8 @@ def run_expand(
     # The writer treats a missing file as a new, empty store; here that is a mistake.
     if not path.exists():
         raise NotFoundError(f"c1z file not found: {path}")
+    # Also: an empty file would open as a new, empty store ("nothing pending"); it is not a c1z.
+    require_v1(path, read_magic(path))
     observer = observer or NullObserver()
     started = time.monotonic()
     target = path if out is None else out
@@ -372,13 +489,13 @@ def run_daemon(
     if not client_secret:
         raise UsageError("--client-secret is required in daemon mode (or BATON_CLIENT_SECRET)")
     env = dict(os.environ) if request.env is None else dict(request.env)
-    _plugin, connector = build_connector(request)
-    source = connect_platform(client_id, client_secret, ca_file=ca_file, env=env)
-    try:
-        runner = Runner(connector, source, settings, cancel=cancel, env=env, observer=observer)
-        return runner.run()
-    finally:
-        source.close()
+    with open_connector(request, cancel=cancel) as connector:
+        source = connect_platform(client_id, client_secret, ca_file=ca_file, env=env)
+        try:
+            runner = Runner(connector, source, settings, cancel=cancel, env=env, observer=observer)
+            return runner.run()
+        finally:
+            source.close()
 
 
 def run_action(request: PluginRequest, task: Task, *, cancel: CancelToken | None = None) -> Outcome:
@@ -388,13 +505,16 @@ def run_action(request: PluginRequest, task: Task, *, cancel: CancelToken | None
     from baton_cli.core.local_source import LocalTaskSource
 
     env = dict(os.environ) if request.env is None else dict(request.env)
-    _plugin, connector = build_connector(request)
-    context = TaskContext(
-        task_id="local",
-        connector=connector,
-        source=LocalTaskSource(),
-        cancel=cancel or CancelToken(),
-        env=env,
-    )
-    result = handle_task(task, context)
+    cancel = cancel or CancelToken()
+    # The one-shot provisioning commands are upstream's one-shot flags, which enable provisioning.
+    request = replace(request, provisioning=True)
+    with open_connector(request, cancel=cancel) as connector:
+        context = TaskContext(
+            task_id="local",
+            connector=connector,
+            source=LocalTaskSource(),
+            cancel=cancel,
+            env=env,
+        )
+        result = handle_task(task, context)
     return result.outcome if isinstance(result, Unreported) else result

@@ -20,7 +20,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from baton_cli.c1z.rows import grant_row
 from baton_cli.c1z.timefmt import now_text
 from baton_cli.c1z.workdir import database_errors
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, entitlement_pb2, grant_pb2
@@ -32,12 +31,32 @@ _IN_CHUNK = 500
 
 # Preserve-expansion upsert: a new row takes the expansion columns derived from the grant, an
 # existing row keeps its own (expanded grants never change what a grant expands into).
+# Expanded grants never carry GrantExpandable themselves, so a new row has no expansion.
 _UPSERT_PRESERVING = (
     "INSERT INTO v1_grants (resource_type_id, resource_id, entitlement_id, principal_resource_type_id,"
-    " principal_resource_id, external_id, expansion, needs_expansion, data, sync_id, discovered_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " principal_resource_id, external_id, data, expansion, needs_expansion, sync_id, discovered_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?)"
     " ON CONFLICT (external_id, sync_id) DO UPDATE SET data = excluded.data"
 )
+# (entitlement resource type, resource id, entitlement id, principal type, principal id, grant id,
+# serialized grant): core.expand's ExpandedRow.
+ExpandedRow = tuple[str, str, str, str, str, str, bytes]
+
+
+def principal_lookup_sql(principals: int) -> str:
+    """Grants of one entitlement held by ``principals`` principals of one type.
+
+    Served by idx_grants_entitlement_id_principal_id_v1 (entitlement_id, principal type,
+    principal id). The unary ``+`` keeps sync_id out of index selection: without statistics
+    SQLite would take idx_grants_entitlement_sync_grant_v1 and scan every grant of the
+    entitlement for each lookup, which made expansion quadratic in an entitlement's holders.
+    """
+    marks = ",".join("?" * principals)
+    return (
+        "SELECT principal_resource_id, data FROM v1_grants WHERE entitlement_id = ?"
+        f" AND principal_resource_type_id = ? AND principal_resource_id IN ({marks})"
+        " AND +sync_id = ? ORDER BY id"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +125,6 @@ class SqliteExpansionStore:
     def grants_for_principals(
         self, entitlement_id: str, principals: Collection[tuple[str, str]]
     ) -> Mapping[tuple[str, str], list[grant_pb2.Grant]]:
-        # idx_grants_entitlement_id_principal_id_v1 (entitlement_id, principal type, principal id)
         by_type: dict[str, list[str]] = defaultdict(list)
         for principal_type, principal_id in principals:
             by_type[principal_type].append(principal_id)
@@ -114,25 +132,19 @@ class SqliteExpansionStore:
         for principal_type, ids in by_type.items():
             source = iter(ids)
             while chunk := list(islice(source, _IN_CHUNK)):
-                marks = ",".join("?" * len(chunk))
                 rows = self._fetch(
-                    "SELECT principal_resource_id, data FROM v1_grants WHERE entitlement_id = ?"
-                    f" AND principal_resource_type_id = ? AND principal_resource_id IN ({marks})"
-                    " AND sync_id = ? ORDER BY id",
-                    (entitlement_id, principal_type, *chunk, self._sync_id),
+                    principal_lookup_sql(len(chunk)), (entitlement_id, principal_type, *chunk, self._sync_id)
                 )
                 for principal_id, data in rows:
                     found[(principal_type, principal_id)].append(grant_pb2.Grant.FromString(data))
         return found
 
-    def upsert_grants_preserving_expansion(self, grants: Sequence[grant_pb2.Grant]) -> None:
-        now = now_text()
-        source = iter(grants)
+    def upsert_expanded_rows(self, rows: Sequence[ExpandedRow]) -> None:
+        tail = (self._sync_id, now_text())
         with database_errors(self._label):
             if not self._conn.in_transaction:
                 self._conn.execute("BEGIN")
-            while chunk := [grant_row(g, self._sync_id, now) for g in islice(source, CHUNK_ROWS)]:
-                self._conn.executemany(_UPSERT_PRESERVING, chunk)
+            self._conn.executemany(_UPSERT_PRESERVING, [row + tail for row in rows])
 
     def mark_expansion_done(self) -> None:
         with database_errors(self._label):

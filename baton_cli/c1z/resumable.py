@@ -9,15 +9,22 @@ A lock file keeps two runs from writing one work directory at once.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
+import json
 import os
+import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from baton_cli.c1z.workdir import DB_NAME
 from baton_cli.errors import C1ZError, FailedPreconditionError, NotFoundError
 
 LOCK_NAME = "lock"
+# What the unfinished sync was started with (see core/sync_fingerprint.py), beside its database.
+FINGERPRINT_NAME = "started-with.json"
 
 
 def resumable_workdir(target: Path, tmp_dir: Path | None) -> Path:
@@ -33,6 +40,49 @@ def resumable_workdir(target: Path, tmp_dir: Path | None) -> Path:
 def has_work(workdir: Path) -> bool:
     db = workdir / DB_NAME
     return db.exists() and db.stat().st_size > 0
+
+
+def has_unfinished_sync(db_path: Path) -> bool:
+    # Read with a fresh connection: a writer's own is closed once suspended.
+    if not db_path.exists():
+        return False
+    probe = sqlite3.connect(db_path)
+    try:
+        row = probe.execute("SELECT count(*) FROM v1_sync_runs WHERE ended_at IS NULL").fetchone()
+        return bool(row and row[0])
+    except sqlite3.Error:
+        return False
+    finally:
+        probe.close()
+
+
+def saved_fingerprint(target: Path, tmp_dir: Path | None) -> dict[str, Any] | None:
+    """How the unfinished sync saved for ``target`` was started; None when there is none to resume
+    ({} when its work dir predates fingerprints or the record is unreadable)."""
+    workdir = resumable_workdir(target, tmp_dir)
+    if not has_work(workdir) or not has_unfinished_sync(workdir / DB_NAME):
+        return None
+    try:
+        loaded = json.loads((workdir / FINGERPRINT_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def write_fingerprint(workdir: Path, fingerprint: Mapping[str, Any]) -> None:
+    tmp = workdir / f"{FINGERPRINT_NAME}.tmp"
+    try:
+        tmp.write_text(json.dumps(fingerprint, indent=2, sort_keys=True))
+        os.replace(tmp, workdir / FINGERPRINT_NAME)
+    except OSError as exc:
+        raise C1ZError(f"cannot record how the sync was started in {workdir}: {exc}") from None
+
+
+def discard_work(workdir: Path) -> None:
+    """Drop a saved unfinished sync (its database, WAL and record); the caller holds the lock."""
+    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", FINGERPRINT_NAME):
+        with contextlib.suppress(FileNotFoundError):
+            (workdir / name).unlink()
 
 
 class WorkdirLock:

@@ -124,6 +124,11 @@ class SyncStore:
         )
         return [(rid, resource_pb2.Resource.FromString(data)) for rid, data in rows]
 
+    def count_resources_after(self, sync_id: str, row_id: int) -> int:
+        """How many resources ``resources_after`` has still to give from ``row_id`` on."""
+        rows = self._all("SELECT count(*) FROM v1_resources WHERE sync_id = ? AND id > ?", (sync_id, row_id))
+        return int(rows[0][0]) if rows else 0
+
     def get_resource(
         self, sync_id: str, resource_type_id: str, resource_id: str
     ) -> resource_pb2.Resource | None:
@@ -132,6 +137,13 @@ class SyncStore:
             (f"{resource_type_id}:{resource_id}", sync_id),
         )
         return resource_pb2.Resource.FromString(rows[0][0]) if rows else None
+
+    def get_grant(self, sync_id: str, grant_id: str) -> grant_pb2.Grant | None:
+        self._prepare_grant_read()
+        rows = self._all(
+            "SELECT data FROM v1_grants WHERE external_id = ? AND sync_id = ?", (grant_id, sync_id)
+        )
+        return grant_pb2.Grant.FromString(rows[0][0]) if rows else None
 
     def entitlements(
         self, sync_id: str, resource_type_id: str | None = None, resource_id: str | None = None

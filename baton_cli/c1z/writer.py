@@ -10,12 +10,12 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from baton_cli.c1z import rows
 from baton_cli.c1z.cleanup import CleanupResult, CleanupSettings, cleanup_old_syncs
@@ -31,7 +31,14 @@ from baton_cli.c1z.container import (
 from baton_cli.c1z.expansion_store import SqliteExpansionStore
 from baton_cli.c1z.invariants import InvariantReport, check_invariants, mark_verified
 from baton_cli.c1z.ksuid import new_ksuid
-from baton_cli.c1z.resumable import WorkdirLock, has_work, resumable_workdir
+from baton_cli.c1z.resumable import (
+    WorkdirLock,
+    discard_work,
+    has_unfinished_sync,
+    has_work,
+    resumable_workdir,
+    write_fingerprint,
+)
 from baton_cli.c1z.runs import SYNC_TYPES, SyncRun
 from baton_cli.c1z.schema import create_indexes
 from baton_cli.c1z.stats import compute_stats, stats_json
@@ -111,6 +118,8 @@ class C1ZWriter:
         resumable: bool = False,
         cleanup: CleanupSettings | None = None,
         source: str | os.PathLike[str] | None = None,
+        discard_saved_work: bool = False,
+        fingerprint: Mapping[str, Any] | None = None,
     ) -> C1ZWriter:
         """Start from ``path``'s content (missing or empty file = new store); ``path`` is untouched.
 
@@ -120,6 +129,8 @@ class C1ZWriter:
         ``resumable`` keeps the work database in a lasting directory (see ``resumable.py``):
         a previous interrupted run's database there is picked up instead of ``path``.
         ``cleanup`` deletes old syncs after every successful ``end_sync()`` (None: never).
+        ``discard_saved_work`` drops such a database first (a fresh start); ``fingerprint``
+        records how this run's sync was started beside the database it resumes from.
         """
         target = Path(path)
         if not target.parent.is_dir():
@@ -130,7 +141,14 @@ class C1ZWriter:
             magic = read_magic(target) if target.exists() else b""
             if magic:
                 require_v1(target, magic)  # before any work directory is made for it
-            return cls._open_resumable(target, None if tmp_dir is None else Path(tmp_dir), limits, cleanup)
+            return cls._open_resumable(
+                target,
+                None if tmp_dir is None else Path(tmp_dir),
+                limits,
+                cleanup,
+                discard=discard_saved_work,
+                fingerprint=fingerprint,
+            )
         origin = target if source is None else Path(source)
         magic = read_magic(origin) if source is not None or target.exists() else b""
         existing = magic != b""
@@ -157,11 +175,22 @@ class C1ZWriter:
 
     @classmethod
     def _open_resumable(
-        cls, target: Path, tmp_dir: Path | None, limits: DecodeLimits | None, cleanup: CleanupSettings | None
+        cls,
+        target: Path,
+        tmp_dir: Path | None,
+        limits: DecodeLimits | None,
+        cleanup: CleanupSettings | None,
+        *,
+        discard: bool,
+        fingerprint: Mapping[str, Any] | None,
     ) -> C1ZWriter:
         workdir = resumable_workdir(target, tmp_dir)
         lock = WorkdirLock(workdir, target)
         try:
+            if discard:
+                discard_work(workdir)
+            if fingerprint is not None:
+                write_fingerprint(workdir, fingerprint)
             db_path = workdir / DB_NAME
             new_store = False
             if not has_work(workdir):
@@ -192,7 +221,7 @@ class C1ZWriter:
     def _unfinished_committed(self) -> bool:
         if not has_work(self._workdir):
             return False
-        return _has_unfinished_sync(self._workdir / DB_NAME)
+        return has_unfinished_sync(self._workdir / DB_NAME)
 
     def unfinished_sync(
         self, sync_type: str = "full", *, max_age_seconds: float = 7 * 24 * 3600
@@ -264,6 +293,10 @@ class C1ZWriter:
     def resources_after(self, row_id: int, limit: int) -> list[tuple[int, resource_pb2.Resource]]:
         """The current sync's resources after row ``row_id`` (see SyncStore.resources_after)."""
         return self._store.resources_after(self._require_sync(), row_id, limit)
+
+    def count_resources_after(self, row_id: int) -> int:
+        """How many of the current sync's resources lie after row ``row_id`` (progress totals)."""
+        return self._store.count_resources_after(self._require_sync(), row_id)
 
     def get_resource(self, resource_type_id: str, resource_id: str) -> resource_pb2.Resource | None:
         """A resource of the current sync by id, or None."""
@@ -446,15 +479,3 @@ def _require_no_sidecars(db_path: Path, label: Path) -> None:
         sidecar = db_path.with_name(db_path.name + suffix)
         if sidecar.exists() and sidecar.stat().st_size > 0:
             raise C1ZError(f"c1z file {label}: work database still has a non-empty {suffix} file")
-
-
-def _has_unfinished_sync(db_path: Path) -> bool:
-    # Read with a fresh connection: the writer's is closed once suspended.
-    probe = sqlite3.connect(db_path)
-    try:
-        row = probe.execute("SELECT count(*) FROM v1_sync_runs WHERE ended_at IS NULL").fetchone()
-        return bool(row and row[0])
-    except sqlite3.Error:
-        return False
-    finally:
-        probe.close()

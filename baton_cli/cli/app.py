@@ -1,7 +1,12 @@
-"""The ``baton`` command: Typer app plus the one place errors become exit codes."""
+"""The ``baton`` command: Typer app plus the one place errors become exit codes.
+
+Commands are not registered here: add a row to ``COMMANDS`` in baton_cli/cli/commands.py (they
+load lazily, so ``baton --help`` stays light), and shared options to baton_cli/cli/options.py.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -15,16 +20,23 @@ except ImportError:  # pragma: no cover - older typer on real click
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from baton_cli import __version__
+from baton_cli.cli.commands import LazyGroup
 from baton_cli.errors import BatonError, StatusCode
+
+# Help follows the terminal up to this width; click keeps a 50-column floor when piped.
+HELP_MAX_WIDTH = 120
 
 app = typer.Typer(
     name="baton",
+    cls=LazyGroup,
     help="Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform.",
     no_args_is_help=True,
     add_completion=False,  # `baton completion SHELL` prints committed, reviewable scripts instead
+    # Plain click help: Rich markup turns `:id:` into an emoji and shows `<bool>` on switches.
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": HELP_MAX_WIDTH},
 )
 
 
@@ -43,36 +55,32 @@ def _root(
     """Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform."""
 
 
-def _register() -> None:
-    # Imported here so each command module can import `app` without a cycle.
-    from baton_cli.cli import (
-        completion_cmd,
-        emulator_cmd,
-        expand_cmd,
-        inspect_commands,
-        plugins_cmd,
-        provision_cmd,
-        run_cmd,
-        sync_cmd,
-    )
-
-    sync_cmd.register(app)
-    run_cmd.register(app)
-    provision_cmd.register(app)
-    expand_cmd.register(app)
-    emulator_cmd.register(app)
-    plugins_cmd.register(app)
-    inspect_commands.register(app)
-    completion_cmd.register(app)
-
-
-_register()
-
-
 # Typer turns a KeyboardInterrupt into exit code 130; we report cancellation as upstream does (1).
 _TYPER_INTERRUPTED = 130
 # 128 + SIGPIPE, the status a shell reports for a program stopped by a closed pipe.
 _BROKEN_PIPE = 141
+
+
+def debug_enabled() -> bool:
+    """Tracebacks are for ``BATON_DEBUG=1`` or debug logging (``--log-level debug``)."""
+    if os.environ.get("BATON_DEBUG", "") not in ("", "0", "false"):
+        return True
+    if os.environ.get("BATON_LOG_LEVEL", "").lower() == "debug":
+        return True
+    # The logging pipeline sets the baton_cli logger's level from --log-level.
+    return logging.getLogger("baton_cli").isEnabledFor(logging.DEBUG)
+
+
+def _has_foreign_cause(exc: BaseException) -> bool:
+    """True when a non-baton exception (a bug, not an expected failure) is in the cause chain."""
+    seen: set[int] = set()
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if not isinstance(cause, BatonError):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _fail(message: str, code: int) -> None:
@@ -100,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         _fail("interrupted", StatusCode.CANCELLED)
     except BatonError as exc:
+        if debug_enabled() and _has_foreign_cause(exc):
+            # A connector's own bug (KeyError, ...) wrapped by the runner: show where it happened.
+            traceback.print_exception(exc)
         _fail(str(exc), int(exc.code))
     except SystemExit as exc:
         # Typer answers a closed stdout (`baton grants | head`) with exit 1 after wrapping
@@ -112,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(_BROKEN_PIPE) from None
     except Exception as exc:
-        if os.environ.get("BATON_DEBUG"):
+        if debug_enabled():
             traceback.print_exc()
         _fail(
             f"internal error: {type(exc).__name__}: {exc} (set BATON_DEBUG=1 for a traceback)",

@@ -16,7 +16,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -27,7 +26,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from baton_cli.cli import options as opt
 from baton_cli.cli.emulator_tasks_cmd import register_task_commands
+from baton_cli.cli.options import OutputFormat, ProgressMode
 from baton_cli.emulator.paths import (
     DATA_DIR_ENV,
     DEFAULT_DATA_DIR,
@@ -51,12 +52,6 @@ DataDirOption = Annotated[
 HostOption = Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")]
 PortOption = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port; 0 picks a free one.")]
 _REFRESH = 0.5
-
-
-class ViewMode(StrEnum):
-    auto = "auto"
-    rich = "rich"
-    plain = "plain"
 
 
 def register(app: typer.Typer) -> None:
@@ -87,7 +82,7 @@ def create_credentials_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Mint new credentials for an existing name.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    output: opt.Output = opt.CONSOLE,
 ) -> None:
     """Mint a client id and secret. The secret is shown once; only its public key is kept."""
     from baton_cli.emulator.credentials import CredentialStore, mint
@@ -97,7 +92,7 @@ def create_credentials_command(
     CredentialStore(credentials_path(data_dir)).add(minted.client_id, public_key, replace=replace)
     # Make the CA now, so a runner's --ca-file can be set up before the first `serve`.
     ca_file = ensure_tls(tls_dir(data_dir), [host]).ca_cert
-    if as_json:
+    if output is OutputFormat.json:
         body = {"client_id": minted.client_id, "client_secret": minted.client_secret, "ca_file": str(ca_file)}
         typer.echo(json.dumps(body, indent=2))
         return
@@ -135,9 +130,16 @@ def serve_command(
         typer.Option("--fault", help="Inject METHOD:KIND[=VALUE][@RATE], e.g. GetTask:unavailable@0.3."),
     ] = None,
     fault_seed: Annotated[int | None, typer.Option("--fault-seed", help="Seed for fault decisions.")] = None,
-    view: Annotated[ViewMode, typer.Option("--view", help="auto: Rich on a terminal, else plain.")] = (
-        ViewMode.auto
-    ),
+    progress: Annotated[
+        ProgressMode,
+        opt.option(
+            "--progress",
+            "--view",
+            envvar=None,
+            help="Live view on stdout: auto is rich on a terminal, plain elsewhere; off prints nothing.",
+            show_default=True,
+        ),
+    ] = ProgressMode.auto,
 ) -> None:
     """Serve the token endpoint and BatonService on one TLS port until Ctrl-C."""
     from baton_cli.emulator.faults import build_plan
@@ -159,8 +161,10 @@ def serve_command(
     try:
         _banner(server, data_dir)
         with _stop_on_signals(stop):
-            if view is ViewMode.rich or (view is ViewMode.auto and sys.stdout.isatty()):
+            if progress is ProgressMode.rich or (progress is ProgressMode.auto and sys.stdout.isatty()):
                 _rich_view(server, stop)
+            elif progress is ProgressMode.off:
+                stop.wait()
             else:
                 _plain_view(server, stop)
     finally:

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from google.protobuf import any_pb2
 
+from baton_cli.cli import options as opt
 from baton_cli.cli.inspect_output import console_table
+from baton_cli.cli.options import OutputFormat
 from baton_cli.emulator import task_flags as flags
 from baton_cli.emulator.paths import DATA_DIR_ENV, DEFAULT_DATA_DIR, queue_path
 from baton_cli.errors import NotFoundError, StatusCode
@@ -53,7 +55,6 @@ DataDirOption = Annotated[
         help="Emulator state directory (shared with `baton emulator serve`).",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 DebugOption = Annotated[
     bool, typer.Option("--debug", help="Set Task.debug: the runner uploads its debug log after a sync.")
 ]
@@ -85,6 +86,9 @@ def register_task_commands(emulator_app: typer.Typer) -> None:
         no_args_is_help=True,
     )
     _register_enqueue(enqueue_app)
+    from baton_cli.cli.emulator_enqueue_kinds import register_kind_commands
+
+    register_kind_commands(enqueue_app)
     emulator_app.add_typer(enqueue_app, name="enqueue")
     emulator_app.command("tasks")(tasks_command)
     emulator_app.command("cancel")(cancel_command)
@@ -117,7 +121,7 @@ def _register_enqueue(app: typer.Typer) -> None:
         c1z: C1ZOption = None,
         debug: DebugOption = False,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """A full (or targeted) sync; the runner uploads the c1z to the emulator."""
         with _catalog(c1z) as catalog:
@@ -130,7 +134,7 @@ def _register_enqueue(app: typer.Typer) -> None:
                 storage_engine=storage_engine,
                 catalog=catalog,
             )
-        _enqueue(task, data_dir=data_dir, debug=debug, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, debug=debug, as_json=output is OutputFormat.json)
 
     @app.command("grant")
     def enqueue_grant(
@@ -143,12 +147,12 @@ def _register_enqueue(app: typer.Typer) -> None:
         ] = None,
         c1z: C1ZOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Grant an entitlement to a principal."""
         with _catalog(c1z) as catalog:
             task = _builders().grant_task(entitlement, principal, duration_seconds=duration, catalog=catalog)
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("revoke")
     def enqueue_revoke(
@@ -164,12 +168,12 @@ def _register_enqueue(app: typer.Typer) -> None:
         ] = None,
         c1z: C1ZOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Revoke a principal's grant of an entitlement."""
         with _catalog(c1z) as catalog:
             task = _builders().revoke_task(entitlement, principal, grant_id=grant_id, catalog=catalog)
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("create-account")
     def enqueue_create_account(
@@ -192,7 +196,7 @@ def _register_enqueue(app: typer.Typer) -> None:
         sso_provider: SsoProviderOption = "",
         age_recipients: AgeRecipientOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Create an account."""
         task = _builders().create_account_task(
@@ -205,7 +209,7 @@ def _register_enqueue(app: typer.Typer) -> None:
             sso_provider=sso_provider,
             age_recipients=age_recipients or [],
         )
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("delete-resource")
     def enqueue_delete_resource(
@@ -215,12 +219,12 @@ def _register_enqueue(app: typer.Typer) -> None:
         ] = None,
         c1z: C1ZOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Delete a resource."""
         with _catalog(c1z) as catalog:
             task = _builders().delete_resource_task(resource, parent=parent, catalog=catalog)
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("rotate-credentials")
     def enqueue_rotate_credentials(
@@ -230,7 +234,7 @@ def _register_enqueue(app: typer.Typer) -> None:
         sso_provider: SsoProviderOption = "",
         age_recipients: AgeRecipientOption = None,
         data_dir: DataDirOption = DEFAULT_DATA_DIR,
-        as_json: JsonOption = False,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Rotate a resource's credentials."""
         task = _builders().rotate_credentials_task(
@@ -240,12 +244,12 @@ def _register_enqueue(app: typer.Typer) -> None:
             sso_provider=sso_provider,
             age_recipients=age_recipients or [],
         )
-        _enqueue(task, data_dir=data_dir, as_json=as_json)
+        _enqueue(task, data_dir=data_dir, as_json=output is OutputFormat.json)
 
     @app.command("hello")
-    def enqueue_hello(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
+    def enqueue_hello(data_dir: DataDirOption = DEFAULT_DATA_DIR, output: opt.Output = opt.CONSOLE) -> None:
         """Ask the runner to send Hello again (refreshes its metadata in the emulator)."""
-        _enqueue(_builders().hello_task(), data_dir=data_dir, as_json=as_json)
+        _enqueue(_builders().hello_task(), data_dir=data_dir, as_json=output is OutputFormat.json)
 
 
 @contextmanager
@@ -258,6 +262,12 @@ def _catalog(path: Path | None) -> Iterator[C1ZCatalog | None]:
 
 
 def _enqueue(task: baton_pb2.Task, *, data_dir: Path, as_json: bool, debug: bool = False) -> None:
+    if not data_dir.is_dir():
+        # Creating one here would queue the task where no emulator will ever look.
+        raise NotFoundError(
+            f"no emulator data directory at {data_dir}: start `baton emulator serve` there first, "
+            f"or point --data-dir (or {DATA_DIR_ENV}) at the one your emulator uses"
+        )
     task.debug = debug
     with _queue().open(data_dir) as queue:
         task_id = queue.enqueue(task)
@@ -271,20 +281,20 @@ def _enqueue(task: baton_pb2.Task, *, data_dir: Path, as_json: bool, debug: bool
 # -- tasks and cancel ------------------------------------------------------------------------------
 
 
-def tasks_command(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOption = False) -> None:
+def tasks_command(data_dir: DataDirOption = DEFAULT_DATA_DIR, output: opt.Output = opt.CONSOLE) -> None:
     """List the emulator's tasks, oldest first, with their state and result."""
     rows: list[tuple[TaskRecord, dict[str, Any]]] = []
     if queue_path(data_dir).exists():  # listing should not create a data directory
         with _queue().open(data_dir) as queue:
             rows = [(record, _result_types(queue, record.id)) for record in queue.tasks()]
-    if as_json:
+    if output is OutputFormat.json:
         payload = [{**asdict(record), **_status_fields(record), **types} for record, types in rows]
         typer.echo(json.dumps({"tasks": payload}, indent=2))
         return
     now = time.time()
-    columns = ("id", "kind", "state", "attempts", "host", "created", "duration", "result")
+    columns = ("id", "kind", "state", "attempts", "host", "created", "duration", "result", "response")
     with console_table(columns) as table:
-        for record, _ in rows:
+        for record, types in rows:
             table.add(
                 (
                     record.id,
@@ -295,6 +305,7 @@ def tasks_command(data_dir: DataDirOption = DEFAULT_DATA_DIR, as_json: JsonOptio
                     datetime.fromtimestamp(record.created_at).strftime("%Y-%m-%d %H:%M:%S"),
                     _duration(record, now),
                     _result_text(record),
+                    _response_text(types),
                 )
             )
 
@@ -327,11 +338,23 @@ def _status_fields(record: TaskRecord) -> dict[str, Any]:
 
 def _result_types(queue: TaskQueue, task_id: str) -> dict[str, Any]:
     """The type URLs of the FinishTask response and annotations (their bodies stay in the queue)."""
+    from baton_cli.emulator.result_summary import summarize
+
     result = queue.result(task_id)
+    summary = summarize(result.response)
     return {
         "response_type": any_pb2.Any.FromString(result.response).type_url if result.response else None,
+        "response_summary": summary[1] if summary else None,
         "annotation_types": [any_pb2.Any.FromString(a).type_url for a in result.annotations],
     }
+
+
+def _response_text(types: dict[str, Any]) -> str:
+    """e.g. ``InvokeActionResponse: export: running (id act000001)``."""
+    if not types["response_type"]:
+        return ""
+    short = str(types["response_type"]).rpartition(".")[2]
+    return f"{short}: {types['response_summary']}" if types["response_summary"] else short
 
 
 def _code_name(code: int) -> str:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from baton_cli.cli import options as opt
 from baton_cli.cli.interrupt import cancel_on_sigint
+from baton_cli.cli.options import OutputFormat
 from baton_cli.core.cancel import CancelToken
 from baton_cli.wiring import ExpandSummary, run_expand
 
@@ -21,26 +24,34 @@ def register(app: typer.Typer) -> None:
         ),
     )
     def expand(
-        file: Path = typer.Option(
-            ..., "--file", "-f", envvar="BATON_FILE", help="c1z file to expand in place (v1)."
-        ),
-        out: Path | None = typer.Option(
-            None,
-            "--out",
-            help="Write the result to this new v1 file, leaving --file as it is (needed for v3 files).",
-        ),
-        sync_id: str | None = typer.Option(
-            None, "--sync-id", help="Sync to expand (default: the newest one with expansion pending)."
-        ),
-        as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
-        c1z_temp_dir: Path | None = typer.Option(
-            None, "--c1z-temp-dir", envvar="BATON_C1Z_TEMP_DIR", help="Directory for c1z work files."
-        ),
+        file: Annotated[
+            Path, opt.option("--file", "-f", metavar="FILE", help="c1z file to expand in place (v1).")
+        ],
+        out: Annotated[
+            Path | None,
+            opt.option(
+                "--out",
+                envvar=None,
+                metavar="FILE",
+                help="Write the result to this new v1 file, leaving --file as it is (needed for v3 files).",
+            ),
+        ] = None,
+        sync_id: Annotated[
+            str | None,
+            opt.option(
+                "--sync-id",
+                envvar=None,
+                metavar="ID",
+                help="Sync to expand (default: the newest one with expansion pending).",
+            ),
+        ] = None,
+        output: opt.Output = opt.CONSOLE,
+        c1z_temp_dir: opt.C1ZTempDir = None,
     ) -> None:
         cancel = CancelToken()
         with cancel_on_sigint(cancel):
             summary = run_expand(file, sync_id, tmp_dir=c1z_temp_dir, cancel=cancel, out=out)
-        typer.echo(json.dumps(_payload(summary), indent=2) if as_json else _text(summary))
+        typer.echo(json.dumps(_payload(summary), indent=2) if output is OutputFormat.json else _text(summary))
 
 
 def _payload(summary: ExpandSummary) -> dict[str, object]:

@@ -17,8 +17,9 @@ import typer
 from baton_cli.c1z.inspect_queries import GrantFilter, GrantRecord
 from baton_cli.cli.inspect_grants import entitlement_of, resource_of
 from baton_cli.cli.inspect_options import DEFAULT_FILE, FileOption, OutputOption, SyncIdOption, open_session
-from baton_cli.cli.inspect_output import OutputFormat, console_table, dumps, json_list, to_dict, to_json
+from baton_cli.cli.inspect_output import console_table, dumps, json_list, to_dict, to_json
 from baton_cli.cli.inspect_render import element, entitlement_name, is_direct, name, sources_of
+from baton_cli.cli.options import OutputFormat
 from baton_cli.errors import NotFoundError
 from baton_cli.pb.c1.connector.v2 import entitlement_pb2, grant_pb2, resource_pb2
 

@@ -22,7 +22,8 @@ from baton_cli.c1z.inspect_queries import InspectQueries
 from baton_cli.c1z.reader import C1ZReader
 from baton_cli.c1z.runs import SyncRun
 from baton_cli.cli.inspect_options import DEFAULT_FILE, FileOption, OutputOption, temp_dir
-from baton_cli.cli.inspect_output import OutputFormat, console_table, dumps, to_json
+from baton_cli.cli.inspect_output import console_table, dumps, to_json
+from baton_cli.cli.options import OutputFormat
 from baton_cli.errors import FailedPreconditionError, UsageError
 from baton_cli.pb.c1.connector.v2 import entitlement_pb2, grant_pb2, resource_pb2
 

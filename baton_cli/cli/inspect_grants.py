@@ -20,8 +20,9 @@ from baton_cli.cli.inspect_options import (
     TypeOption,
     open_session,
 )
-from baton_cli.cli.inspect_output import OutputFormat, console_table, json_list, to_json
+from baton_cli.cli.inspect_output import console_table, json_list, to_json
 from baton_cli.cli.inspect_render import Lru, element, entitlement_name, name, via
+from baton_cli.cli.options import OutputFormat
 from baton_cli.pb.c1.connector.v2 import entitlement_pb2, grant_pb2, resource_pb2
 
 PrincipalOption = Annotated[
@@ -67,7 +68,7 @@ def grant_filter(
         type_id, resource_id = session.split_ref(resource, resource_type)
     principal_type = principal_id = None
     if principal is not None:
-        principal_type, principal_id = session.split_ref(principal)
+        principal_type, principal_id = session.split_ref(principal, what="--principal")
     return GrantFilter(type_id, resource_id, entitlement, principal_type, principal_id)
 
 

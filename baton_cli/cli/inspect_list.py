@@ -18,7 +18,7 @@ from baton_cli.cli.inspect_options import (
     TypeOption,
     open_session,
 )
-from baton_cli.cli.inspect_output import OutputFormat, console_table, json_list, to_json
+from baton_cli.cli.inspect_output import console_table, json_list, to_json
 from baton_cli.cli.inspect_render import (
     Lru,
     element,
@@ -27,6 +27,7 @@ from baton_cli.cli.inspect_render import (
     resource_key,
     traits,
 )
+from baton_cli.cli.options import OutputFormat
 from baton_cli.pb.c1.connector.v2 import resource_pb2
 
 _RESOURCE_COLUMNS = ("Resource Type", "ID", "Display Name", "Parent")

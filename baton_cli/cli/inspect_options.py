@@ -7,39 +7,23 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
-
-import typer
 
 from baton_cli.c1z.inspect_queries import InspectQueries
 from baton_cli.c1z.reader import C1ZReader
 from baton_cli.c1z.runs import SyncRun
-from baton_cli.cli.inspect_output import OutputFormat, to_json
+from baton_cli.cli import options as opt
+from baton_cli.cli.inspect_output import to_json
 from baton_cli.errors import NotFoundError, UsageError
 from baton_cli.pb.c1.connector.v2 import resource_pb2
 
-FileOption = Annotated[
-    Path,
-    typer.Option("--file", "-f", envvar="BATON_FILE", help="c1z file to read.", show_default=True),
-]
-OutputOption = Annotated[
-    OutputFormat,
-    typer.Option("--output", "-o", help="console: tables for people; json: protobuf JSON for scripts."),
-]
-SyncIdOption = Annotated[
-    str | None,
-    typer.Option("--sync-id", help="Sync to read (default: the latest finished full sync, as upstream)."),
-]
-TypeOption = Annotated[str | None, typer.Option("--resource-type", "-t", help="Only this resource type id.")]
-ResourceOption = Annotated[
-    str | None,
-    typer.Option("--resource", "-r", help="Only this resource: its id with -t, else TYPE:ID."),
-]
-EntitlementOption = Annotated[
-    str | None, typer.Option("--entitlement", "-e", help="Only this entitlement id.")
-]
-
-DEFAULT_FILE = Path("sync.c1z")
+# The shared declarations live in baton_cli.cli.options; these names keep the inspection modules short.
+FileOption = opt.File
+OutputOption = opt.Output
+SyncIdOption = opt.SyncId
+TypeOption = opt.ResourceType
+ResourceOption = opt.Resource
+EntitlementOption = opt.Entitlement
+DEFAULT_FILE = opt.DEFAULT_FILE
 
 
 def temp_dir() -> str | None:
@@ -79,17 +63,26 @@ class Session:
             )
         return type_id
 
-    def split_ref(self, ref: str, type_id: str | None = None) -> tuple[str | None, str]:
-        """``TYPE:ID`` -> (TYPE, ID) when TYPE is a known type; ids may themselves contain colons."""
+    def split_ref(
+        self, ref: str, type_id: str | None = None, *, what: str = "--resource"
+    ) -> tuple[str | None, str]:
+        """``TYPE:ID`` -> (TYPE, ID) when TYPE is a known type; ids may themselves contain colons.
+
+        Without a type (from ``-t``), a reference that is not ``TYPE:ID`` at all is a usage
+        error: it cannot match anything, and silently listing nothing hides the typo.
+        """
         if type_id is not None:
             return self.require_type(type_id), ref
         head, sep, rest = ref.partition(":")
-        if sep and head in self.types:
+        if not sep or not head or not rest:
+            example = f"{next(iter(sorted(self.types)), 'user')}:ID"
+            raise UsageError(f"{what} must be TYPE:ID (for example {example}), got {ref!r}")
+        if head in self.types:
             return head, rest
         return None, ref
 
     def require_ref(self, ref: str, what: str) -> tuple[str, str]:
-        type_id, object_id = self.split_ref(ref)
+        type_id, object_id = self.split_ref(ref, what=what)
         if type_id is None:
             known = ", ".join(sorted(self.types)) or "none"
             raise UsageError(f"{what} must be TYPE:ID with a known resource type ({known}), got {ref!r}")

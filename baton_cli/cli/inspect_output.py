@@ -16,7 +16,6 @@ import pkgutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from enum import StrEnum
 from functools import cache
 from typing import Any, TextIO
 
@@ -36,11 +35,6 @@ _PLAIN_SIZING_ROWS = 1000
 _GAP = "  "
 # Lines a Rich table adds around its rows (header, rules, trailing newline).
 _TABLE_CHROME = 4
-
-
-class OutputFormat(StrEnum):
-    console = "console"
-    json = "json"
 
 
 @cache

@@ -20,7 +20,8 @@ from baton_cli.cli.inspect_options import (
     open_session,
     temp_dir,
 )
-from baton_cli.cli.inspect_output import OutputFormat, console_table, dumps, json_list
+from baton_cli.cli.inspect_output import console_table, dumps, json_list
+from baton_cli.cli.options import OutputFormat
 
 _TOTALS = ("resource_types", "resources", "entitlements", "grants", "assets")
 _BY_TYPE = ("resources_by_resource_type", "entitlements_by_resource_type", "grants_by_resource_type")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from baton_cli.cli import options as opt
+from baton_cli.cli.options import OutputFormat
 from baton_cli.connector.loader import load_plugin
 from baton_cli.wiring import describe_plugins
 
@@ -17,13 +20,13 @@ plugins_app = typer.Typer(help="List installed connector plugins, or show one's 
 @plugins_app.callback(invoke_without_command=True)
 def plugins_list(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
+    output: opt.Output = opt.CONSOLE,
 ) -> None:
     """List installed connector plugins with version and capabilities."""
     if ctx.invoked_subcommand is not None:
         return
     described = describe_plugins()
-    if as_json:
+    if output is OutputFormat.json:
         payload = [
             {
                 "name": d.name,
@@ -51,8 +54,15 @@ def plugins_list(
 
 @plugins_app.command("show")
 def plugins_show(
-    name: str = typer.Argument(..., help="Plugin entry-point name or module:attr."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON on stdout."),
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME",
+            help="Plugin entry-point name or package.module:attr.",
+            autocompletion=opt.complete_plugin,
+        ),
+    ],
+    output: opt.Output = opt.CONSOLE,
 ) -> None:
     """Show a plugin's configuration fields (flag, env var, type, default)."""
     plugin = load_plugin(name)
@@ -67,11 +77,13 @@ def plugins_show(
             "required": f.required,
             "secret": f.secret,
             "choices": list(f.choices),
+            "minimum": f.minimum,
+            "maximum": f.maximum,
             "description": f.description,
         }
         for f in plugin.fields
     ]
-    if as_json:
+    if output is OutputFormat.json:
         typer.echo(
             json.dumps({"name": plugin.name, "description": plugin.description, "fields": rows}, indent=2)
         )

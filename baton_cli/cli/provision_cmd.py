@@ -4,7 +4,7 @@ Each builds the task the platform would send, runs it through the daemon's own
 handlers against the plugin, and prints the result. Objects are taken from the
 c1z file (`-f`, default `sync.c1z`) when it exists, as upstream's one-shot mode
 does; otherwise tasks carry ids only. New credentials are never printed unless
-`--reveal` asks for them, and never in `--json` output.
+`--reveal` asks for them, and never in ``-o json`` output.
 """
 
 from __future__ import annotations
@@ -12,35 +12,29 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from google.protobuf.json_format import MessageToDict
 
+from baton_cli.cli import options as opt
 from baton_cli.cli.interrupt import cancel_on_sigint
+from baton_cli.cli.options import OutputFormat
 from baton_cli.core.cancel import CancelToken
-from baton_cli.errors import BatonError, StatusCode, UsageError
+from baton_cli.errors import BatonError, NotFoundError, StatusCode, UsageError
 from baton_cli.wiring import PluginRequest, run_action
 
 if TYPE_CHECKING:
     from baton_cli.core.task_source import Task
     from baton_cli.emulator.task_builders import C1ZCatalog
 
-PLUGIN = typer.Option(
-    ..., "--plugin", "-p", envvar="BATON_PLUGIN", help="Plugin entry-point name or module:attr."
+# Option types come from baton_cli.cli.options (one vocabulary); these are their defaults.
+REVEAL = typer.Option("--reveal", help="Print the new credentials as text on stdout.")
+AGE = typer.Option(
+    "--age-recipient", metavar="RECIPIENT", help="Also encrypt new credentials to this age recipient."
 )
-FILE = typer.Option(
-    Path("sync.c1z"),
-    "--file",
-    "-f",
-    envvar="BATON_FILE",
-    help="c1z file to look objects up in (if it exists).",
-)
-CONFIG = typer.Option(None, "--config", envvar="BATON_CONFIG_PATH", help="YAML file of plugin field values.")
-JSON = typer.Option(False, "--json", help="Print the connector's response as JSON (never any secret).")
-REVEAL = typer.Option(False, "--reveal", help="Print the new credentials as text on stdout.")
-AGE = typer.Option(None, "--age-recipient", help="Also encrypt new credentials to this age recipient.")
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -55,13 +49,26 @@ def _catalog(path: Path) -> Iterator[C1ZCatalog | None]:
         yield catalog
 
 
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """What every one-shot action needs: the plugin (with its flags) and the output format."""
+
+    request: PluginRequest
+    output: OutputFormat = OutputFormat.console
+
+    @classmethod
+    def of(cls, ctx: typer.Context, plugin: str, config: Path | None, output: OutputFormat) -> Invocation:
+        return cls(PluginRequest(spec=plugin, args=list(ctx.args), config_file=config), output)
+
+    @property
+    def as_json(self) -> bool:
+        return self.output is OutputFormat.json
+
+
 def _execute(
-    ctx: typer.Context,
-    plugin: str,
-    config: Path | None,
+    invocation: Invocation,
     task: Task,
     *,
-    as_json: bool,
     describe: Callable[[dict[str, Any]], str],
     reveal: Callable[[Any], list[str]] | None = None,
 ) -> None:
@@ -71,9 +78,7 @@ def _execute(
 
     cancel = CancelToken()
     with cancel_on_sigint(cancel):
-        outcome = run_action(
-            PluginRequest(spec=plugin, args=list(ctx.args), config_file=config), task, cancel=cancel
-        )
+        outcome = run_action(invocation.request, task, cancel=cancel)
     if isinstance(outcome, Failure):
         raise BatonError(
             outcome.message, code=StatusCode(outcome.code) if outcome.code else StatusCode.UNKNOWN
@@ -84,7 +89,7 @@ def _execute(
     if response is not None:
         message = _unpack(response)
         body = MessageToDict(message) if message is not None else {}
-    if as_json:
+    if invocation.as_json:
         typer.echo(json.dumps(body, indent=2, sort_keys=True))
     else:
         typer.echo(describe(body))
@@ -138,126 +143,201 @@ class _Revealer:
         return shown
 
 
-def _check_reveal(reveal: bool, as_json: bool) -> None:
-    if reveal and as_json:
-        raise UsageError("--reveal prints secrets as text and cannot be combined with --json")
+def _check_reveal(reveal: bool, invocation: Invocation) -> None:
+    if reveal and invocation.as_json:
+        raise UsageError("--reveal prints secrets as text and cannot be combined with -o json")
+
+
+# -- the actions, shared by the subcommands and the upstream-style root flags ----------------------
+
+
+def grant(invocation: Invocation, entitlement: str, principal: str, file: Path) -> None:
+    from baton_cli.emulator import task_builders as tb
+
+    with _catalog(file) as catalog:
+        task = tb.grant_task(entitlement, principal, catalog=catalog)
+    _execute(invocation, task, describe=lambda b: _granted(b, entitlement, principal))
+
+
+def revoke(
+    invocation: Invocation,
+    file: Path,
+    *,
+    grant_id: str | None = None,
+    entitlement: str | None = None,
+    principal: str | None = None,
+) -> None:
+    from baton_cli.emulator import task_builders as tb
+
+    with _catalog(file) as catalog:
+        if entitlement is None or principal is None:
+            if grant_id is None or (entitlement, principal) != (None, None):
+                raise UsageError("revoke needs --grant-id, or both --entitlement and --principal")
+            if catalog is None:
+                raise NotFoundError(f"--grant-id: c1z file {file} not found to look the grant up in (-f)")
+            task = tb.revoke_grant_id_task(grant_id, catalog)
+            what = f"grant {grant_id}"
+        else:
+            task = tb.revoke_task(entitlement, principal, grant_id=grant_id, catalog=catalog)
+            what = f"{entitlement} from {principal}"
+    _execute(invocation, task, describe=lambda _b: f"revoked {what}")
+
+
+def delete_resource(invocation: Invocation, resource: str, file: Path) -> None:
+    from baton_cli.emulator import task_builders as tb
+
+    with _catalog(file) as catalog:
+        task = tb.delete_resource_task(resource, catalog=catalog)
+    _execute(invocation, task, describe=lambda _b: f"deleted {resource}")
+
+
+def create_account(
+    invocation: Invocation,
+    login: str,
+    *,
+    emails: list[str],
+    resource_type: str,
+    profile: str | None,
+    age_recipients: list[str],
+    reveal: bool,
+) -> None:
+    from baton_cli.emulator import task_builders as tb
+
+    _check_reveal(reveal, invocation)
+    revealer = _Revealer(reveal)
+    task = tb.create_account_task(
+        login,
+        emails=emails,
+        resource_type_id=resource_type,
+        profile_json=profile,
+        password="random",
+        age_recipients=revealer.recipients(age_recipients),
+    )
+    _execute(invocation, task, describe=_account, reveal=revealer.lines)
+
+
+def rotate_credentials(
+    invocation: Invocation, resource: str, *, age_recipients: list[str], reveal: bool
+) -> None:
+    from baton_cli.emulator import task_builders as tb
+
+    _check_reveal(reveal, invocation)
+    revealer = _Revealer(reveal)
+    task = tb.rotate_credentials_task(resource, age_recipients=revealer.recipients(age_recipients))
+    _execute(
+        invocation,
+        task,
+        describe=lambda b: f"rotated credentials of {resource}" + _delivery(b, reveal),
+        reveal=revealer.lines,
+    )
+
+
+# -- the subcommands -------------------------------------------------------------------------------
 
 
 def register(app: typer.Typer) -> None:
     @app.command("grant", context_settings=EXTRA)
-    def grant(
+    def grant_command(
         ctx: typer.Context,
-        entitlement: str = typer.Option(..., "--entitlement", "-e", help="Entitlement id TYPE:ID:SLUG."),
-        principal: str = typer.Option(..., "--principal", help="Principal TYPE:ID."),
-        plugin: str = PLUGIN,
-        file: Path = FILE,
-        config: Path | None = CONFIG,
-        as_json: bool = JSON,
+        entitlement: Annotated[
+            str, typer.Option("--entitlement", "-e", metavar="ID", help="Entitlement id TYPE:ID:SLUG.")
+        ],
+        principal: Annotated[str, typer.Option("--principal", metavar="TYPE:ID", help="Principal TYPE:ID.")],
+        plugin: opt.Plugin,
+        file: opt.ProvisionFile = opt.DEFAULT_FILE,
+        config: opt.Config = None,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Grant an entitlement to a principal through the plugin."""
-        from baton_cli.emulator import task_builders as tb
-
-        with _catalog(file) as catalog:
-            task = tb.grant_task(entitlement, principal, catalog=catalog)
-        _execute(
-            ctx, plugin, config, task, as_json=as_json, describe=lambda b: _granted(b, entitlement, principal)
-        )
+        grant(Invocation.of(ctx, plugin, config, output), entitlement, principal, file)
 
     @app.command("revoke", context_settings=EXTRA)
-    def revoke(
+    def revoke_command(
         ctx: typer.Context,
-        entitlement: str = typer.Option(..., "--entitlement", "-e", help="Entitlement id TYPE:ID:SLUG."),
-        principal: str = typer.Option(..., "--principal", help="Principal TYPE:ID."),
-        grant_id: str | None = typer.Option(
-            None, "--grant-id", help="Grant id (default ENTITLEMENT:PTYPE:PID)."
-        ),
-        plugin: str = PLUGIN,
-        file: Path = FILE,
-        config: Path | None = CONFIG,
-        as_json: bool = JSON,
+        plugin: opt.Plugin,
+        grant_id: Annotated[
+            str | None,
+            typer.Option("--grant-id", metavar="ID", help="The grant to revoke, looked up in the c1z file."),
+        ] = None,
+        entitlement: Annotated[
+            str | None, typer.Option("--entitlement", "-e", metavar="ID", help="Entitlement id TYPE:ID:SLUG.")
+        ] = None,
+        principal: Annotated[
+            str | None, typer.Option("--principal", metavar="TYPE:ID", help="Principal TYPE:ID.")
+        ] = None,
+        file: opt.ProvisionFile = opt.DEFAULT_FILE,
+        config: opt.Config = None,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
-        """Revoke a principal's grant of an entitlement through the plugin."""
-        from baton_cli.emulator import task_builders as tb
-
-        with _catalog(file) as catalog:
-            task = tb.revoke_task(entitlement, principal, grant_id=grant_id, catalog=catalog)
-        _execute(
-            ctx,
-            plugin,
-            config,
-            task,
-            as_json=as_json,
-            describe=lambda _b: f"revoked {entitlement} from {principal}",
-        )
+        """Revoke a grant through the plugin: --grant-id, or --entitlement with --principal."""
+        invocation = Invocation.of(ctx, plugin, config, output)
+        revoke(invocation, file, grant_id=grant_id, entitlement=entitlement, principal=principal)
 
     @app.command("delete-resource", context_settings=EXTRA)
-    def delete_resource(
+    def delete_resource_command(
         ctx: typer.Context,
-        resource: str = typer.Option(..., "--resource", "-r", help="Resource TYPE:ID."),
-        plugin: str = PLUGIN,
-        file: Path = FILE,
-        config: Path | None = CONFIG,
-        as_json: bool = JSON,
+        resource: Annotated[
+            str, typer.Option("--resource", "-r", metavar="TYPE:ID", help="Resource TYPE:ID.")
+        ],
+        plugin: opt.Plugin,
+        file: opt.ProvisionFile = opt.DEFAULT_FILE,
+        config: opt.Config = None,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Delete a resource through the plugin."""
-        from baton_cli.emulator import task_builders as tb
-
-        with _catalog(file) as catalog:
-            task = tb.delete_resource_task(resource, catalog=catalog)
-        _execute(ctx, plugin, config, task, as_json=as_json, describe=lambda _b: f"deleted {resource}")
+        delete_resource(Invocation.of(ctx, plugin, config, output), resource, file)
 
     @app.command("create-account", context_settings=EXTRA)
-    def create_account(
+    def create_account_command(
         ctx: typer.Context,
-        login: str = typer.Option(..., "--login", help="Account login."),
-        email: list[str] | None = typer.Option(None, "--email", help="Email address; the first is primary."),
-        resource_type: str = typer.Option("", "--resource-type", "-t", help="Account resource type."),
-        profile: str | None = typer.Option(None, "--profile", help="Profile JSON object."),
-        age_recipient: list[str] | None = AGE,
-        reveal: bool = REVEAL,
-        plugin: str = PLUGIN,
-        config: Path | None = CONFIG,
-        as_json: bool = JSON,
+        login: Annotated[str, typer.Option("--login", metavar="LOGIN", help="Account login.")],
+        plugin: opt.Plugin,
+        email: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--email", metavar="ADDRESS", help="Email address (repeatable); the first is primary."
+            ),
+        ] = None,
+        resource_type: Annotated[
+            str, typer.Option("--resource-type", "-t", metavar="TYPE", help="Account resource type.")
+        ] = "",
+        profile: Annotated[
+            str | None, typer.Option("--profile", metavar="JSON", help="Profile JSON object.")
+        ] = None,
+        age_recipient: Annotated[list[str] | None, AGE] = None,
+        reveal: Annotated[bool, REVEAL] = False,
+        config: opt.Config = None,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Create an account through the plugin; its new password is shown only with --reveal."""
-        from baton_cli.emulator import task_builders as tb
-
-        _check_reveal(reveal, as_json)
-        revealer = _Revealer(reveal)
-        task = tb.create_account_task(
+        create_account(
+            Invocation.of(ctx, plugin, config, output),
             login,
             emails=email or [],
-            resource_type_id=resource_type,
-            profile_json=profile,
-            password="random",
-            age_recipients=revealer.recipients(age_recipient),
+            resource_type=resource_type,
+            profile=profile,
+            age_recipients=age_recipient or [],
+            reveal=reveal,
         )
-        _execute(ctx, plugin, config, task, as_json=as_json, describe=_account, reveal=revealer.lines)
 
     @app.command("rotate-credentials", context_settings=EXTRA)
-    def rotate_credentials(
+    def rotate_credentials_command(
         ctx: typer.Context,
-        resource: str = typer.Option(..., "--resource", "-r", help="Resource TYPE:ID."),
-        age_recipient: list[str] | None = AGE,
-        reveal: bool = REVEAL,
-        plugin: str = PLUGIN,
-        config: Path | None = CONFIG,
-        as_json: bool = JSON,
+        resource: Annotated[
+            str, typer.Option("--resource", "-r", metavar="TYPE:ID", help="Resource TYPE:ID.")
+        ],
+        plugin: opt.Plugin,
+        age_recipient: Annotated[list[str] | None, AGE] = None,
+        reveal: Annotated[bool, REVEAL] = False,
+        config: opt.Config = None,
+        output: opt.Output = opt.CONSOLE,
     ) -> None:
         """Rotate a resource's credentials through the plugin; shown only with --reveal."""
-        from baton_cli.emulator import task_builders as tb
-
-        _check_reveal(reveal, as_json)
-        revealer = _Revealer(reveal)
-        task = tb.rotate_credentials_task(resource, age_recipients=revealer.recipients(age_recipient))
-        _execute(
-            ctx,
-            plugin,
-            config,
-            task,
-            as_json=as_json,
-            describe=lambda b: f"rotated credentials of {resource}" + _delivery(b, reveal),
-            reveal=revealer.lines,
+        rotate_credentials(
+            Invocation.of(ctx, plugin, config, output),
+            resource,
+            age_recipients=age_recipient or [],
+            reveal=reveal,
         )
 
 

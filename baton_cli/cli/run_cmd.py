@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
+from baton_cli.cli import options as opt
 from baton_cli.cli.interrupt import cancel_on_sigint
 from baton_cli.core.cancel import CancelToken
 from baton_cli.wiring import PluginRequest, run_daemon
@@ -70,39 +70,13 @@ def register(app: typer.Typer) -> None:
     )
     def run(
         ctx: typer.Context,
-        plugin: str = typer.Option(
-            ..., "--plugin", "-p", envvar="BATON_PLUGIN", help="Plugin entry-point name or module:attr."
-        ),
-        client_id: str = typer.Option(
-            "", "--client-id", envvar="BATON_CLIENT_ID", help="ConductorOne client id (NAME@HOST/pcc)."
-        ),
-        client_secret: str = typer.Option(
-            "",
-            "--client-secret",
-            envvar="BATON_CLIENT_SECRET",
-            help="ConductorOne client secret; prefer the environment variable to the command line.",
-            show_default=False,
-        ),
-        ca_file: Path | None = typer.Option(
-            None,
-            "--ca-file",
-            envvar="BATON_CA_FILE",
-            help="PEM CA bundle to verify the platform with (e.g. the emulator's); default: system roots.",
-        ),
-        config: Path | None = typer.Option(
-            None, "--config", envvar="BATON_CONFIG_PATH", help="YAML file of plugin field values."
-        ),
-        task_concurrency: int = typer.Option(
-            3,
-            "--task-concurrency",
-            envvar="BATON_TASK_CONCURRENCY",
-            min=1,
-            max=100,
-            help="Tasks run at once.",
-        ),
-        c1z_temp_dir: Path | None = typer.Option(
-            None, "--c1z-temp-dir", envvar="BATON_C1Z_TEMP_DIR", help="Directory for sync work files."
-        ),
+        plugin: opt.Plugin,
+        client_id: opt.ClientId = "",
+        client_secret: opt.ClientSecret = "",
+        ca_file: opt.CAFile = None,
+        config: opt.Config = None,
+        task_concurrency: opt.TaskConcurrency = 3,
+        c1z_temp_dir: opt.C1ZTempDir = None,
         max_tasks: int | None = typer.Option(
             None, "--max-tasks", min=1, help="Stop after this many tasks have finished."
         ),

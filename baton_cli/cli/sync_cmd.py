@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import StrEnum
-from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from baton_cli.cli import humanize
+from baton_cli.cli import options as opt
 from baton_cli.cli.interrupt import cancel_on_sigint
+from baton_cli.cli.options import OutputFormat, ProgressMode
 from baton_cli.cli.progress_view import NoProgress, PlainProgress, RichProgress
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.targets import parse_resource_ref
 from baton_cli.errors import UsageError
-from baton_cli.wiring import PluginRequest, run_local_sync
-
-
-class ProgressMode(StrEnum):
-    auto = "auto"
-    rich = "rich"
-    plain = "plain"
-    off = "off"
+from baton_cli.wiring import PluginRequest, SyncSummary, run_local_sync
 
 
 def _display(mode: ProgressMode) -> RichProgress | PlainProgress | NoProgress:
@@ -36,10 +31,6 @@ def _display(mode: ProgressMode) -> RichProgress | PlainProgress | NoProgress:
     return NoProgress()
 
 
-def _csv(text: str) -> list[str]:
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
 def sync_options(
     sync_resources: str,
     sync_resource_types: str,
@@ -47,11 +38,11 @@ def sync_options(
     skip_grants: bool,
     skip_expand_grants: bool,
 ) -> SyncOptions:
-    refs = [parse_resource_ref(item) for item in _csv(sync_resources)]
+    refs = [parse_resource_ref(item) for item in opt.csv_list(sync_resources)]
     if skip_grants and not refs:
         raise UsageError("--skip-grants is only allowed together with --sync-resources")
     return SyncOptions(
-        resource_type_ids=tuple(_csv(sync_resource_types)),
+        resource_type_ids=tuple(opt.csv_list(sync_resource_types)),
         targets=tuple(target for target, _parent in refs),
         target_parents=tuple(parent for _target, parent in refs),
         skip_entitlements_and_grants=skip_entitlements_and_grants,
@@ -72,60 +63,26 @@ def register(app: typer.Typer) -> None:
     )
     def sync(
         ctx: typer.Context,
-        plugin: str = typer.Option(
-            ..., "--plugin", "-p", envvar="BATON_PLUGIN", help="Plugin entry-point name or module:attr."
-        ),
-        out: Path = typer.Option(
-            Path("sync.c1z"),
-            "--out",
-            "--file",
-            "-f",
-            envvar="BATON_FILE",
-            help="c1z file to write (upstream alias: -f/--file).",
-        ),
-        config: Path | None = typer.Option(
-            None,
-            "--config",
-            envvar="BATON_CONFIG_PATH",
-            help="YAML file of plugin field values (default ./.baton.yaml).",
-        ),
-        as_json: bool = typer.Option(False, "--json", help="Print a JSON summary on stdout."),
-        progress: ProgressMode = typer.Option(
-            ProgressMode.auto, "--progress", help="Progress display on stderr: auto picks rich on a terminal."
-        ),
-        c1z_temp_dir: Path | None = typer.Option(
-            None, "--c1z-temp-dir", envvar="BATON_C1Z_TEMP_DIR", help="Directory for c1z work files."
-        ),
-        sync_resources: str = typer.Option(
-            "",
-            "--sync-resources",
-            envvar="BATON_SYNC_RESOURCES",
-            help="Targeted sync of these resources: TYPE:ID or bid:r: Baton IDs, comma separated.",
-        ),
-        sync_resource_types: str = typer.Option(
-            "",
-            "--sync-resource-types",
-            envvar="BATON_SYNC_RESOURCE_TYPES",
-            help="Only these resource types, comma separated.",
-        ),
-        skip_entitlements_and_grants: bool = typer.Option(
-            False,
-            "--skip-entitlements-and-grants",
-            envvar="BATON_SKIP_ENTITLEMENTS_AND_GRANTS",
-            help="Resources only (a resources_only sync).",
-        ),
-        skip_grants: bool = typer.Option(
-            False,
-            "--skip-grants",
-            envvar="BATON_SKIP_GRANTS",
-            help="Skip grants (only with --sync-resources).",
-        ),
-        skip_expand_grants: bool = typer.Option(
-            False,
-            "--skip-expand-grants",
-            envvar="BATON_SKIP_EXPAND_GRANTS",
-            help="Leave grant expansion to the platform.",
-        ),
+        plugin: opt.Plugin,
+        out: opt.SyncOut = opt.DEFAULT_FILE,
+        config: opt.Config = None,
+        output: opt.Output = opt.CONSOLE,
+        progress: opt.Progress = ProgressMode.auto,
+        c1z_temp_dir: opt.C1ZTempDir = None,
+        sync_resources: opt.SyncResources = "",
+        sync_resource_types: opt.SyncResourceTypes = "",
+        skip_entitlements_and_grants: opt.SkipEntitlementsAndGrants = False,
+        skip_grants: opt.SkipGrants = False,
+        skip_expand_grants: opt.SkipExpandGrants = False,
+        fresh: Annotated[
+            bool,
+            opt.option(
+                "--fresh",
+                "--no-resume",
+                envvar=None,
+                help="Discard an unfinished sync saved for this file and start over.",
+            ),
+        ] = False,
     ) -> None:
         request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
         options = sync_options(
@@ -134,9 +91,16 @@ def register(app: typer.Typer) -> None:
         cancel = CancelToken()
         with _display(progress) as display, cancel_on_sigint(cancel):
             summary = run_local_sync(
-                request, out, observer=display, cancel=cancel, tmp_dir=c1z_temp_dir, options=options
+                request,
+                out,
+                observer=display,
+                cancel=cancel,
+                tmp_dir=c1z_temp_dir,
+                options=options,
+                fresh=fresh,
             )
-        if as_json:
+            display.finished(summary.seconds)
+        if output is OutputFormat.json:
             payload = {
                 "sync_id": summary.sync_id,
                 "counts": summary.counts,
@@ -150,8 +114,14 @@ def register(app: typer.Typer) -> None:
             }
             typer.echo(json.dumps(payload, indent=2))
         else:
-            counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in summary.counts.items())
-            typer.echo(
-                f"Synced {counts} into {summary.path} ({summary.bytes:,} bytes) "
-                f"in {summary.seconds:.2f}s; sync id {summary.sync_id}"
-            )
+            typer.echo(summary_line(summary))
+
+
+def summary_line(summary: SyncSummary) -> str:
+    warnings = len(summary.warnings) + len(summary.dropped)
+    told = f"; {humanize.count(warnings, 'warning')} (on stderr)" if warnings else ""
+    return (
+        f"Synced {humanize.kind_counts(summary.counts)} into {summary.path} "
+        f"({humanize.count(summary.bytes, 'byte')}) in {humanize.duration(summary.seconds)}; "
+        f"sync id {summary.sync_id}{told}"
+    )

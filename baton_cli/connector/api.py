@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar, runtime_checkable
+from datetime import datetime
+from typing import Generic, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from baton_cli.pb.c1.connector.v2 import connector_pb2, entitlement_pb2, grant_pb2, resource_pb2
 
@@ -24,6 +25,9 @@ ResourceId = resource_pb2.ResourceId
 Entitlement = entitlement_pb2.Entitlement
 Grant = grant_pb2.Grant
 ConnectorMetadata = connector_pb2.ConnectorMetadata
+CredentialIssueOptions = resource_pb2.CredentialIssueOptions
+CredentialIssueDetails = connector_pb2.CredentialDetailsCredentialIssue
+CredentialResourceMode: TypeAlias = resource_pb2.CredentialResourceMode.ValueType
 
 T = TypeVar("T")
 
@@ -125,6 +129,36 @@ class SyncAware(Protocol):
     def sync_started(self, sync_id: str) -> None: ...
 
     def sync_finished(self, sync_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRequest:
+    """What the platform asks a credential issuer for (an API key, key pair, token or secret)."""
+
+    identity_id: ResourceId
+    options: CredentialIssueOptions
+    request_id: str  # the task id: the same request must not issue twice
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCredential:
+    """The new secret: its resource (if the system shows one) and the plaintexts to deliver."""
+
+    credentials: Sequence[Credential]
+    secret: Resource | None = None
+    resource_mode: CredentialResourceMode = resource_pb2.CREDENTIAL_RESOURCE_MODE_UNSPECIFIED
+
+
+@runtime_checkable
+class CredentialIssuer(Protocol):
+    """Issues new credentials for identities of this type (CAPABILITY_CREDENTIAL_ISSUE)."""
+
+    def credential_issue_details(self) -> CredentialIssueDetails:
+        """The options offered, reported per type in ConnectorMetadata (runner.md §9)."""
+        ...
+
+    def issue_credential(self, request: IssueRequest) -> IssuedCredential: ...
 
 
 @runtime_checkable

@@ -17,6 +17,7 @@ from baton_cli.connector.api import (
     AccountManager,
     Connector,
     ConnectorMetadata,
+    CredentialIssuer,
     CredentialRotator,
     Provisioner,
     ResourceCreator,
@@ -24,8 +25,9 @@ from baton_cli.connector.api import (
     ResourceGetter,
     ResourceSyncer,
 )
+from baton_cli.connector.services import ActionManager, EventFeedProvider, TicketManager
 from baton_cli.errors import ConnectorError
-from baton_cli.pb.c1.connector.v2 import connector_pb2
+from baton_cli.pb.c1.connector.v2 import annotation_external_ticket_pb2, connector_pb2
 
 Capability: TypeAlias = connector_pb2.Capability.ValueType
 
@@ -50,7 +52,17 @@ def resource_type_capabilities(syncer: ResourceSyncer) -> list[Capability]:
             caps.append(connector_pb2.CAPABILITY_RESOURCE_CREATE)
     if isinstance(syncer, CredentialRotator):
         caps.append(connector_pb2.CAPABILITY_CREDENTIAL_ROTATION)
+    if isinstance(syncer, CredentialIssuer):
+        caps.append(connector_pb2.CAPABILITY_CREDENTIAL_ISSUE)
     return caps
+
+
+# Connector-wide services and the capability each adds to connector_capabilities (runner.md §9).
+SERVICE_CAPABILITIES: tuple[tuple[type, Capability], ...] = (
+    (TicketManager, connector_pb2.CAPABILITY_TICKETING),
+    (ActionManager, connector_pb2.CAPABILITY_ACTIONS),
+    (EventFeedProvider, connector_pb2.CAPABILITY_EVENT_FEED_V2),
+)
 
 
 def _marked(annotations: Iterable[any_pb2.Any], marker: Descriptor) -> bool:
@@ -71,11 +83,39 @@ def _type_capability(syncer: ResourceSyncer) -> connector_pb2.ResourceTypeCapabi
     for annotation in rtype.annotations:
         if annotation.Is(connector_pb2.CapabilityPermissions.DESCRIPTOR):
             annotation.Unpack(entry.permissions)
+    if isinstance(syncer, CredentialIssuer):
+        entry.credential_issue.CopyFrom(syncer.credential_issue_details())
     return entry
 
 
-def connector_metadata_with_capabilities(connector: Connector) -> ConnectorMetadata:
+def _check_issue_details(per_type: list[connector_pb2.ResourceTypeCapability], deleters: set[str]) -> None:
+    """Upstream refuses issuer details whose secrets could never be cleaned up or chosen."""
+    for entry in per_type:
+        if connector_pb2.CAPABILITY_CREDENTIAL_ISSUE not in entry.capabilities:
+            continue
+        details = entry.credential_issue
+        where = f"credential issuer of {entry.resource_type.id!r}"
+        offered = [option.option for option in details.options]
+        if not offered:
+            raise ConnectorError(f"{where}: offers no credential options")
+        if details.preferred_option not in offered:
+            raise ConnectorError(f"{where}: preferred option is not among the offered options")
+        for option in details.options:
+            secret_type = option.secret_resource_type_id
+            if secret_type and secret_type not in deleters:
+                raise ConnectorError(
+                    f"{where}: secret resource type {secret_type!r} has no deleter, so issued "
+                    "secrets could not be revoked"
+                )
+
+
+def connector_metadata_with_capabilities(
+    connector: Connector, *, ticketing: bool = False
+) -> ConnectorMetadata:
     """The connector's metadata with ``capabilities`` computed from its syncers.
+
+    A connector with a ticket system also gets an ``ExternalTicketSettings``
+    annotation saying whether ticketing is switched on (``--ticketing``, runner.md §2).
 
     Credential details the connector set itself are kept; otherwise account
     provisioning and rotation advertise a random password, the one option the
@@ -93,6 +133,8 @@ def connector_metadata_with_capabilities(connector: Connector) -> ConnectorMetad
     union: set[Capability] = {cap for entry in per_type for cap in entry.capabilities}
     if any(isinstance(s, ResourceGetter) for s in syncers):
         union.add(connector_pb2.CAPABILITY_SERVICE_MODE_TARGETED_SYNC)
+    union.update(cap for service, cap in SERVICE_CAPABILITIES if isinstance(connector, service))
+    _check_issue_details(per_type, {s.resource_type.id for s in syncers if isinstance(s, ResourceDeleter)})
 
     details = connector_pb2.CredentialDetails()
     if metadata.capabilities.HasField("credential_details"):
@@ -114,6 +156,10 @@ def connector_metadata_with_capabilities(connector: Connector) -> ConnectorMetad
     if details.ByteSize():
         capabilities.credential_details.CopyFrom(details)
     metadata.capabilities.CopyFrom(capabilities)
+    if isinstance(connector, TicketManager):
+        settings = any_pb2.Any()
+        settings.Pack(annotation_external_ticket_pb2.ExternalTicketSettings(enabled=ticketing))
+        metadata.annotations.append(settings)
     return metadata
 
 

@@ -1,9 +1,11 @@
 """Finding and loading connector plugins.
 
-A plugin is named either by its ``baton.connectors`` entry point (``demo``) or
-by an import path (``package.module:attr``), where ``attr`` is a Plugin or a
-zero-argument callable returning one. The bundled demo is always available,
-even when baton_cli runs from a source checkout without installed metadata.
+A plugin is named either by its ``baton.connectors`` entry point (``demo``), by
+an import path (``package.module:attr``), or by a file (``./path/module.py:attr``),
+where ``attr`` is a Plugin or a zero-argument callable returning one. Import paths
+also resolve from the current directory, as ``python -m`` would, without PYTHONPATH.
+The bundled demo is always available, even when baton_cli runs from a source
+checkout without installed metadata.
 ``exec:PATH_OR_NAME`` and entry points holding an ExecutablePlugin name a Go
 connector binary instead (``load_connector_plugin``).
 """
@@ -11,9 +13,13 @@ connector binary instead (``load_connector_plugin``).
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from importlib import metadata
+from pathlib import Path
+from types import ModuleType
 
 from baton_cli.connector.executable import ExecutablePlugin, exec_plugin
 from baton_cli.connector.plugin import Plugin
@@ -63,23 +69,28 @@ def plugin_names(*, entry_points: EntryPointsProvider | None = None) -> list[str
     return sorted(_entry_points(entry_points))
 
 
-def load_plugin(spec: str, *, entry_points: EntryPointsProvider | None = None) -> Plugin:
-    """Load a Python plugin by entry-point name or ``package.module:attr`` path."""
-    loaded = load_connector_plugin(spec, entry_points=entry_points)
+def load_plugin(
+    spec: str, *, entry_points: EntryPointsProvider | None = None, cwd: Path | None = None
+) -> Plugin:
+    """Load a Python plugin by entry-point name, ``package.module:attr`` or ``./file.py:attr`` path.
+
+    Relative files and import paths are resolved against ``cwd`` (default: the current directory).
+    """
+    loaded = load_connector_plugin(spec, entry_points=entry_points, cwd=cwd)
     if isinstance(loaded, ExecutablePlugin):
         raise UsageError(f"plugin {spec!r} is a connector executable ({loaded.executable}), not Python code")
     return loaded
 
 
 def load_connector_plugin(
-    spec: str, *, entry_points: EntryPointsProvider | None = None
+    spec: str, *, entry_points: EntryPointsProvider | None = None, cwd: Path | None = None
 ) -> Plugin | ExecutablePlugin:
     """Like load_plugin, but also ``exec:PATH_OR_NAME`` and entry points naming an executable."""
     executable = exec_plugin(spec)
     if executable is not None:
         return executable
     if ":" in spec:
-        return _load_path(spec)
+        return _load_path(spec, cwd or Path.cwd())
     found = _entry_points(entry_points)
     entry_point = found.get(spec)
     if entry_point is None:
@@ -143,13 +154,63 @@ def _load_entry_point(entry_point: metadata.EntryPoint) -> Plugin | ExecutablePl
     return plugin if plugin.version else replace(plugin, version=_dist_version(entry_point))
 
 
-def _load_path(spec: str) -> Plugin | ExecutablePlugin:
-    module_name, _, attr = spec.partition(":")
+def _is_file_spec(module_part: str) -> bool:
+    return module_part.endswith(".py") or "/" in module_part or "\\" in module_part
+
+
+def _load_path(spec: str, cwd: Path) -> Plugin | ExecutablePlugin:
+    module_name, _, attr = spec.rpartition(":")
     if not module_name or not attr:
-        raise UsageError(f"invalid plugin path {spec!r}: expected package.module:attribute")
+        raise UsageError(
+            f"invalid plugin path {spec!r}: expected package.module:attribute or ./file.py:attribute"
+        )
     label = f"plugin {spec!r}"
+    if _is_file_spec(module_name):
+        module = _import_file(cwd / module_name, label)
+    else:
+        module = _import_module(module_name, label, cwd)
+    loaded: object = module
+    for part in attr.split("."):
+        if not hasattr(loaded, part):
+            raise NotFoundError(f"{label}: {module_name!r} has no attribute {attr!r}")
+        loaded = getattr(loaded, part)
+    plugin = _as_plugin(loaded, label)
+    return plugin if plugin.version else replace(plugin, version=_module_version(module.__name__))
+
+
+def _search_path(directory: Path) -> None:
+    # Appended, so installed packages keep precedence over same-named local files.
+    entry = str(directory.resolve())
+    if entry not in sys.path:
+        sys.path.append(entry)
+
+
+def _import_file(path: Path, label: str) -> ModuleType:
+    if not path.is_file():
+        raise NotFoundError(f"{label}: no such file {str(path)!r}")
+    # The file's directory is importable too, so the plugin can import its sibling modules.
+    _search_path(path.parent)
+    name = path.stem
+    existing = sys.modules.get(name)
+    if existing is not None and Path(getattr(existing, "__file__", "") or "").resolve() == path.resolve():
+        return existing
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise UsageError(f"{label}: {str(path)!r} is not a Python module")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module  # dataclasses and pickling look the module up by name
     try:
-        module = importlib.import_module(module_name)
+        module_spec.loader.exec_module(module)
+    except Exception as error:
+        sys.modules.pop(name, None)
+        raise ConnectorError(f"{label} failed to import: {_one_line(error)}") from error
+    return module
+
+
+def _import_module(module_name: str, label: str, cwd: Path) -> ModuleType:
+    _search_path(cwd)
+    try:
+        return importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         missing = error.name or ""
         if missing and (module_name == missing or module_name.startswith(missing + ".")):
@@ -157,13 +218,6 @@ def _load_path(spec: str) -> Plugin | ExecutablePlugin:
         raise ConnectorError(f"{label} failed to import: {_one_line(error)}") from error
     except Exception as error:
         raise ConnectorError(f"{label} failed to import: {_one_line(error)}") from error
-    loaded: object = module
-    for part in attr.split("."):
-        if not hasattr(loaded, part):
-            raise NotFoundError(f"{label}: {module_name!r} has no attribute {attr!r}")
-        loaded = getattr(loaded, part)
-    plugin = _as_plugin(loaded, label)
-    return plugin if plugin.version else replace(plugin, version=_module_version(module_name))
 
 
 def _as_plugin(loaded: object, label: str) -> Plugin | ExecutablePlugin:

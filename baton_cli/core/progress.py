@@ -30,6 +30,11 @@ class SyncObserver(Protocol):
 
     def page_stored(self, kind: RowKind, rows: int) -> None: ...
 
+    def phase_progress(self, phase: Phase, done: int, total: int) -> None:
+        """``done`` of ``total`` units of a phase whose size is known: resources walked for
+        entitlements and grants, entitlement pairs for grant expansion."""
+        ...
+
     def note(self, message: str) -> None:
         """Something a person should know (e.g. that an unfinished sync is being resumed)."""
         ...
@@ -43,4 +48,7 @@ class NullObserver:
         pass
 
     def page_stored(self, kind: RowKind, rows: int) -> None:
+        pass
+
+    def phase_progress(self, phase: Phase, done: int, total: int) -> None:
         pass

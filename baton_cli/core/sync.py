@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
@@ -24,7 +25,13 @@ from baton_cli.connector.api import (
     SyncAware,
 )
 from baton_cli.core.cancel import CancelToken
-from baton_cli.core.expand import expand_grants
+from baton_cli.core.duplicates import (
+    DuplicatePolicy,
+    duplicate_entitlement,
+    duplicate_grant,
+    duplicate_resource,
+)
+from baton_cli.core.expand import ExpansionProgress, expand_grants
 from baton_cli.core.ingest import IngestFilter
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
 from baton_cli.core.retry import RetryPolicy
@@ -48,7 +55,21 @@ CHECKPOINT_INTERVAL_SECONDS = 10.0
 # each to its own per-resource action.
 STORE_BATCH = 500
 
+# Phase progress goes to the observer at most this often (and at a phase's last unit).
+PROGRESS_REPORT_SECONDS = 0.2
+
 T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Walk:
+    """How far a phase's walk over the stored resources has come."""
+
+    phase: Phase
+    operation: str
+    done: int
+    total: int
+    reported: float = float("-inf")
 
 
 _INVARIANT_WARNINGS = {
@@ -76,7 +97,9 @@ class SyncEngine:
         checkpoint_interval: float = CHECKPOINT_INTERVAL_SECONDS,
         options: SyncOptions | None = None,
         retry_base_seconds: float = 1.0,
+        duplicate_ids: DuplicatePolicy = "warn",
     ) -> None:
+        self._duplicate_ids = duplicate_ids
         self._options = options or SyncOptions()
         self._env = dict(env or {})
         self._resume = resume
@@ -94,8 +117,11 @@ class SyncEngine:
         self._cancel_token = self._cancel
         self._retry = RetryPolicy(self._cancel, base_seconds=retry_base_seconds, on_retry=self._retrying)
         self._warnings: list[str] = []
+        self._skipped: list[str] = []
         self._filter = IngestFilter((), full_sync=True)
         self._type_annotation_urls: dict[str, frozenset[str]] = {}
+        self._walk: _Walk | None = None
+        self._expansion_reported = float("-inf")
 
     def run(self) -> SyncResult:
         started = self._clock()
@@ -117,9 +143,10 @@ class SyncEngine:
         if unfinished is not None and (token := self._store.resume_sync(unfinished)):
             sync_id = unfinished.sync_id
             state = SyncState.from_token(token)
+            top = state.actions[-1].operation if state.actions else Phase.FINALIZE.value
             self._observer.note(
-                f"resuming unfinished sync {sync_id} started {unfinished.started_at} "
-                f"({len(state.actions)} actions left)"
+                f"resuming sync {sync_id} (started {unfinished.started_at}) from {top}; "
+                f"{len(state.actions):,} {'action' if len(state.actions) == 1 else 'actions'} left"
             )
         else:
             if unfinished is not None:
@@ -134,6 +161,8 @@ class SyncEngine:
         self._drive(state)
         self._enter(Phase.FINALIZE)
         self._check_invariants()
+        for reason, rows in sorted(self._filter.dropped.items()):
+            self._observer.note(f"warning: dropped {rows:,} {'row' if rows == 1 else 'rows'}: {reason}")
         state.actions.clear()
         self._store.set_sync_token(state.to_token())
         stats = self._store.end_sync()
@@ -148,7 +177,7 @@ class SyncEngine:
             state.needs_expansion,
             resumed,
             options.sync_type,
-            tuple(self._warnings),
+            (*self._warnings, *self._skipped),
             dict(self._filter.dropped),
         )
 
@@ -188,7 +217,11 @@ class SyncEngine:
             parents = options.target_parents or (None,) * len(options.targets)
             for target, parent in zip(options.targets, parents, strict=True):
                 if target.resource_type not in self._syncers:
-                    continue  # filtered out by --sync-resource-types
+                    self._skip(
+                        f"skipped target {target.resource_type}:{target.resource}: its resource type "
+                        "is not among the types being synced"
+                    )
+                    continue
                 action = Action(
                     OP_TARGETED,
                     resource_type_id=target.resource_type,
@@ -265,11 +298,15 @@ class SyncEngine:
                 self._enter(Phase.LIST_RESOURCES)
                 self._list_resources(action, state)
             case "list-entitlements" | "list-grants":
-                self._enter(
+                phase = (
                     Phase.LIST_ENTITLEMENTS if action.operation == OP_LIST_ENTITLEMENTS else Phase.LIST_GRANTS
                 )
+                if phase != self._phase:
+                    self._enter(phase)
+                    self._start_walk(phase, action, state)
                 if action.resource_id:
                     self._list_for_resource(action, state)
+                    self._resource_walked(action, state)
                 else:
                     self._walk_store(action, state)
             case "targeted-resource-sync":
@@ -281,7 +318,12 @@ class SyncEngine:
                     state.actions.append(action)  # a resumed run starts the expansion again
                     self._checkpoint(state)
                     state.actions.pop()
-                    result = expand_grants(self._store.expansion_store(), env=self._env, cancel=self._cancel)
+                    result = expand_grants(
+                        self._store.expansion_store(),
+                        env=self._env,
+                        cancel=self._cancel,
+                        on_progress=self._expansion_progress,
+                    )
                     self._stored(RowKind.GRANTS, result.grants_created)
             case other:
                 raise UsageError(f"sync state holds an unknown action {other!r}")
@@ -303,6 +345,7 @@ class SyncEngine:
 
     def _store_resources(self, syncer: ResourceSyncer, items: Sequence[Resource], state: SyncState) -> None:
         resource_type = syncer.resource_type
+        self._report_duplicate("resource", duplicate_resource(items), resource_type.id)
         items = self._filter.resources(items)
         children: list[Action] = []
         for resource in items:
@@ -323,9 +366,9 @@ class SyncEngine:
     def _targeted(self, action: Action, state: SyncState) -> None:
         syncer = self._syncer(action.resource_type_id)
         if not isinstance(syncer, ResourceGetter):
-            self._warn(
-                f"resource type {action.resource_type_id!r} cannot fetch single resources; "
-                f"skipped target {action.resource_type_id}:{action.resource_id}"
+            self._skip(
+                f"skipped target {action.resource_type_id}:{action.resource_id}: resource type "
+                f"{action.resource_type_id!r} cannot fetch single resources"
             )
             return
         resource_id = ResourceId(resource_type=action.resource_type_id, resource=action.resource_id)
@@ -339,9 +382,15 @@ class SyncEngine:
             resource = self._call(where, lambda: syncer.get(resource_id, parent))
         except BatonError as exc:
             if exc.code in (StatusCode.NOT_FOUND, StatusCode.UNIMPLEMENTED):
-                return  # upstream skips such targets silently
+                # Upstream skips such targets silently; a person should hear of it.
+                self._skip(f"skipped target {action.resource_type_id}:{action.resource_id}: {exc}")
+                return
             raise
         if resource is None:
+            self._skip(
+                f"skipped target {action.resource_type_id}:{action.resource_id}: "
+                "the connector has no such resource"
+            )
             return
         self._store_resources(syncer, [resource], state)
         key = (resource.id.resource_type, resource.id.resource)
@@ -352,6 +401,50 @@ class SyncEngine:
                 follow_ups.append(Action(OP_LIST_GRANTS, resource_type_id=key[0], resource_id=key[1]))
         self._pending[key] = resource
         state.push(*follow_ups)
+
+    def _start_walk(self, phase: Phase, action: Action, state: SyncState) -> None:
+        """Size the store walk a phase begins with; a resumed run begins part-way through it."""
+        if self._options.targets:
+            self._walk = None  # targets are walked one by one, with no total to speak of
+            return
+        stack = [*state.actions, action]
+        walk = next((a for a in stack if a.operation == action.operation and not a.resource_id), None)
+        unread = self._store.count_resources_after(int(walk.page_token or 0)) if walk else 0
+        pending = {(a.resource_type_id, a.resource_id) for a in stack if a.operation == action.operation}
+        pending.discard(("", ""))
+        total = self._store.count_resources_after(0)
+        self._walk = _Walk(phase, action.operation, max(0, total - unread - len(pending)), total)
+        self._report_walk(force=True)
+
+    def _resource_walked(self, action: Action, state: SyncState) -> None:
+        walk = self._walk
+        if walk is None or walk.operation != action.operation:
+            return
+        top = state.actions[-1] if state.actions else None
+        if top is not None and (top.operation, top.resource_type_id, top.resource_id) == (
+            action.operation,
+            action.resource_type_id,
+            action.resource_id,
+        ):
+            return  # the resource's next page follows
+        walk.done += 1
+        self._report_walk(force=walk.done >= walk.total)
+
+    def _report_walk(self, *, force: bool) -> None:
+        walk = self._walk
+        if walk is None:
+            return
+        now = self._clock()
+        # One report per resource would cost more than the listing of a small one.
+        if force or now - walk.reported >= PROGRESS_REPORT_SECONDS:
+            walk.reported = now
+            self._observer.phase_progress(walk.phase, walk.done, walk.total)
+
+    def _expansion_progress(self, progress: ExpansionProgress) -> None:
+        now = self._clock()
+        if progress.pairs_done >= progress.pairs or now - self._expansion_reported >= PROGRESS_REPORT_SECONDS:
+            self._expansion_reported = now
+            self._observer.phase_progress(Phase.GRANT_EXPANSION, progress.pairs_done, progress.pairs)
 
     def _walk_store(self, action: Action, state: SyncState) -> None:
         after = int(action.page_token or 0)
@@ -382,6 +475,7 @@ class SyncEngine:
             )
             if ents is None:
                 return
+            self._report_duplicate("entitlement", duplicate_entitlement(ents.items), f"{key[0]}:{key[1]}")
             self._stored(
                 RowKind.ENTITLEMENTS, self._store.put_entitlements(self._filter.entitlements(ents.items))
             )
@@ -390,6 +484,7 @@ class SyncEngine:
             grants = self._page(action, lambda: syncer.grants(resource, action.page_token), what="grants")
             if grants is None:
                 return
+            self._report_duplicate("grant", duplicate_grant(grants.items), f"{key[0]}:{key[1]}")
             kept = self._filter.grants(grants.items)
             if not state.needs_expansion and self._filter.saw_expandable:
                 state.needs_expansion = not self._options.skip_expand_grants and not self._options.targets
@@ -458,6 +553,19 @@ class SyncEngine:
                 f"{where}: connector returned the same page token again (endless pagination)"
             )
         return page
+
+    def _skip(self, message: str) -> None:
+        """A warning that does not count towards failing the sync (targets it could not honour)."""
+        self._skipped.append(message)
+        self._observer.note(f"warning: {message}")
+
+    def _report_duplicate(self, kind: str, duplicate: str | None, listing: str) -> None:
+        if duplicate is None:
+            return
+        message = f"{kind} id {duplicate!r} appears twice in one page listed for {listing!r}"
+        if self._duplicate_ids == "error":
+            raise ConnectorError(message)
+        self._warn(f"{message}; the last one is kept")
 
     def _warn(self, message: str) -> None:
         self._warnings.append(message)

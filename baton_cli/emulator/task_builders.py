@@ -137,6 +137,12 @@ class C1ZCatalog:
         who = f"{principal.resource_type}:{principal.resource}"
         raise NotFoundError(f"no grant of {entitlement_id} to {who} in {self.label}")
 
+    def grant_by_id(self, grant_id: str) -> grant_pb2.Grant:
+        found = self._reader.get_grant(self.sync_id, grant_id)
+        if found is None:
+            raise NotFoundError(f"grant {grant_id} not found in {self.label}")
+        return found
+
 
 # -- tasks -----------------------------------------------------------------------------------------
 
@@ -216,6 +222,13 @@ def revoke_task(
         principal=Resource(id=principal_id),
     )
     return Task(revoke=Task.RevokeTask(grant=grant))
+
+
+def revoke_grant_id_task(grant_id: str, catalog: C1ZCatalog) -> Task:
+    """Revoke the stored grant with this id (upstream's ``--revoke-grant``), as the platform sends it."""
+    if not grant_id.strip():
+        raise UsageError(f"{GRANT_ID_FLAG}: a grant id cannot be empty")
+    return Task(revoke=Task.RevokeTask(grant=catalog.grant_by_id(grant_id)))
 
 
 def create_account_task(

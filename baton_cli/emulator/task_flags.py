@@ -29,3 +29,25 @@ PASSWORD_CHOICES: Final = ("none", "random", "sso")
 MIN_PASSWORD_LENGTH: Final = 8
 MAX_PASSWORD_LENGTH: Final = 64
 DEFAULT_PASSWORD_LENGTH: Final = 16
+
+# The ticket, action, event and credential kinds (service_task_builders.py).
+DISPLAY_NAME_FLAG: Final = "--display-name"
+RESOURCE_JSON_FLAG: Final = "--resource-json"
+IDENTITY_FLAG: Final = "--identity"
+CREDENTIAL_KIND_FLAG: Final = "--kind"
+SCOPE_FLAG: Final = "--scope"
+EXPIRES_AT_FLAG: Final = "--expires-at"
+TICKET_JSON_FLAG: Final = "--ticket-json"
+TICKET_TEMPLATE_FLAG: Final = "--template"
+SCHEMA_ID_FLAG: Final = "--schema-id"
+TICKET_ID_FLAG: Final = "--ticket-id"
+ACTION_NAME_FLAG: Final = "--name"
+ARGS_FLAG: Final = "--args"
+ACTION_ID_FLAG: Final = "--id"
+FEED_ID_FLAG: Final = "--feed-id"
+START_AT_FLAG: Final = "--start-at"
+CURSOR_FLAG: Final = "--cursor"
+PAGE_SIZE_FLAG: Final = "--page-size"
+ANNOTATION_JSON_FLAG: Final = "--annotation-json"
+CREDENTIAL_KINDS: Final = ("api_key", "token", "client_secret", "keypair")
+MAX_EVENTS_PAGE_SIZE: Final = 1000  # ListEventsRequest.page_size: lte 1000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from google.protobuf.any_pb2 import Any as AnyPb
@@ -13,6 +14,8 @@ from google.protobuf.message import Message
 from baton_cli.emulator.server import EmulatorServer
 from baton_cli.emulator.service import Pacing
 from tests.cli.process import baton
+
+M = TypeVar("M", bound=Message)
 
 # Each end-to-end test runs in both polling modes: GetTask, and GetTasks batches (runner.md §3.1).
 POLLING_MODES = {"single": {}, "batch": {"BATON_GET_TASKS": "1"}}
@@ -55,7 +58,7 @@ def run_daemon(
     )
 
 
-def response_of(emulator: EmulatorServer, task_id: str, message: Message) -> Message:
+def response_of(emulator: EmulatorServer, task_id: str, message: M) -> M:
     """Unpack the FinishTask response of ``task_id`` into ``message``; fails if it is another type."""
     packed = AnyPb.FromString(emulator.queue.result(task_id).response)
     assert packed.Unpack(message), f"task {task_id} answered {packed.type_url}"

@@ -3,6 +3,10 @@
 `count` things, listed `page-size` per page with a short sleep, each with one
 entitlement and one grant; every connector call is appended to `log-file`
 before it returns, so a test can see which pages each run asked for.
+
+With `pause-after N`, call N+1 does not return until `release-file` exists: a
+test that waits for N lines knows the sync is mid-way, however loaded the
+machine, and can signal it there.
 """
 
 from __future__ import annotations
@@ -25,12 +29,23 @@ from baton_cli.connector.api import (
 from baton_cli.connector.config import Config
 from baton_cli.connector.plugin import ConfigField, Plugin
 
+# A bound on a pause, so a test that never releases cannot hang its child for ever.
+_PAUSE_LIMIT_SECONDS = 120
+
 
 class _Things:
-    def __init__(self, count: int, page_size: int, delay: float, log: Path) -> None:
+    def __init__(
+        self, count: int, page_size: int, delay: float, log: Path, pause_after: int, release: Path | None
+    ) -> None:
         self.count, self.page_size, self.delay, self.log = count, page_size, delay, log
+        self.pause_after, self.release, self.calls = pause_after, release, 0
 
     def _called(self, what: str) -> None:
+        self.calls += 1
+        if self.pause_after and self.calls == self.pause_after + 1 and self.release is not None:
+            deadline = time.monotonic() + _PAUSE_LIMIT_SECONDS
+            while not self.release.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
         with self.log.open("a") as f:
             f.write(what + "\n")
         time.sleep(self.delay)
@@ -86,6 +101,8 @@ def _build(config: Config) -> Connector:
         config.get_int("page-size"),
         config.get_int("delay-ms") / 1000,
         Path(config.get_str("log-file")),
+        config.get_int("pause-after"),
+        Path(config.get_str("release-file")) if config.get_str("release-file") else None,
     )
     return _Slow(things)
 
@@ -98,6 +115,8 @@ plugin = Plugin(
         ConfigField("page-size", "int", default=10),
         ConfigField("delay-ms", "int", default=5),
         ConfigField("log-file", "string", required=True),
+        ConfigField("pause-after", "int", default=0),
+        ConfigField("release-file", "string", default=""),
     ),
     factory=_build,
 )

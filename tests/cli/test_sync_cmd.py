@@ -93,8 +93,14 @@ def test_plain_progress_lines_on_a_pipe(tmp_path: Path) -> None:
     lines = result.stderr.splitlines()
     assert "sync: phase list-resources" in "\n".join(lines)
     assert "sync: phase grant-expansion" in result.stderr
-    assert lines[-1].startswith("sync: done resource_types=3 resources=58 entitlements=8 grants=345")
-    assert "Synced" in result.stdout
+    done = lines[-1]
+    assert done.startswith("sync: done in ")
+    assert done.endswith(": 3 resource types, 58 resources, 8 entitlements, 345 grants")
+    # The live lines and the summary give the same duration, formatted the same way.
+    took = done.removeprefix("sync: done in ").split(":")[0]
+    assert f"in {took};" in result.stdout
+    counts = "3 resource types, 58 resources, 8 entitlements, 345 grants"
+    assert result.stdout.startswith(f"Synced {counts} into d.c1z")
 
 
 def test_unknown_plugin_field_is_a_usage_error_naming_it(tmp_path: Path) -> None:
@@ -172,8 +178,10 @@ def test_plain_display_throttles_lines() -> None:
     display.page_stored(RowKind.GRANTS, 10)
     lines = buffer.getvalue().splitlines()
     assert lines == [
-        "sync: phase list-grants resource_types=0 resources=0 entitlements=0 grants=0 rate=0/s elapsed=0.0s",
-        "sync: progress resource_types=0 resources=0 entitlements=0 grants=1010 rate=168/s elapsed=6.0s",
+        "sync: phase list-grants; 0 resource types, 0 resources, 0 entitlements, 0 grants; 0 rows/s; "
+        "elapsed 0.00s",
+        "sync: list-grants; 0 resource types, 0 resources, 0 entitlements, 1,010 grants; 168 rows/s; "
+        "elapsed 6.0s",
     ]
 
 

@@ -19,7 +19,9 @@ def _env(**extra: str) -> dict[str, str]:
     return baton_env(extra)
 
 
-def _sync_args(out: Path, log: Path, count: int = 120) -> list[str]:
+def _sync_args(out: Path, log: Path, count: int = 120, pause_after: int = 0) -> list[str]:
+    """The slow plugin's sync; with ``pause_after`` it stops mid-way until ``<log>.release`` exists."""
+    pause = ["--pause-after", str(pause_after), "--release-file", f"{log}.release"] if pause_after else []
     return [
         sys.executable,
         "-m",
@@ -35,6 +37,7 @@ def _sync_args(out: Path, log: Path, count: int = 120) -> list[str]:
         str(count),
         "--log-file",
         str(log),
+        *pause,
     ]
 
 
@@ -75,9 +78,9 @@ def test_killed_sync_resumes_without_refetching_stored_pages(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stderr
 
-    out, first_log, second_log = tmp_path / "out.c1z", tmp_path / "first.log", tmp_path / "second.log"
+    out, first_log = tmp_path / "out.c1z", tmp_path / "first.log"
     proc = subprocess.Popen(
-        _sync_args(out, first_log),
+        _sync_args(out, first_log, pause_after=60),
         env=_env(BATON_SYNC_CHECKPOINT_SECONDS="0"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -85,7 +88,7 @@ def test_killed_sync_resumes_without_refetching_stored_pages(tmp_path: Path) -> 
     )
     try:
         _wait_for_lines(first_log, 60, proc)  # all 12 resource pages and part of the entitlements
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(signal.SIGKILL)  # while it waits inside call 61
         proc.wait(timeout=30)
     finally:
         proc.kill()
@@ -93,12 +96,19 @@ def test_killed_sync_resumes_without_refetching_stored_pages(tmp_path: Path) -> 
     assert not out.exists()
     first = _calls(first_log)
 
+    # The same command (a resume needs the same plugin configuration), released at once.
+    Path(f"{first_log}.release").touch()
     resumed = subprocess.run(
-        _sync_args(out, second_log), env=_env(), capture_output=True, text=True, timeout=120, check=False
+        _sync_args(out, first_log, pause_after=60),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert resumed.returncode == 0, resumed.stderr
-    assert "resuming unfinished sync" in resumed.stderr
-    second = _calls(second_log)
+    assert "resuming sync " in resumed.stderr
+    second = _calls(first_log)[len(first) :]
     # Only the call in flight when the process died may be asked again.
     assert set(first) & set(second) <= {first[-1]}
     assert len(first) + len(second) <= len(_calls(tmp_path / "reference.log")) + 1
@@ -111,11 +121,16 @@ def test_killed_sync_resumes_without_refetching_stored_pages(tmp_path: Path) -> 
 def test_ctrl_c_checkpoints_and_says_how_to_resume(tmp_path: Path) -> None:
     out, log = tmp_path / "out.c1z", tmp_path / "calls.log"
     proc = subprocess.Popen(
-        _sync_args(out, log), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        _sync_args(out, log, pause_after=30),
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         _wait_for_lines(log, 30, proc)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)  # while call 31 waits, then let it return
+        Path(f"{log}.release").touch()
         _stdout, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
@@ -125,11 +140,136 @@ def test_ctrl_c_checkpoints_and_says_how_to_resume(tmp_path: Path) -> None:
     assert not out.exists()
     calls_before = len(_calls(log))
     again = subprocess.run(
-        _sync_args(out, log), env=_env(), capture_output=True, text=True, timeout=120, check=False
+        _sync_args(out, log, pause_after=30),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert again.returncode == 0, again.stderr
-    assert "resuming unfinished sync" in again.stderr
+    assert "resuming sync " in again.stderr
     resource_pages = [c for c in _calls(log) if c.startswith("list:")]
     assert len(resource_pages) == len(set(resource_pages))  # no resource page fetched twice
     assert _rows(out)[3] == {f"thing:t{i:05d}:member:thing:t{i:05d}" for i in range(120)}
     assert calls_before > 0
+
+
+def _interrupted(out: Path, log: Path, *extra: str) -> None:
+    """A sync of the slow plugin stopped by Ctrl-C part-way, its work saved for a resume."""
+    proc = subprocess.Popen(
+        [*_sync_args(out, log, pause_after=30), *extra],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for_lines(log, 30, proc)
+        proc.send_signal(signal.SIGINT)
+        Path(f"{log}.release").touch()
+        _stdout, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 1 and "to resume" in err, err
+
+
+def test_a_sync_started_differently_is_refused_naming_what_differs_and_the_flag(tmp_path: Path) -> None:
+    out, log = tmp_path / "same.c1z", tmp_path / "calls.log"
+    _interrupted(out, log)
+    other = [*_sync_args(out, log, pause_after=30)]
+    other[other.index("--count") + 1] = "10"
+    refused = subprocess.run(other, env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 9, refused.stderr
+    error = [line for line in refused.stderr.splitlines() if line.startswith("baton: error:")]
+    assert len(error) == 1, refused.stderr
+    assert "--count 120, now 10" in error[0] and "--fresh" in error[0]
+    assert not out.exists()
+    # Nothing was lost: the original command still resumes.
+    again = subprocess.run(
+        _sync_args(out, log, pause_after=30),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "resuming sync " in again.stderr
+
+
+def test_fresh_discards_the_saved_sync_and_never_mixes_the_two(tmp_path: Path) -> None:
+    out, log = tmp_path / "same.c1z", tmp_path / "calls.log"
+    _interrupted(out, log)
+    other = [*_sync_args(out, log, pause_after=30)]
+    other[other.index("--count") + 1] = "10"
+    fresh = subprocess.run(
+        [*other, "--no-resume"], env=_env(), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert fresh.returncode == 0, fresh.stderr
+    assert "resuming" not in fresh.stderr
+    _types, resources, _ents, grants = _rows(out)
+    assert resources == {f"thing:t{i:05d}" for i in range(10)}  # only the second configuration's rows
+    assert len(grants) == 10
+    with C1ZReader.open(out) as reader:
+        assert len(reader.syncs()) == 1
+
+
+def test_another_plugin_is_refused_then_fresh_gets_out(tmp_path: Path) -> None:
+    out, log = tmp_path / "same.c1z", tmp_path / "calls.log"
+    _interrupted(out, log)
+    demo = [
+        sys.executable,
+        "-m",
+        "baton_cli",
+        "sync",
+        "--plugin",
+        "demo",
+        "--out",
+        str(out),
+        "--progress",
+        "off",
+    ]
+    refused = subprocess.run(demo, env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 9
+    assert "plugin slow" in refused.stderr and "now demo" in refused.stderr and "--fresh" in refused.stderr
+    done = subprocess.run(
+        [*demo, "--fresh"], env=_env(), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert {r.split(":")[0] for r in _rows(out)[1]} == {"user", "group", "role"}
+
+
+def test_resuming_is_said_on_stderr_with_progress_off(tmp_path: Path) -> None:
+    out, log = tmp_path / "out.c1z", tmp_path / "calls.log"
+    _interrupted(out, log)
+    args = _sync_args(out, log, pause_after=30)
+    args[args.index("--progress") + 1] = "off"
+    again = subprocess.run(args, env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stderr
+    lines = [line for line in again.stderr.splitlines() if "resuming sync " in line]
+    assert len(lines) == 1 and " from list-" in lines[0], again.stderr
+
+
+def test_the_fingerprint_never_holds_a_secret(tmp_path: Path) -> None:
+    from baton_cli.core.sync_fingerprint import differences, saved_salt, sync_fingerprint
+    from baton_cli.core.sync_options import SyncOptions
+
+    def fingerprint(password: str, salt: str | None = None) -> dict[str, object]:
+        return sync_fingerprint(
+            plugin="p",
+            version="1",
+            config={"password": password, "users": 3},
+            secret_fields=["password"],
+            options=SyncOptions(),
+            salt=salt,
+        )
+
+    first = fingerprint("hunter2-secret")
+    assert "hunter2-secret" not in str(first)
+    same = fingerprint("hunter2-secret", saved_salt(first))
+    assert differences(first, same) == []
+    other = fingerprint("another-secret", saved_salt(first))
+    assert differences(first, other) == ["--password a different secret"]
+    assert "another-secret" not in str(differences(first, other))

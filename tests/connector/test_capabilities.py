@@ -25,6 +25,7 @@ from baton_cli.connector.capabilities import (
 )
 from baton_cli.errors import ConnectorError
 from baton_cli.pb.c1.connector.v2 import connector_pb2
+from baton_cli.pb.c1.connector.v2.annotation_external_ticket_pb2 import ExternalTicketSettings
 
 from .conftest import MakeDemo
 
@@ -100,24 +101,49 @@ def test_demo_capabilities(make_demo: MakeDemo) -> None:
     assert per_type(metadata) == {
         "group": ["sync", "targeted_sync", "provision", "resource_delete"],
         "role": ["sync", "targeted_sync", "provision", "resource_delete"],
-        "user": ["sync", "targeted_sync", "account_provisioning", "resource_delete", "credential_rotation"],
+        "user": [
+            "sync",
+            "targeted_sync",
+            "account_provisioning",
+            "resource_delete",
+            "resource_create",
+            "credential_rotation",
+            "credential_issue",
+        ],
     }
     assert [e.resource_type.id for e in metadata.capabilities.resource_type_capabilities] == [
         "group",
         "role",
         "user",
     ]
-    # Sorted by enum number: PROVISION=1, SYNC=2, ACCOUNT_PROVISIONING=5,
-    # CREDENTIAL_ROTATION=6, RESOURCE_DELETE=8, TARGETED_SYNC=11, SERVICE_MODE_TARGETED_SYNC=13.
+    # Sorted by enum number: PROVISION=1, SYNC=2, TICKETING=4, ACCOUNT_PROVISIONING=5,
+    # CREDENTIAL_ROTATION=6, RESOURCE_CREATE=7, RESOURCE_DELETE=8, ACTIONS=10, TARGETED_SYNC=11,
+    # EVENT_FEED_V2=12, SERVICE_MODE_TARGETED_SYNC=13, CREDENTIAL_ISSUE=14.
     assert capability_names(metadata) == [
         "provision",
         "sync",
+        "ticketing",
         "account_provisioning",
         "credential_rotation",
+        "resource_create",
         "resource_delete",
+        "actions",
         "targeted_sync",
+        "event_feed_v2",
         "service_mode_targeted_sync",
+        "credential_issue",
     ]
+    [user] = [e for e in metadata.capabilities.resource_type_capabilities if e.resource_type.id == "user"]
+    api_key = connector_pb2.CAPABILITY_DETAIL_CREDENTIAL_OPTION_API_KEY
+    assert user.credential_issue.preferred_option == api_key
+    assert [o.option for o in user.credential_issue.options] == [api_key]
+    # A ticket system puts ExternalTicketSettings{enabled: --ticketing} in the metadata (runner.md §2).
+    [settings] = [a for a in metadata.annotations if a.Is(ExternalTicketSettings.DESCRIPTOR)]
+    unpacked = ExternalTicketSettings()
+    assert settings.Unpack(unpacked) and not unpacked.enabled
+    enabled = connector_metadata_with_capabilities(make_demo(), ticketing=True)
+    [settings] = [a for a in enabled.annotations if a.Is(ExternalTicketSettings.DESCRIPTOR)]
+    assert settings.Unpack(unpacked) and unpacked.enabled
     details = metadata.capabilities.credential_details
     random_password = connector_pb2.CAPABILITY_DETAIL_CREDENTIAL_OPTION_RANDOM_PASSWORD
     assert list(details.capability_account_provisioning.supported_credential_options) == [random_password]

@@ -68,6 +68,9 @@ class MemoryStore:
         rows = list(enumerate(self.resources, start=1))
         return [(i, r) for i, r in rows if i > row_id][:limit]
 
+    def count_resources_after(self, row_id: int) -> int:
+        return max(0, len(self.resources) - row_id)
+
     def get_resource(self, resource_type_id: str, resource_id: str) -> Resource | None:
         for r in self.resources:
             if (r.id.resource_type, r.id.resource) == (resource_type_id, resource_id):

@@ -22,6 +22,9 @@ class RecordingObserver:
     def page_stored(self, kind: RowKind, rows: int) -> None:
         self.events.append(f"{kind.value}:{rows}")
 
+    def phase_progress(self, phase: Phase, done: int, total: int) -> None:
+        self.events.append(f"progress:{phase.value}:{done}/{total}")
+
     def note(self, message: str) -> None:
         self.events.append(f"note:{message}")
 
@@ -113,6 +116,69 @@ def test_phase_changes_checkpoint_even_without_time_passing() -> None:
     ]
     assert tops == ["list-resources", "list-entitlements", "list-grants", "grant-expansion"][: len(tops)]
     assert "list-entitlements" in tops and "list-grants" in tops
+
+
+class TickingClock:
+    """Each reading is a second later: every throttled progress report goes out."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_entitlement_and_grant_walks_report_done_of_the_resources_stored() -> None:
+    observer = RecordingObserver()
+    SyncEngine(
+        FakeConnector(OrgSyncer(), TeamSyncer()),  # type: ignore[arg-type]
+        MemoryStore(),
+        observer=observer,
+        clock=TickingClock(),
+    ).run()
+    progress = [e for e in observer.events if e.startswith("progress:")]
+    walk = [f"{done}/4" for done in range(5)]
+    assert progress == [f"progress:list-entitlements:{p}" for p in walk] + [
+        f"progress:list-grants:{p}" for p in walk
+    ]
+
+
+class ResumingStore(MemoryStore):
+    """A store whose unfinished sync stopped in the grants walk, after resource 2 of 4."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def unfinished_sync(self, sync_type: str = "full") -> object:  # type: ignore[override]
+        return type("Run", (), {"sync_id": "old", "started_at": "2026-01-01T00:00:00Z"})()
+
+    def resume_sync(self, run: object) -> str:
+        return self.token
+
+
+def test_a_resumed_walk_starts_part_way() -> None:
+    first = MemoryStore()
+    SyncEngine(FakeConnector(OrgSyncer(), TeamSyncer()), first).run()  # type: ignore[arg-type]
+    # Left to do: resource 3's grants, then the walk from row 3 on (resource 4).
+    state = SyncState(completed_actions=12)
+    rid = first.resources[2].id
+    state.push(
+        Action("list-grants", resource_type_id=rid.resource_type, resource_id=rid.resource),
+        Action("list-grants", page_token="3"),
+    )
+    store = ResumingStore(state.to_token())
+    store.resources = list(first.resources)
+    observer = RecordingObserver()
+    SyncEngine(
+        FakeConnector(OrgSyncer(), TeamSyncer()),  # type: ignore[arg-type]
+        store,
+        observer=observer,
+        clock=TickingClock(),
+    ).run()
+    progress = [e for e in observer.events if e.startswith("progress:")]
+    assert progress == ["progress:list-grants:2/4", "progress:list-grants:3/4", "progress:list-grants:4/4"]
 
 
 class SyncAwareConnector(FakeConnector):

@@ -41,7 +41,10 @@ def root() -> typer.Typer:
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "emu"
+    # As `baton emulator serve` leaves it: enqueue refuses a directory no emulator made.
+    directory = tmp_path / "emu"
+    directory.mkdir()
+    return directory
 
 
 def invoke(root: typer.Typer, data_dir: Path, *args: str) -> Any:
@@ -120,7 +123,7 @@ def test_enqueued_fields_reach_the_task(root: typer.Typer, data_dir: Path) -> No
 
 
 def test_enqueue_json(root: typer.Typer, data_dir: Path) -> None:
-    payload = json.loads(invoke(root, data_dir, "enqueue", "sync", "--json").output)
+    payload = json.loads(invoke(root, data_dir, "enqueue", "sync", "-o", "json").output)
     assert payload["kind"] == "sync_full"
     assert payload["state"] == "pending"
     assert len(payload["id"]) == 27
@@ -152,7 +155,7 @@ def test_tasks_json_shows_every_state(root: typer.Typer, data_dir: Path) -> None
         queue.record_upload(ids[0], "host-1", path=data_dir / "u.c1z", sha256="ff", counts={"resources": 2})
         queue.finish(ids[0], "host-1", status_code=0)
         assert queue.lease("host-1") is not None
-    payload = json.loads(invoke(root, data_dir, "tasks", "--json").output)
+    payload = json.loads(invoke(root, data_dir, "tasks", "-o", "json").output)
     tasks = payload["tasks"]
     assert [t["id"] for t in tasks] == ids
     assert [t["state"] for t in tasks] == ["done", "running", "pending"]
@@ -173,7 +176,8 @@ def test_tasks_plain_table(root: typer.Typer, data_dir: Path) -> None:
             failed, "host-2", status_code=13, status_message="sync failed\ndetails", non_retryable=True
         )
     lines = invoke(root, data_dir, "tasks").output.splitlines()
-    assert lines[0].split() == ["id", "kind", "state", "attempts", "host", "created", "duration", "result"]
+    header = ["id", "kind", "state", "attempts", "host", "created", "duration", "result", "response"]
+    assert lines[0].split() == header
     assert len(lines) == 4
     assert lines[1].startswith(done) and "OK (2 resources, 5 grants)" in lines[1]
     assert "INTERNAL: sync failed [non-retryable]" in lines[2] and "host-2" in lines[2]
@@ -183,8 +187,9 @@ def test_tasks_plain_table(root: typer.Typer, data_dir: Path) -> None:
     assert [line[column:].split()[0] for line in lines[1:]] == ["done", "failed", "pending"]
 
 
-def test_tasks_without_a_queue_is_empty_and_creates_nothing(root: typer.Typer, data_dir: Path) -> None:
-    assert json.loads(invoke(root, data_dir, "tasks", "--json").output) == {"tasks": []}
+def test_tasks_without_a_queue_is_empty_and_creates_nothing(root: typer.Typer, tmp_path: Path) -> None:
+    data_dir = tmp_path / "never-served"
+    assert json.loads(invoke(root, data_dir, "tasks", "-o", "json").output) == {"tasks": []}
     assert not data_dir.exists()
 
 
@@ -205,11 +210,13 @@ def test_the_data_dir_comes_from_the_environment_or_defaults_to_the_cwd(
     root: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / DEFAULT_DATA_DIR).mkdir()
     runner = CliRunner()
     first = runner.invoke(root, ["emulator", "enqueue", "hello"])
     assert first.exit_code == 0, first.output
     assert queue_path(tmp_path / DEFAULT_DATA_DIR).is_file()
     elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
     second = runner.invoke(root, ["emulator", "enqueue", "hello"], env={DATA_DIR_ENV: str(elsewhere)})
     assert second.exit_code == 0, second.output
     with TaskQueue.open(elsewhere) as queue:
@@ -255,3 +262,37 @@ def test_cancel_errors(baton: Any, data_dir: Path) -> None:
     again = baton("emulator", "cancel", task_id, "--data-dir", str(data_dir))
     assert (again.code, again.err.count("\n")) == (9, 1)  # FAILED_PRECONDITION: already cancelled
     assert "already cancelled" in again.err
+
+
+def test_enqueue_without_a_data_dir_refuses_naming_where_it_looked(
+    baton: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = baton("emulator", "enqueue", "sync")
+    assert result.code == 5, result.err
+    assert result.out == ""
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and str(DEFAULT_DATA_DIR) in lines[0] and "baton emulator serve" in lines[0]
+    assert list(tmp_path.iterdir()) == []  # nothing created
+
+
+def test_tasks_show_each_response_type_and_a_summary(root: typer.Typer, data_dir: Path) -> None:
+    from google.protobuf.any_pb2 import Any as AnyPb
+
+    from baton_cli.pb.c1.connector.v2 import action_pb2
+
+    invoked = invoke(root, data_dir, "enqueue", "action-invoke", "--name", "export").output.strip()
+    response = AnyPb()
+    response.Pack(
+        action_pb2.InvokeActionResponse(
+            id="act1", name="export", status=action_pb2.BATON_ACTION_STATUS_RUNNING
+        )
+    )
+    with TaskQueue.open(data_dir) as queue:
+        assert queue.lease("host-1") is not None
+        queue.finish(invoked, "host-1", status_code=0, response=response.SerializeToString())
+    lines = invoke(root, data_dir, "tasks").output.splitlines()
+    assert "InvokeActionResponse: export: running (id act1)" in lines[1]
+    [task] = json.loads(invoke(root, data_dir, "tasks", "-o", "json").output)["tasks"]
+    assert task["response_type"] == "type.googleapis.com/c1.connector.v2.InvokeActionResponse"
+    assert task["response_summary"] == "export: running (id act1)"

@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from baton_cli.connector.api import Entitlement, Grant, Resource, ResourceId
+from baton_cli.core.expand import ExpandedRow
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2
 
 GrantExpandable = annotation_grant_pb2.GrantExpandable
@@ -125,10 +126,10 @@ class FakeStore:
                 found.setdefault(key, []).append(_copy(g))
         return found
 
-    def upsert_grants_preserving_expansion(self, grants: Sequence[Grant]) -> None:
-        self.upsert_sizes.append(len(grants))
-        for g in grants:
-            self.grants[g.id] = _copy(g)
+    def upsert_expanded_rows(self, rows: Sequence[ExpandedRow]) -> None:
+        self.upsert_sizes.append(len(rows))
+        for *_columns, grant_id, data in rows:
+            self.grants[grant_id] = Grant.FromString(data)
 
     def mark_expansion_done(self) -> None:
         self.expansion_done = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from baton_cli.connector.api import Entitlement, Grant
 from baton_cli.core import expand
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.expand import ExpansionProgress, ExpansionSettings, ExpansionStore, expand_grants
@@ -315,3 +316,17 @@ def test_rerun_after_an_interrupted_expansion_changes_nothing_more() -> None:
 
     assert (result.grants_created, result.grants_updated) == (0, 0)
     assert {k: g.SerializeToString(deterministic=True) for k, g in store.grants.items()} == after_first
+
+
+@pytest.mark.parametrize("direct", [True, False])
+@pytest.mark.parametrize("long_principal", [False, True])
+def test_assembled_grant_bytes_equal_the_message_serialization(direct: bool, long_principal: bool) -> None:
+    owner = resource(ROLE, "r")
+    owner.description = "d" * 300  # a length over 127 needs a multi-byte varint
+    destination = Entitlement(id="role:r:assignment", resource=owner, slug="assignment", display_name="x")
+    principal = resource(USER, "u" * (200 if long_principal else 3))
+    source_grant = Grant(id="g", entitlement=Entitlement(id="group:g:member"), principal=principal)
+    grant_id, data = expand._Destination(destination).new_grant(source_grant, "group:g:member", direct)
+    expected = expand.new_expanded_grant(destination, source_grant, "group:g:member", direct)
+    assert grant_id == expected.id
+    assert data == expected.SerializeToString(deterministic=True)

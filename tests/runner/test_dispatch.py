@@ -14,24 +14,26 @@ from .fakes import FakeTaskSource, context, demo
 
 KINDS = [field.name for field in Task.DESCRIPTOR.oneofs_by_name["task_type"].fields]
 
-UNSUPPORTED = {
-    "event_feed",
-    "create_ticket_task",
-    "list_ticket_schemas",
-    "get_ticket",
-    "bulk_create_tickets",
-    "bulk_get_tickets",
-    "action_list_schemas",
-    "action_get_schema",
-    "action_invoke",
-    "action_status",
-    "create_sync_diff",
-    "compact_syncs",
-    "list_event_feeds",
-    "list_events",
+UNSUPPORTED = {"event_feed", "create_sync_diff", "compact_syncs"}
+# An empty message of these kinds lacks a required field: finished non-retryable with upstream's text.
+MALFORMED = {
+    "grant": "malformed grant task",
+    "revoke": "malformed revoke task",
+    "create_account": "malformed create account task",
+    "create_resource": "malformed create resource task",
+    "delete_resource": "malformed delete resource task",
+    "rotate_credentials": "malformed rotate credentials task",
+    "issue_credential": "malformed issue credential task",
+    "create_ticket_task": "malformed create ticket task",
+    "get_ticket": "malformed get ticket task",
+    "bulk_create_tickets": "malformed bulk create ticket task",
+    "bulk_get_tickets": "malformed bulk get tickets task",
+    "action_get_schema": "action name required",
+    "action_invoke": "action name required",
+    "action_status": "action id required",
 }
-# An empty message of these kinds lacks a required field.
-MALFORMED = {"grant", "revoke", "create_account", "create_resource", "delete_resource", "rotate_credentials"}
+# These need nothing from the task: the demo answers them from its state.
+NO_REQUIRED_FIELD = {"list_ticket_schemas", "action_list_schemas", "list_event_feeds", "list_events"}
 
 
 def empty_task(kind: str) -> Task:
@@ -54,9 +56,11 @@ def test_every_kind_is_dispatched(tmp_path: Path, kind: str) -> None:
         shown = kind
         assert result == Failure(int(StatusCode.UNKNOWN), f"unsupported task type: {shown}")
         assert not result.non_retryable
-    elif kind in MALFORMED or kind == "issue_credential":
+    elif kind in MALFORMED:
         assert isinstance(result, Failure) and result.non_retryable
-        assert result.message == f"malformed {kind.replace('_', ' ')} task"
+        assert (result.code, result.message) == (int(StatusCode.UNKNOWN), MALFORMED[kind])
+    elif kind in NO_REQUIRED_FIELD:
+        assert isinstance(result, Success) and result.response is not None, result
     elif kind == "hello":
         assert result == Unreported(Success())
         assert [task_id for _, task_id in source.hello_calls] == [task.id]

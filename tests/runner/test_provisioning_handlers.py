@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyrage  # type: ignore[import-untyped]
 import pytest
 
 from baton_cli.connector.api import Connector, Entitlement, Grant, Resource, ResourceId
@@ -159,8 +160,12 @@ def test_create_resource_packs_the_created_resource() -> None:
     assert response.created.display_name == "Created" and response.created.id.resource == "r1"
 
 
-def test_issue_credential_is_unimplemented() -> None:
-    config = resource_pb2.EncryptionConfig(provider="baton/age/v1")
+def test_issue_credential_without_an_issuer_is_unimplemented() -> None:
+    recipient = str(pyrage.x25519.Identity.generate().to_public())
+    config = resource_pb2.EncryptionConfig(
+        provider="baton/age/v1",
+        age_recipient_config=resource_pb2.EncryptionConfig.AgeRecipientConfig(recipient=recipient),
+    )
     task = Task(
         issue_credential=Task.IssueCredentialTask(
             identity_id=rid("user", "u1"),
@@ -172,7 +177,9 @@ def test_issue_credential_is_unimplemented() -> None:
     )
     outcome = handle_task(task, context(FakeConnector()))
     assert outcome == Failure(
-        int(StatusCode.UNIMPLEMENTED), "connector does not issue credentials", non_retryable=True
+        int(StatusCode.UNIMPLEMENTED),
+        "resource type 'user' has no credential issuer configured",
+        non_retryable=True,
     )
 
 

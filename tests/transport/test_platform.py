@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -145,7 +144,7 @@ def test_finish_request_shape() -> None:
 
 
 def test_finish_has_its_own_deadline(make_server: ServerFactory) -> None:
-    server = make_server(faults=FaultPlan([FaultRule("FinishTask", latency=2.0)]))
+    server = make_server(faults=FaultPlan([FaultRule("FinishTask", latency=3.0)]))
     creds = server.mint_credentials("slow")
     parsed = parse_credentials(creds.client_id, creds.client_secret)
     channel = PlatformChannel(
@@ -154,13 +153,12 @@ def test_finish_has_its_own_deadline(make_server: ServerFactory) -> None:
         user_agent=user_agent(parsed.client_id),
     )
     tokens = TokenSource(parsed, url=token_url(server.target), verify=str(server.ca_file), timeout=10)
-    with PlatformTaskSource(channel, tokens, host_id=HOST_ID, finish_timeout=0.3) as source:
+    # Only the finish deadline (0.3 s) is shorter than the injected 3 s: the general one is 600 s.
+    with PlatformTaskSource(channel, tokens, host_id=HOST_ID, finish_timeout=0.3, rpc_timeout=600) as source:
         task_id = lease(server, source)
-        started = time.monotonic()
         with pytest.raises(PlatformError) as info:
             source.finish(task_id, Success())
         assert info.value.code == StatusCode.DEADLINE_EXCEEDED
-        assert time.monotonic() - started < 1.5
 
 
 def test_unauthenticated_answer_refreshes_the_token_once(
@@ -229,12 +227,11 @@ def test_without_the_ca_the_grpc_channel_is_unavailable(
     # Tokens come from a client that trusts the CA; the channel uses the default roots only.
     tokens = TokenSource(parsed, url=token_url(server.target), verify=str(server.ca_file), timeout=10)
     channel = PlatformChannel(grpc_target(server.target), root_certificates=None, user_agent="t baton_cli/0")
-    with PlatformTaskSource(channel, tokens, host_id=HOST_ID, rpc_timeout=10) as source:
-        started = time.monotonic()
+    # A deadline this long would answer DEADLINE_EXCEEDED: UNAVAILABLE is the handshake failing.
+    with PlatformTaskSource(channel, tokens, host_id=HOST_ID, rpc_timeout=600) as source:
         with pytest.raises(PlatformError) as info:
             source.get_task()
         assert info.value.code == StatusCode.UNAVAILABLE
-        assert time.monotonic() - started < 10
     assert server.queue.hosts() == []  # nothing reached the service
 
 

@@ -6,7 +6,6 @@ import base64
 import json
 import logging
 import threading
-import time
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -174,14 +173,13 @@ def test_tls_is_verified(server: EmulatorServer, creds: MintedCredentials) -> No
 def test_unreachable_token_endpoint_is_unavailable(server: EmulatorServer, creds: MintedCredentials) -> None:
     parsed = parse_credentials(creds.client_id, creds.client_secret)
     server.stop()
-    started = time.monotonic()
+    # A refused connection must fail at once, not wait out the timeout (pytest-timeout bounds it).
     with (
-        TokenSource(parsed, url=token_url(server.target), timeout=5) as tokens,
+        TokenSource(parsed, url=token_url(server.target), timeout=3600) as tokens,
         pytest.raises(BatonError) as info,
     ):
         tokens.token()
     assert info.value.code == StatusCode.UNAVAILABLE
-    assert time.monotonic() - started < 5
 
 
 def test_credentials_and_tokens_stay_out_of_reprs(server: EmulatorServer, creds: MintedCredentials) -> None:

@@ -6,9 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from baton_cli.connector.api import ConnectorMetadata, ResourceSyncer
+from baton_cli.connector.demo.actions import DemoActions
+from baton_cli.connector.demo.events import DemoEvents
 from baton_cli.connector.demo.model import Sizes
 from baton_cli.connector.demo.state import StateStore
 from baton_cli.connector.demo.syncers import GroupSyncer, RoleSyncer, UserSyncer
+from baton_cli.connector.demo.tickets import DemoTickets
 from baton_cli.connector.demo.world import DemoWorld
 
 DISPLAY_NAME = "Demo"
@@ -18,7 +21,9 @@ DESCRIPTION = (
 )
 
 
-class DemoConnector:
+class DemoConnector(DemoTickets, DemoActions, DemoEvents):
+    """Users, groups and roles, plus a ticket system, actions and an event feed of its changes."""
+
     def __init__(self, sizes: Sizes, page_size: int, state_file: Path | None = None) -> None:
         self._world = DemoWorld(sizes, page_size, StateStore(state_file, sizes))
         # Listing order is part of the demo's contract: user, group, role.

@@ -11,10 +11,11 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from baton_cli.connector.demo.model import Sizes
 from baton_cli.errors import ConnectorError, FailedPreconditionError
@@ -40,7 +41,18 @@ class DemoState:
     mutate a private copy that then replaces it (see ``StateStore.update``).
     """
 
-    __slots__ = ("created", "deleted", "granted", "next_user", "revoked", "sizes")
+    __slots__ = (
+        "actions",
+        "created",
+        "deleted",
+        "events",
+        "granted",
+        "issued",
+        "next_user",
+        "revoked",
+        "sizes",
+        "tickets",
+    )
 
     def __init__(self, sizes: dict[str, int] | None = None, next_user: int | None = None) -> None:
         self.sizes = sizes
@@ -50,6 +62,16 @@ class DemoState:
         self.revoked: set[str] = set()  # ids of revoked generated grants
         # entitlement id -> principals (type, id) granted through provisioning, in order.
         self.granted: dict[str, list[tuple[str, str]]] = {}
+        # The ticket system, actions and event feed (demo/tickets.py, actions.py, events.py) keep
+        # plain JSON records: tickets as protobuf JSON, in creation order.
+        self.tickets: list[dict[str, Any]] = []
+        self.actions: dict[str, dict[str, Any]] = {}  # action id -> {"name", "steps", "polls"}
+        self.events: list[dict[str, Any]] = []  # provisioning changes, oldest first
+        self.issued: list[str] = []  # request ids of issued credentials
+
+    def record_event(self, kind: str, **fields: str) -> None:
+        """Note a provisioning change for the event feed (``kind``: grant, revoke or change)."""
+        self.events.append({"id": f"ev{len(self.events) + 1:07d}", "at": time.time(), "kind": kind, **fields})
 
     def is_deleted(self, type_id: str, object_id: str) -> bool:
         return bool(self.deleted) and f"{type_id}:{object_id}" in self.deleted
@@ -86,6 +108,10 @@ class DemoState:
                 for ent, principals in self.granted.items()
                 for ptype, pid in principals
             ],
+            "tickets": self.tickets,
+            "actions": self.actions,
+            "events": self.events,
+            "issued": self.issued,
         }
 
     @classmethod
@@ -109,6 +135,10 @@ class DemoState:
         for record in _records(data, "granted", ("entitlement", "principal_type", "principal_id")):
             principal = (record["principal_type"], record["principal_id"])
             state.granted.setdefault(record["entitlement"], []).append(principal)
+        state.tickets = _typed(data, "tickets", list, dict)
+        state.actions = _typed(data, "actions", dict, dict)
+        state.events = _typed(data, "events", list, dict)
+        state.issued = _strings(data, "issued")
         return state
 
     def copy(self) -> DemoState:
@@ -120,6 +150,17 @@ def _strings(data: dict[str, object], key: str) -> list[str]:
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         raise ValueError(f"{key!r} must be a list of strings")
     return items
+
+
+def _typed(data: dict[str, object], key: str, container: type, item: type) -> Any:
+    """An optional list or object of JSON objects (absent in files written before it existed)."""
+    value = data.get(key, container())
+    items: Iterable[object] = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
+    if not isinstance(value, container) or not all(isinstance(entry, item) for entry in items):
+        raise ValueError(f"{key!r} must be a JSON {'list' if container is list else 'object'} of objects")
+    return value
 
 
 def _records(data: dict[str, object], key: str, fields: Iterable[str]) -> list[dict[str, str]]:

@@ -18,8 +18,11 @@ from baton_cli.connector.api import (
     AccountRequest,
     AccountResult,
     Credential,
+    CredentialIssueDetails,
     Entitlement,
     Grant,
+    IssuedCredential,
+    IssueRequest,
     Page,
     Resource,
     ResourceId,
@@ -44,9 +47,11 @@ from baton_cli.connector.demo.world import (
     generated_user,
     resource_type_for,
 )
-from baton_cli.errors import NotFoundError, UsageError
+from baton_cli.errors import BatonError, FailedPreconditionError, NotFoundError, StatusCode, UsageError
+from baton_cli.pb.c1.connector.v2 import annotation_trait_pb2, connector_pb2, resource_pb2
 
 PASSWORD_BYTES = 15  # 20 URL-safe characters
+API_KEY_SCOPES = ("read", "write")
 
 
 def _new_password() -> Credential:
@@ -115,6 +120,7 @@ class _DemoSyncer:
             if id_ not in state.created:
                 state.deleted.add(f"{type_id}:{id_}")
             state.forget(type_id, id_)
+            state.record_event("change", resource_type=type_id, resource_id=id_)
 
         self._world.store.update(change)
 
@@ -151,9 +157,64 @@ class UserSyncer(_DemoSyncer):
             user = CreatedUser(object_id(USER, index), request.login, request.email, display_name)
             state.created[user.id] = user
             state.next_user = index + 1
+            state.record_event("change", resource_type=USER, resource_id=user.id)
             return AccountResult(created_user(user), [_new_password()])
 
         return self._world.store.update(change)
+
+    def create(self, resource: Resource) -> Resource:
+        """A new user from the resource the platform describes: its user trait's login and email,
+        else a login made from the display name."""
+        trait = annotation_trait_pb2.UserTrait()
+        for annotation in resource.annotations:
+            if annotation.Is(trait.DESCRIPTOR):
+                annotation.Unpack(trait)
+        login = trait.login or "".join(resource.display_name.lower().split())
+        if not login:
+            raise UsageError("demo: a new user needs a display name or a user trait with a login")
+        email = trait.emails[0].address if trait.emails else ""
+        result = self.create_account(
+            AccountRequest(login=login, email=email, profile={"display_name": resource.display_name or login})
+        )
+        if result.already_existed:
+            raise BatonError(
+                f"demo: a user with login {login!r} already exists", code=StatusCode.ALREADY_EXISTS
+            )
+        return result.resource
+
+    def credential_issue_details(self) -> CredentialIssueDetails:
+        api_key = connector_pb2.CAPABILITY_DETAIL_CREDENTIAL_OPTION_API_KEY
+        option = connector_pb2.CredentialIssueOptionDescriptor(
+            option=api_key,
+            scopes=list(API_KEY_SCOPES),
+            resource_mode=resource_pb2.CREDENTIAL_RESOURCE_MODE_VIRTUAL,
+        )
+        return CredentialIssueDetails(options=[option], preferred_option=api_key)
+
+    def issue_credential(self, request: IssueRequest) -> IssuedCredential:
+        """An API key for a user; one per request id, so a repeated task cannot issue twice."""
+        self._world.store.require()
+        self._check_type(request.identity_id)
+        if request.options.WhichOneof("options") != "api_key":
+            raise BatonError("demo: only API keys are issued", code=StatusCode.INVALID_ARGUMENT)
+        unknown = sorted(set(request.options.api_key.scopes) - set(API_KEY_SCOPES))
+        if unknown:
+            raise UsageError(
+                f"demo: unknown API key scope {unknown[0]!r} (known: {', '.join(API_KEY_SCOPES)})"
+            )
+        user_id = request.identity_id.resource
+
+        def change(state: DemoState) -> None:
+            if not self._world.exists(state, USER, user_id):
+                raise NotFoundError(f"demo: user {user_id!r} does not exist")
+            if request.request_id in state.issued:
+                raise FailedPreconditionError(f"demo: request {request.request_id!r} already issued a key")
+            state.issued.append(request.request_id)
+            state.record_event("change", resource_type=USER, resource_id=user_id)
+
+        self._world.store.update(change)
+        key = Credential("api_key", f"demo_{secrets.token_urlsafe(24)}".encode("ascii"), "demo API key")
+        return IssuedCredential([key], resource_mode=resource_pb2.CREDENTIAL_RESOURCE_MODE_VIRTUAL)
 
     def rotate_credentials(self, resource_id: ResourceId) -> Sequence[Credential]:
         self._world.store.require()
@@ -262,6 +323,9 @@ class _ProvisionedSyncer(_DemoSyncer):
                 raise NotFoundError(f"demo: {self.type_id} {id_!r} does not exist")
             if not world.exists(state, principal_type, principal_id):
                 raise NotFoundError(f"demo: {principal_type} {principal_id!r} does not exist")
+            state.record_event(
+                "grant", entitlement=entitlement.id, principal_type=principal_type, principal_id=principal_id
+            )
             if world.is_generated_grant(self.type_id, id_, principal_type, principal_id):
                 state.revoked.discard(f"{entitlement.id}:{principal_type}:{principal_id}")
                 return
@@ -288,6 +352,9 @@ class _ProvisionedSyncer(_DemoSyncer):
         world = self._world
 
         def change(state: DemoState) -> None:
+            state.record_event(
+                "revoke", entitlement=ent_id, principal_type=principal_type, principal_id=principal_id
+            )
             principals = state.granted.get(ent_id, [])
             if (principal_type, principal_id) in principals:
                 principals.remove((principal_type, principal_id))

@@ -12,14 +12,20 @@ from typing import assert_never
 
 from baton_cli.connector.capabilities import connector_metadata_with_capabilities
 from baton_cli.core.handlers.accounts import handle_create_account, handle_rotate_credentials
+from baton_cli.core.handlers.actions import (
+    handle_action_get_schema,
+    handle_action_invoke,
+    handle_action_list_schemas,
+    handle_action_status,
+)
 from baton_cli.core.handlers.common import (
     HandlerResult,
-    NoCapability,
     TaskContext,
     Unreported,
     failure_from,
-    malformed,
 )
+from baton_cli.core.handlers.events import handle_list_event_feeds, handle_list_events
+from baton_cli.core.handlers.issue_credential import handle_issue_credential
 from baton_cli.core.handlers.provisioning import (
     handle_create_resource,
     handle_delete_resource,
@@ -27,7 +33,14 @@ from baton_cli.core.handlers.provisioning import (
     handle_revoke,
 )
 from baton_cli.core.handlers.sync import handle_sync_full
-from baton_cli.core.task_source import Failure, Outcome, Success
+from baton_cli.core.handlers.tickets import (
+    handle_bulk_create_tickets,
+    handle_bulk_get_tickets,
+    handle_create_ticket,
+    handle_get_ticket,
+    handle_list_ticket_schemas,
+)
+from baton_cli.core.task_source import Failure, Success
 from baton_cli.errors import StatusCode
 from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2
 
@@ -70,25 +83,32 @@ def handle_task(task: Task, ctx: TaskContext) -> HandlerResult:
         case "rotate_credentials":
             return handle_rotate_credentials(task.rotate_credentials, ctx)
         case "issue_credential":
-            return _issue_credential(task.issue_credential)
-        case (
-            "event_feed"
-            | "create_ticket_task"
-            | "list_ticket_schemas"
-            | "get_ticket"
-            | "bulk_create_tickets"
-            | "bulk_get_tickets"
-            | "action_list_schemas"
-            | "action_get_schema"
-            | "action_invoke"
-            | "action_status"
-            | "create_sync_diff"
-            | "compact_syncs"
-            | "list_event_feeds"
-            | "list_events"
-        ):
-            # The connector API has no tickets, actions or event feeds; upstream answers
-            # kinds it does not handle this way (retryable: another runner may handle them).
+            return handle_issue_credential(task.issue_credential, ctx)
+        case "create_ticket_task":
+            return handle_create_ticket(task.create_ticket_task, ctx)
+        case "list_ticket_schemas":
+            return handle_list_ticket_schemas(task.list_ticket_schemas, ctx)
+        case "get_ticket":
+            return handle_get_ticket(task.get_ticket, ctx)
+        case "bulk_create_tickets":
+            return handle_bulk_create_tickets(task.bulk_create_tickets, ctx)
+        case "bulk_get_tickets":
+            return handle_bulk_get_tickets(task.bulk_get_tickets, ctx)
+        case "action_list_schemas":
+            return handle_action_list_schemas(task.action_list_schemas, ctx)
+        case "action_get_schema":
+            return handle_action_get_schema(task.action_get_schema, ctx)
+        case "action_invoke":
+            return handle_action_invoke(task.action_invoke, ctx)
+        case "action_status":
+            return handle_action_status(task.action_status, ctx)
+        case "list_event_feeds":
+            return handle_list_event_feeds(task.list_event_feeds, ctx)
+        case "list_events":
+            return handle_list_events(task.list_events, ctx)
+        case "event_feed" | "create_sync_diff" | "compact_syncs":
+            # Upstream's daemon does not handle these (the old event feed, and the sync diff and
+            # compaction done by one-shot runs); it answers them this way, retryable.
             return unsupported(kind)
         case "none" | None:
             # The runner never hands these to a handler; answer sanely if someone does.
@@ -104,13 +124,6 @@ def _answer_hello(ctx: TaskContext) -> Unreported:
     except Exception as exc:  # logged by the runner through the outcome; no retry (runner.md §3.2)
         return Unreported(failure_from(exc, ctx.cancel, non_retryable=False))
     return Unreported(Success())
-
-
-def _issue_credential(task: Task.IssueCredentialTask) -> Outcome:
-    if not (task.HasField("identity_id") and task.HasField("credential_options") and task.encryption_configs):
-        return malformed("issue credential")
-    error = NoCapability("connector does not issue credentials")
-    return Failure(int(error.code), str(error), non_retryable=True)
 
 
 __all__ = [

@@ -146,5 +146,8 @@ class _TaskSyncObserver:
     def page_stored(self, kind: RowKind, rows: int) -> None:
         pass
 
+    def phase_progress(self, phase: Phase, done: int, total: int) -> None:
+        pass
+
     def note(self, message: str) -> None:
         self._ctx.note(f"task {self._ctx.task_id}: {message}")

@@ -1,0 +1,144 @@
+"""The ``baton`` command table, and the group that imports a command's module only when it runs.
+
+``baton --help``, ``baton --version`` and ``baton <TAB>`` read this table and nothing else, so
+they start without the sync engine, the c1z reader, protobuf or the emulator (issue 13). A new
+command is one row here (name, module with ``register(app)``, one-line help of at most 60
+characters so the listing never truncates at 80 columns).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+try:  # newer typer releases vendor click
+    from typer._click import Command, Context, HelpFormatter
+    from typer._click.shell_completion import CompletionItem
+except ImportError:  # pragma: no cover - older typer on real click
+    from click import Command, Context, HelpFormatter  # type: ignore[assignment]
+    from click.shell_completion import CompletionItem  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    module: str
+    short_help: str
+    hidden: bool = False
+
+
+# Listing order is the order a new user meets them in the README.
+COMMANDS: dict[str, Entry] = {
+    "sync": Entry("baton_cli.cli.sync_cmd", "Sync a connector plugin into a c1z file."),
+    "run": Entry("baton_cli.cli.run_cmd", "Run a plugin as a daemon taking tasks from the platform."),
+    "grant": Entry("baton_cli.cli.provision_cmd", "Grant an entitlement to a principal."),
+    "revoke": Entry("baton_cli.cli.provision_cmd", "Revoke a grant."),
+    "delete-resource": Entry("baton_cli.cli.provision_cmd", "Delete a resource."),
+    "create-account": Entry("baton_cli.cli.provision_cmd", "Create an account."),
+    "rotate-credentials": Entry("baton_cli.cli.provision_cmd", "Rotate a resource's credentials."),
+    "expand": Entry("baton_cli.cli.expand_cmd", "Finish the grant expansion of a sync, offline."),
+    "resource-types": Entry("baton_cli.cli.inspect_list", "List the resource types of a sync."),
+    "resources": Entry("baton_cli.cli.inspect_list", "List resources."),
+    "entitlements": Entry("baton_cli.cli.inspect_list", "List entitlements."),
+    "principals": Entry("baton_cli.cli.inspect_list", "List principals that hold a grant."),
+    "grants": Entry("baton_cli.cli.inspect_grants", "List grants."),
+    "access": Entry("baton_cli.cli.inspect_access", "Effective access of one principal."),
+    "syncs": Entry("baton_cli.cli.inspect_syncs", "List the sync runs in a c1z file."),
+    "stats": Entry("baton_cli.cli.inspect_syncs", "Counts of one sync."),
+    "diff": Entry("baton_cli.cli.inspect_diff", "What changed between two syncs."),
+    "export": Entry("baton_cli.cli.inspect_export", "Export a sync as CSV or JSON lines."),
+    "plugins": Entry("baton_cli.cli.plugins_cmd", "List installed plugins, or show one's fields."),
+    "emulator": Entry("baton_cli.cli.emulator_cmd", "A local ConductorOne platform for tests."),
+    "completion": Entry("baton_cli.cli.completion_cmd", "Print the shell completion script."),
+}
+
+JSON_ALIAS = "--json"
+_ROOT_OPTIONS = ("-h", "--help", "--version")
+
+
+def _json_alias(args: list[str]) -> list[str]:
+    """``--json`` is ``-o json`` (kept from before -o existed); plugin flags after ``--`` are left."""
+    out: list[str] = []
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return out + args[index:]
+        out.append("--output=json" if arg == JSON_ALIAS else arg)
+    return out
+
+
+def _walk(command: Command) -> Iterator[Command]:
+    yield command
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            yield from _walk(sub)
+
+
+def _finish(command: Command) -> Command:
+    """Plain click help everywhere (no Rich emoji/markup, no ``<bool>``), ``--json`` where ``-o`` is."""
+    for cmd in _walk(command):
+        if hasattr(cmd, "rich_markup_mode"):
+            cmd.rich_markup_mode = None
+        if any("--output" in getattr(p, "opts", ()) for p in cmd.params):
+            original = cmd.parse_args
+
+            def parse_args(ctx: Context, args: list[str], _original: Any = original) -> list[str]:
+                result: list[str] = _original(ctx, _json_alias(list(args)))
+                return result
+
+            setattr(cmd, "parse_args", parse_args)  # noqa: B010 - an instance hook, not a subclass per command
+    return command
+
+
+_loaded: dict[str, Command] = {}
+
+
+def load(name: str) -> Command | None:
+    """The click command for ``name``, importing (once) the module that registers it."""
+    entry = COMMANDS.get(name)
+    if entry is None:
+        return None
+    if name not in _loaded:
+        holder = typer.Typer(rich_markup_mode=None)
+        holder.callback()(lambda: None)  # a callback makes typer build a group even for one command
+        importlib.import_module(entry.module).register(holder)
+        group = typer.main.get_command(holder)
+        assert isinstance(group, TyperGroup)
+        for sub_name, sub in group.commands.items():
+            _loaded[sub_name] = _finish(sub)
+    return _loaded.get(name)
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists and completes from :data:`COMMANDS`, imports a module on use."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        return load(cmd_name)
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        # An upstream connector binary takes its flags on the root command: route them.
+        if "upstream" in COMMANDS and args and args[0].startswith("-") and args[0] not in _ROOT_OPTIONS:
+            args = ["upstream", *args]
+        result: list[str] = super().parse_args(ctx, args)
+        return result
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        rows = [(name, entry.short_help) for name, entry in COMMANDS.items() if not entry.hidden]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: Context, incomplete: str) -> list[CompletionItem]:
+        items = [
+            CompletionItem(name, help=entry.short_help)
+            for name, entry in COMMANDS.items()
+            if name.startswith(incomplete) and not entry.hidden
+        ]
+        if incomplete.startswith("-"):
+            items += Command.shell_complete(self, ctx, incomplete)
+        return items

@@ -1,0 +1,229 @@
+"""THE one place where CLI options shared between commands are declared.
+
+Every option that more than one command takes (or that mirrors an upstream connector flag,
+cli.md §3) is an ``Annotated`` alias here, so the flag name, short name, ``BATON_*``
+environment variable, metavar and help read the same everywhere. A command uses one like::
+
+    from baton_cli.cli import options as opt
+
+    def sync(plugin: opt.Plugin, file: opt.File = opt.DEFAULT_FILE, output: opt.Output = opt.CONSOLE):
+        ...
+
+How to add one:
+
+1. Declare it with :func:`option`: the first name is the long flag; the environment variable is
+   derived from it (``--log-level`` -> ``BATON_LOG_LEVEL``, cli.md §1) unless ``envvar=None``
+   says the option has none (or ``envvar="BATON_OTHER"`` names another).
+2. Give it an explicit ``metavar`` (``FILE``, ``N``, ``ID``, ``LIST``...): help never shows
+   Python type names, and switches (``bool``) take no metavar.
+3. Put the default in the command's signature (``= opt.DEFAULT_FILE``), as Typer's
+   ``Annotated`` style wants; keep the default constants here too when several commands share them.
+4. String-slice options (upstream ``SS``) are ``str`` holding a comma-separated list, parsed with
+   :func:`csv_list`, so the env var, the config file and the flag all spell a list the same way.
+
+Nothing here may import the engine, c1z, protobuf or the emulator: every command's signature
+imports this module, and ``baton --help`` must stay light.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+ENV_PREFIX = "BATON_"
+_DERIVE = "derive"
+
+
+def env_var(flag: str) -> str:
+    """``--client-id`` -> ``BATON_CLIENT_ID``: upstream's rule for every field (cli.md §1)."""
+    return ENV_PREFIX + flag.lstrip("-").upper().replace("-", "_")
+
+
+def option(*names: str, help: str, envvar: str | None = _DERIVE, **kwargs: Any) -> Any:
+    """A ``typer.Option`` whose environment variable follows the ``BATON_*`` rule of its long name."""
+    if envvar == _DERIVE:
+        envvar = env_var(names[0])
+    return typer.Option(*names, envvar=envvar, help=help, **kwargs)
+
+
+def csv_list(text: str) -> list[str]:
+    """A comma-separated list value (upstream string-slice fields), empty items dropped."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def complete_plugin(incomplete: str) -> list[str]:
+    """``--plugin <TAB>``: installed plugin names (entry points read from metadata, none imported)."""
+    from baton_cli.connector.loader import plugin_names
+
+    return [name for name in plugin_names() if name.startswith(incomplete)]
+
+
+class OutputFormat(StrEnum):
+    """``-o/--output``: console for people, json for scripts (``--json`` is the same as ``-o json``)."""
+
+    console = "console"
+    json = "json"
+
+
+class ProgressMode(StrEnum):
+    """``--progress``: one vocabulary for every live display (sync, daemon, emulator)."""
+
+    auto = "auto"
+    rich = "rich"
+    plain = "plain"
+    off = "off"
+
+
+DEFAULT_FILE = Path("sync.c1z")
+CONSOLE = OutputFormat.console
+
+# -- which plugin, which file, what output ----------------------------------------------------------
+
+Plugin = Annotated[
+    str,
+    option(
+        "--plugin",
+        metavar="NAME",
+        help="Connector plugin: an installed name (see `baton plugins`) or package.module:attr.",
+        autocompletion=complete_plugin,
+    ),
+]
+PluginOptional = Annotated[
+    str | None,
+    option(
+        "--plugin",
+        metavar="NAME",
+        help="Connector plugin: an installed name (see `baton plugins`) or package.module:attr.",
+        autocompletion=complete_plugin,
+    ),
+]
+Config = Annotated[
+    Path | None,
+    option(
+        "--config",
+        envvar="BATON_CONFIG_PATH",
+        metavar="FILE",
+        help="YAML file (.yaml/.yml) of runner options and plugin fields; default ./.baton.yaml.",
+    ),
+]
+File = Annotated[
+    Path,
+    option("--file", "-f", metavar="FILE", help="The c1z file.", show_default=True),
+]
+SyncOut = Annotated[
+    Path,
+    option("--file", "-f", "--out", metavar="FILE", help="The c1z file to write.", show_default=True),
+]
+ProvisionFile = Annotated[
+    Path,
+    option(
+        "--file",
+        "-f",
+        metavar="FILE",
+        help="c1z file to look objects up in (if it exists), as upstream's one-shot mode.",
+        show_default=True,
+    ),
+]
+Output = Annotated[
+    OutputFormat,
+    option(
+        "--output",
+        "-o",
+        envvar=None,
+        help="console for people, json for scripts; --json is the same as -o json.",
+        show_default=True,
+    ),
+]
+Progress = Annotated[
+    ProgressMode,
+    option(
+        "--progress",
+        envvar=None,
+        help="Live display on stderr: auto is rich on a terminal, plain elsewhere; off prints nothing.",
+        show_default=True,
+    ),
+]
+C1ZTempDir = Annotated[
+    Path | None,
+    option("--c1z-temp-dir", metavar="DIR", help="Directory for c1z work files (default: the OS temp dir)."),
+]
+
+# -- sync behaviour (cli.md §3.2) -------------------------------------------------------------------
+
+SyncResources = Annotated[
+    str,
+    option(
+        "--sync-resources",
+        metavar="LIST",
+        help="Targeted sync of these resources: TYPE:ID or bid:r: Baton IDs, comma separated.",
+    ),
+]
+SyncResourceTypes = Annotated[
+    str, option("--sync-resource-types", metavar="LIST", help="Only these resource types, comma separated.")
+]
+SkipEntitlementsAndGrants = Annotated[
+    bool, option("--skip-entitlements-and-grants", help="Resources only (a resources_only sync).")
+]
+SkipGrants = Annotated[bool, option("--skip-grants", help="Skip grants (only with --sync-resources).")]
+SkipExpandGrants = Annotated[
+    bool, option("--skip-expand-grants", help="Leave grant expansion to the platform.")
+]
+
+# -- the daemon (cli.md §3.1) -----------------------------------------------------------------------
+
+ClientId = Annotated[
+    str,
+    option("--client-id", metavar="ID", help="ConductorOne client id (NAME@HOST/pcc); enables the daemon."),
+]
+ClientSecret = Annotated[
+    str,
+    option(
+        "--client-secret",
+        metavar="SECRET",
+        help="ConductorOne client secret; prefer the environment variable to the command line.",
+        show_default=False,
+    ),
+]
+CAFile = Annotated[
+    Path | None,
+    option(
+        "--ca-file",
+        metavar="FILE",
+        help="PEM CA bundle to verify the platform with (e.g. the emulator's); default: system roots.",
+    ),
+]
+TaskConcurrency = Annotated[
+    int, option("--task-concurrency", metavar="N", min=1, max=100, help="Tasks run at once (1..100).")
+]
+
+# -- sync ids and inspection filters ----------------------------------------------------------------
+
+SyncId = Annotated[
+    str | None,
+    option(
+        "--sync-id",
+        envvar=None,
+        metavar="ID",
+        help="Sync to read (default: the latest finished full sync, as upstream).",
+    ),
+]
+ResourceType = Annotated[
+    str | None,
+    option("--resource-type", "-t", envvar=None, metavar="TYPE", help="Only this resource type id."),
+]
+Resource = Annotated[
+    str | None,
+    option(
+        "--resource",
+        "-r",
+        envvar=None,
+        metavar="TYPE:ID",
+        help="Only this resource: its id with -t, else TYPE:ID.",
+    ),
+]
+Entitlement = Annotated[
+    str | None, option("--entitlement", "-e", envvar=None, metavar="ID", help="Only this entitlement id.")
+]
