@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from baton_cli.c1z import C1ZWriter, SyncRun, SyncStore
 from baton_cli.c1z.cleanup import CleanupSettings
-from baton_cli.c1z.container import read_magic, require_v1
+from baton_cli.c1z.container import read_magic, require_readable, require_v1
 from baton_cli.c1z.resumable import saved_fingerprint
 from baton_cli.connector.api import Connector
 from baton_cli.connector.capabilities import capability_names, connector_metadata_with_capabilities
@@ -383,7 +383,8 @@ def run_expand(
     if not path.exists():
         raise NotFoundError(f"c1z file not found: {path}")
     # Also: an empty file would open as a new, empty store ("nothing pending"); it is not a c1z.
-    require_v1(path, read_magic(path))
+    # With --out it is only read, so a v3 file is fine there.
+    (require_v1 if out is None else require_readable)(path, read_magic(path))
     observer = observer or NullObserver()
     started = time.monotonic()
     target = path if out is None else out

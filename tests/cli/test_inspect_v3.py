@@ -174,7 +174,7 @@ def test_sync_refuses_a_v3_target(tmp_path: Path) -> None:
     target = tmp_path / "pebble.c1z"
     shutil.copyfile(fixture_path(V3), target)
     before = target.read_bytes()
-    result = baton("sync", "-p", "demo", "-f", str(target), cwd=tmp_path)
+    result = baton("sync", "--plugin", "demo", "-f", str(target), cwd=tmp_path)
     assert result.returncode == 12
     assert "v3 (Pebble engine)" in result.stderr and "writes only v1" in result.stderr
     assert target.read_bytes() == before
