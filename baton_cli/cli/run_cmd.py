@@ -116,7 +116,13 @@ def register(app: typer.Typer) -> None:
             log.note("second stop signal: stopping now")
             force.cancel("second stop signal")
 
-        request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
+        request = PluginRequest(
+            spec=plugin,
+            args=list(ctx.args),
+            config_file=config,
+            provisioning=provisioning,
+            ticketing=ticketing,
+        )
         with cancel_on_stop_signals(cancel, on_second=stop_now):
             summary = run_daemon(
                 request,

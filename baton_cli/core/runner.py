@@ -258,7 +258,9 @@ class Runner:
     # -- start-up ------------------------------------------------------------------------------
 
     def _bootstrap_hello(self) -> None:
-        metadata = connector_metadata_with_capabilities(self._connector)
+        metadata = connector_metadata_with_capabilities(
+            self._connector, ticketing=self._settings.switches.ticketing
+        )
         delay = HELLO_FIRST_BACKOFF_SECONDS
         while True:
             if self._cancel.cancelled:

@@ -174,8 +174,8 @@ def test_daemon_with_a_child_serves_sync_and_grant(
     creds = emulator.mint_credentials("child-runner")
     result = baton(
         "run", "--plugin", f"exec:{standin}", "--client-id", creds.client_id,
-        "--ca-file", str(emulator.ca_file), "--exit-when-idle",
-        "--", "--provisioning", "--state-file", str(tmp_path / "state.json"),
+        "--ca-file", str(emulator.ca_file), "--exit-when-idle", "--provisioning",
+        "--", "--state-file", str(tmp_path / "state.json"),
         cwd=tmp_path, env={"BATON_CLIENT_SECRET": creds.client_secret}, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
