@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,11 +28,21 @@ from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine
 from baton_cli.core.sync_fingerprint import Fingerprint, differences, saved_salt, sync_fingerprint
 from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.sync_state import OP_GRANT_EXPANSION, SyncState
-from baton_cli.errors import BatonError, C1ZError, FailedPreconditionError, NotFoundError, UsageError
+from baton_cli.errors import (
+    BatonError,
+    C1ZError,
+    ConnectorError,
+    FailedPreconditionError,
+    NotFoundError,
+    StatusCode,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from baton_cli.core.runner import RunnerObserver, RunnerSettings, RunSummary
     from baton_cli.core.task_source import Outcome, Task
+
+HELP_TIMEOUT_SECONDS = 30.0
 
 # Runner settings (ours and upstream's, cli.md §3) may share a .baton.yaml with a plugin's fields.
 RUNNER_CONFIG_KEYS = frozenset(
@@ -139,6 +150,8 @@ class PluginDescription:
     target: str
     capabilities: tuple[str, ...] | None  # None: needs configuration before it can say
     error: str = ""
+    path: str = ""  # a connector executable's file
+    sdk_version: str = ""  # what a connector executable's Validate reports
 
 
 def describe_plugins() -> list[PluginDescription]:
@@ -147,6 +160,9 @@ def describe_plugins() -> list[PluginDescription]:
     for info in installed_plugins():
         capabilities: tuple[str, ...] | None = None
         error = info.error
+        if info.executable and not error:
+            described.append(_describe_executable(info.name, info.version, info.description, info.target))
+            continue
         if not error:
             try:
                 plugin = load_plugin(info.name)
@@ -161,6 +177,45 @@ def describe_plugins() -> list[PluginDescription]:
             PluginDescription(info.name, info.version, info.description, info.target, capabilities, error)
         )
     return described
+
+
+def _describe_executable(name: str, version: str, description: str, target: str) -> PluginDescription:
+    """Path, SDK version and capabilities of a registered connector executable, started bare."""
+    plugin = load_connector_plugin(name)
+    assert isinstance(plugin, ExecutablePlugin)
+    try:
+        path = plugin.locate()
+    except BatonError as exc:
+        return PluginDescription(name, version, description, target, None, str(exc))
+    from baton_cli.transport.child import ChildOptions, launch_child
+
+    try:
+        with launch_child(ChildOptions(executable=path, env=dict(os.environ), name=name)) as session:
+            capabilities = tuple(capability_names(session.connector.metadata()))
+            # Unconfigured, it may fail to reach its system; its SDK version is then unknown.
+            with suppress(BatonError):
+                session.connector.validate()
+            sdk = session.connector.sdk_version
+    except BatonError as exc:
+        if exc.code != StatusCode.INVALID_ARGUMENT:
+            return PluginDescription(name, version, description, target, None, str(exc), str(path))
+        return PluginDescription(name, version, description, target, None, "", str(path))  # needs flags
+    return PluginDescription(name, version, description, target, capabilities, "", str(path), sdk)
+
+
+def executable_help(spec: str) -> tuple[Path, str] | None:
+    """A connector executable's path and ``--help`` text, or None when ``spec`` is Python code."""
+    plugin = load_connector_plugin(spec)
+    if not isinstance(plugin, ExecutablePlugin):
+        return None
+    path = plugin.locate()
+    try:
+        done = subprocess.run(
+            [str(path), "--help"], capture_output=True, text=True, timeout=HELP_TIMEOUT_SECONDS, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConnectorError(f"{path} --help failed: {exc}") from None
+    return path, (done.stdout or done.stderr)
 
 
 def build_connector(request: PluginRequest) -> tuple[Plugin, Connector]:
@@ -471,10 +526,16 @@ def run_daemon(
     settings: RunnerSettings,
     cancel: CancelToken,
     observer: RunnerObserver | None = None,
+    force: CancelToken | None = None,
 ) -> RunSummary:
-    """``baton run``: serve the platform's tasks with a plugin until cancelled."""
+    """``baton run``: serve the platform's tasks with a plugin until cancelled.
+
+    Task work files live in this process's own work area under the temp dir; the work areas
+    of daemons that were killed are removed first (core/workfiles.py).
+    """
     # Imported here: the gRPC stack is only needed by the daemon, not by every command.
     from baton_cli.core.runner import Runner
+    from baton_cli.core.workfiles import WorkArea, remove_stale, temp_root
     from baton_cli.transport.platform import connect_platform
 
     if not client_id:
@@ -482,11 +543,24 @@ def run_daemon(
     if not client_secret:
         raise UsageError("--client-secret is required in daemon mode (or BATON_CLIENT_SECRET)")
     env = dict(os.environ) if request.env is None else dict(request.env)
+    request = replace(
+        request,
+        provisioning=settings.switches.provisioning,
+        ticketing=settings.switches.ticketing,
+    )
+    root = temp_root(settings.c1z_temp_dir, env)
+    for stale in remove_stale(root):
+        if observer is not None:
+            observer.note(f"removed the work files of a daemon that is no longer running: {stale}")
     with open_connector(request, cancel=cancel) as connector:
         source = connect_platform(client_id, client_secret, ca_file=ca_file, env=env)
         try:
-            runner = Runner(connector, source, settings, cancel=cancel, env=env, observer=observer)
-            return runner.run()
+            with WorkArea(root) as area:
+                settings = replace(settings, c1z_temp_dir=area.path)
+                runner = Runner(
+                    connector, source, settings, cancel=cancel, env=env, observer=observer, force=force
+                )
+                return runner.run()
         finally:
             source.close()
 
@@ -495,6 +569,7 @@ def run_action(request: PluginRequest, task: Task, *, cancel: CancelToken | None
     """``baton grant|revoke|...``: one provisioning task through the daemon's own handlers."""
     from baton_cli.core.handlers import handle_task
     from baton_cli.core.handlers.common import TaskContext, Unreported
+    from baton_cli.core.handlers.gate import ONE_SHOT
     from baton_cli.core.local_source import LocalTaskSource
 
     env = dict(os.environ) if request.env is None else dict(request.env)
@@ -508,6 +583,7 @@ def run_action(request: PluginRequest, task: Task, *, cancel: CancelToken | None
             source=LocalTaskSource(),
             cancel=cancel,
             env=env,
+            switches=ONE_SHOT,  # the person typing the command asked for the change
         )
         result = handle_task(task, context)
     return result.outcome if isinstance(result, Unreported) else result

@@ -309,6 +309,9 @@ class SessionProbe:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--help"]:
+        print(__doc__)
+        return
     flags, demo_args = split_args(sys.argv[1:])
     if "--required-domain" in flags and not flags.get("--domain"):
         fail('required flag(s) "domain" not set')

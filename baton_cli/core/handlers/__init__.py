@@ -25,6 +25,7 @@ from baton_cli.core.handlers.common import (
     failure_from,
 )
 from baton_cli.core.handlers.events import handle_list_event_feeds, handle_list_events
+from baton_cli.core.handlers.gate import refusal
 from baton_cli.core.handlers.issue_credential import handle_issue_credential
 from baton_cli.core.handlers.provisioning import (
     handle_create_resource,
@@ -65,6 +66,9 @@ def unsupported(kind: str) -> Failure:
 
 def handle_task(task: Task, ctx: TaskContext) -> HandlerResult:
     kind = task.WhichOneof("task_type")
+    refused = refusal(kind or NONE_KIND, ctx.switches)
+    if refused is not None:
+        return refused  # the connector is never called
     match kind:
         case "hello":
             return _answer_hello(ctx)
