@@ -3,44 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 from baton_cli.c1z import C1ZReader
 from tests.cli.process import baton
-
-INSTALL_TIMEOUT = 300
-
-
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    )
-    return result
-
-
-def venv_with_this_baton_cli(path: Path) -> Path:
-    """A fresh venv that sees this checkout's baton_cli and its dependencies (no index needed).
-
-    Without its own pip and setuptools (Python 3.11 would bundle an old setuptools that
-    shadows ours): this environment's, seen through the .pth file, install into it.
-    """
-    run(sys.executable, "-m", "venv", "--without-pip", str(path), cwd=path.parent)
-    python = path / "bin" / "python"
-    site = run(
-        str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=path.parent
-    )
-    # addsitedir (not a plain path line) so the editable install's own .pth files are honoured too.
-    ours = sysconfig.get_paths()["purelib"]
-    (Path(site.stdout.strip()) / "baton_cli_under_test.pth").write_text(
-        f"import site; site.addsitedir({ours!r})\n"
-    )
-    return python
+from tests.venvs import run, venv_with_this_baton_cli
 
 
 def test_a_generated_connector_installs_passes_its_tests_and_syncs(tmp_path: Path) -> None:
