@@ -93,9 +93,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point; exit codes follow gRPC status codes (cli.md §7)."""
     command = typer.main.get_command(app)
     try:
-        code = command.main(
-            args=list(argv) if argv is not None else None, prog_name="baton", standalone_mode=False
-        )
+        args = list(argv) if argv is not None else sys.argv[1:]
+        # upstream's one-shot flags (--list-ticket-schemas, --invoke-action NAME, ...) as aliases.
+        from baton_cli.cli.upstream_oneshot import translate
+
+        code = command.main(args=translate(args) or args, prog_name="baton", standalone_mode=False)
     except click_exceptions.NoArgsIsHelpError:
         raise SystemExit(int(StatusCode.INVALID_ARGUMENT)) from None  # help is already printed
     except click_exceptions.UsageError as exc:

@@ -10,7 +10,9 @@ Large messages come as JSON files: a ticket request as protobuf JSON
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from google.protobuf.any_pb2 import Any as AnyPb
 from google.protobuf.message import Message
 
+import baton_cli.pb
 from baton_cli.emulator.task_builders import encryption_configs, parse_resource_id
 from baton_cli.emulator.task_flags import (
     ACTION_ID_FLAG,
@@ -98,8 +101,18 @@ def timestamp_from(text: str, flag: str) -> timestamp_pb2.Timestamp:
     return stamp
 
 
+def _load_message_types() -> None:
+    # An Any in JSON names its type by URL: the type must be imported before it can be parsed.
+    prefix = baton_cli.pb.__name__ + "."
+    for info in pkgutil.walk_packages(baton_cli.pb.__path__, prefix):
+        if info.name.endswith("_pb2"):
+            importlib.import_module(info.name)
+
+
 def annotations_from(paths: Sequence[Path]) -> list[AnyPb]:
     """Each file: one ``google.protobuf.Any`` in protobuf JSON (``{"@type": ..., ...}``)."""
+    if paths:
+        _load_message_types()
     return [parse_message(read_json(p, ANNOTATION_JSON_FLAG), AnyPb(), ANNOTATION_JSON_FLAG) for p in paths]
 
 
@@ -192,6 +205,12 @@ def ticket_request_from_template(
     value = read_json(path, TICKET_TEMPLATE_FLAG)
     if not isinstance(value, dict):
         raise UsageError(f"{TICKET_TEMPLATE_FLAG}: {path} must hold a JSON object")
+    return ticket_request_from_template_value(value, schemas, str(path))
+
+
+def ticket_request_from_template_value(
+    value: dict[str, Any], schemas: Mapping[str, ticket_pb2.TicketSchema] | None, where: str
+) -> tuple[ticket_pb2.TicketRequest, ticket_pb2.TicketSchema]:
     schema_id = str(value.get("schema_id") or "")
     schema = ticket_pb2.TicketSchema(id=schema_id)
     if schemas is not None and schema_id:
@@ -216,6 +235,22 @@ def ticket_request_from_template(
     for name, field_value in fields.items():
         request.custom_fields[name].CopyFrom(custom_field(name, field_value, schema.custom_fields.get(name)))
     return request, schema
+
+
+def ticket_requests_from_bulk_template(
+    path: Path, schemas: Mapping[str, ticket_pb2.TicketSchema] | None = None
+) -> list[tuple[ticket_pb2.TicketRequest, ticket_pb2.TicketSchema | None]]:
+    """``{"tickets": [template, ...]}`` (or a bare list): one upstream ticket template per ticket."""
+    value = read_json(path, TICKET_TEMPLATE_FLAG)
+    items = value.get("tickets") if isinstance(value, dict) else value
+    if not isinstance(items, list) or not items:
+        raise UsageError(f'{TICKET_TEMPLATE_FLAG}: {path} must hold {{"tickets": [template, ...]}}')
+    requests: list[tuple[ticket_pb2.TicketRequest, ticket_pb2.TicketSchema | None]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise UsageError(f"{TICKET_TEMPLATE_FLAG}: ticket {index} in {path} is not a JSON object")
+        requests.append(ticket_request_from_template_value(item, schemas, f"{path} ticket {index}"))
+    return requests
 
 
 def custom_field(

@@ -124,7 +124,8 @@ def handle_task(task: Task, ctx: TaskContext) -> HandlerResult:
 def _answer_hello(ctx: TaskContext) -> Unreported:
     """A hello task is answered by a Hello carrying its id, never by FinishTask; errors are only logged."""
     try:
-        ctx.source.hello(connector_metadata_with_capabilities(ctx.connector), task_id=ctx.task_id)
+        metadata = connector_metadata_with_capabilities(ctx.connector, ticketing=ctx.switches.ticketing)
+        ctx.source.hello(metadata, task_id=ctx.task_id)
     except Exception as exc:  # logged by the runner through the outcome; no retry (runner.md §3.2)
         return Unreported(failure_from(exc, ctx.cancel, non_retryable=False))
     return Unreported(Success())
