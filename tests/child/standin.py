@@ -12,6 +12,7 @@ Test-only flags:
   --crash-on-grants N      log an error line and exit 3 at the N-th ListGrants call
   --hold-grants            block ListGrants until stdin closes (for signal tests)
   --held-file P            with --hold-grants: write our pid to P once a call is held
+  --plain-socket P         also serve plaintext gRPC on Unix socket P (the benchmark's baseline)
   --unavailable-grants N   answer the first N ListGrants calls UNAVAILABLE
   --invalid-grants         answer ListGrants INVALID_ARGUMENT
   --use-session-store      write and read back the parent's session store during the sync
@@ -66,6 +67,7 @@ FLAGS_WITH_VALUE = {
     "--sdk-version",
     "--pid-file",
     "--held-file",
+    "--plain-socket",
     "--domain",
 }
 FLAGS = {
@@ -394,6 +396,8 @@ def main() -> None:
     ):
         add(service, server)
     server.add_insecure_port(f"unix:{grpc_path}")
+    if flags.get("--plain-socket"):
+        server.add_insecure_port(f"unix:{flags['--plain-socket']}")
     server.start()
     asyncio.run_coroutine_threadsafe(
         asyncio.start_server(serve_tls, sock=listener, ssl=context), loop
