@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from baton_cli.c1z import C1ZWriter, SyncRun, SyncStore
 from baton_cli.c1z.cleanup import CleanupSettings
+from baton_cli.c1z.container import read_magic, require_v1
 from baton_cli.c1z.resumable import saved_fingerprint
 from baton_cli.connector.api import Connector
 from baton_cli.connector.capabilities import capability_names, connector_metadata_with_capabilities
 from baton_cli.connector.config import Config, resolve_config
-from baton_cli.connector.loader import installed_plugins, load_plugin
+from baton_cli.connector.executable import ExecutablePlugin
+from baton_cli.connector.loader import installed_plugins, load_connector_plugin, load_plugin
 from baton_cli.connector.plugin import Plugin
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.expand import expand_grants
@@ -24,11 +28,21 @@ from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine
 from baton_cli.core.sync_fingerprint import Fingerprint, differences, saved_salt, sync_fingerprint
 from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.sync_state import OP_GRANT_EXPANSION, SyncState
-from baton_cli.errors import BatonError, C1ZError, FailedPreconditionError, NotFoundError, UsageError
+from baton_cli.errors import (
+    BatonError,
+    C1ZError,
+    ConnectorError,
+    FailedPreconditionError,
+    NotFoundError,
+    StatusCode,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from baton_cli.core.runner import RunnerObserver, RunnerSettings, RunSummary
     from baton_cli.core.task_source import Outcome, Task
+
+HELP_TIMEOUT_SECONDS = 30.0
 
 # Runner settings (ours and upstream's, cli.md §3) may share a .baton.yaml with a plugin's fields.
 RUNNER_CONFIG_KEYS = frozenset(
@@ -109,6 +123,9 @@ class PluginRequest:
     config_file: Path | None = None
     env: Mapping[str, str] | None = None
     cwd: Path | None = None
+    # Passed on to a connector executable as its own --provisioning / --ticketing (subprocess.md §3).
+    provisioning: bool = False
+    ticketing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +150,8 @@ class PluginDescription:
     target: str
     capabilities: tuple[str, ...] | None  # None: needs configuration before it can say
     error: str = ""
+    path: str = ""  # a connector executable's file
+    sdk_version: str = ""  # what a connector executable's Validate reports
 
 
 def describe_plugins() -> list[PluginDescription]:
@@ -141,6 +160,9 @@ def describe_plugins() -> list[PluginDescription]:
     for info in installed_plugins():
         capabilities: tuple[str, ...] | None = None
         error = info.error
+        if info.executable and not error:
+            described.append(_describe_executable(info.name, info.version, info.description, info.target))
+            continue
         if not error:
             try:
                 plugin = load_plugin(info.name)
@@ -155,6 +177,45 @@ def describe_plugins() -> list[PluginDescription]:
             PluginDescription(info.name, info.version, info.description, info.target, capabilities, error)
         )
     return described
+
+
+def _describe_executable(name: str, version: str, description: str, target: str) -> PluginDescription:
+    """Path, SDK version and capabilities of a registered connector executable, started bare."""
+    plugin = load_connector_plugin(name)
+    assert isinstance(plugin, ExecutablePlugin)
+    try:
+        path = plugin.locate()
+    except BatonError as exc:
+        return PluginDescription(name, version, description, target, None, str(exc))
+    from baton_cli.transport.child import ChildOptions, launch_child
+
+    try:
+        with launch_child(ChildOptions(executable=path, env=dict(os.environ), name=name)) as session:
+            capabilities = tuple(capability_names(session.connector.metadata()))
+            # Unconfigured, it may fail to reach its system; its SDK version is then unknown.
+            with suppress(BatonError):
+                session.connector.validate()
+            sdk = session.connector.sdk_version
+    except BatonError as exc:
+        if exc.code != StatusCode.INVALID_ARGUMENT:
+            return PluginDescription(name, version, description, target, None, str(exc), str(path))
+        return PluginDescription(name, version, description, target, None, "", str(path))  # needs flags
+    return PluginDescription(name, version, description, target, capabilities, "", str(path), sdk)
+
+
+def executable_help(spec: str) -> tuple[Path, str] | None:
+    """A connector executable's path and ``--help`` text, or None when ``spec`` is Python code."""
+    plugin = load_connector_plugin(spec)
+    if not isinstance(plugin, ExecutablePlugin):
+        return None
+    path = plugin.locate()
+    try:
+        done = subprocess.run(
+            [str(path), "--help"], capture_output=True, text=True, timeout=HELP_TIMEOUT_SECONDS, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConnectorError(f"{path} --help failed: {exc}") from None
+    return path, (done.stdout or done.stderr)
 
 
 def build_connector(request: PluginRequest) -> tuple[Plugin, Connector]:
@@ -178,6 +239,38 @@ def resolve_plugin(request: PluginRequest) -> tuple[Plugin, Config]:
     return plugin, config
 
 
+@contextmanager
+def open_connector(request: PluginRequest, *, cancel: CancelToken | None = None) -> Iterator[Connector]:
+    """The configured connector for a request; a connector executable runs for the block's duration."""
+    target = load_connector_plugin(request.spec, cwd=request.cwd or Path.cwd())
+    if not isinstance(target, ExecutablePlugin):
+        yield build_connector(request)[1]
+        return
+    with _child_connector(request, target, cancel) as connector:
+        yield connector
+
+
+@contextmanager
+def _child_connector(
+    request: PluginRequest, target: ExecutablePlugin, cancel: CancelToken | None
+) -> Iterator[Connector]:
+    # Imported here: only connector executables need the child-process bridge.
+    from baton_cli.transport.child import ChildOptions, launch_child
+
+    env = dict(os.environ) if request.env is None else dict(request.env)
+    options = ChildOptions(
+        executable=target.locate(env),
+        args=tuple(request.args),
+        env=env,
+        name=target.name,
+        provisioning=request.provisioning,
+        ticketing=request.ticketing,
+        cancel=cancel,
+    )
+    with launch_child(options) as session:
+        yield session.connector
+
+
 def run_local_sync(
     request: PluginRequest,
     out: Path,
@@ -194,14 +287,38 @@ def run_local_sync(
     ``fresh`` discards it instead.
     """
     started = time.monotonic()
-    plugin, config = resolve_plugin(request)
     options = options or SyncOptions()
     if out.exists() and out.is_dir():
         raise UsageError(
             f"--out {str(out)!r} is a directory; give a file path such as {str(out / 'sync.c1z')!r}"
         )
-    fingerprint = _fingerprint_for_resume(plugin, config, options, out, tmp_dir, fresh=fresh)
-    connector = plugin.factory(config)
+    target = load_connector_plugin(request.spec, cwd=request.cwd or Path.cwd())
+    opened: AbstractContextManager[Connector]
+    if isinstance(target, ExecutablePlugin):
+        # The child's flags are its own (and may hold its secrets): the executable identifies it.
+        env = dict(os.environ) if request.env is None else dict(request.env)
+        name, version, config = f"exec:{target.locate(env)}", target.version, Config({})
+        opened = _child_connector(request, target, cancel)
+    else:
+        plugin, config = resolve_plugin(request)
+        name, version = plugin.name, plugin.version
+        opened = nullcontext(plugin.factory(config))
+    fingerprint = _fingerprint_for_resume(name, version, config, options, out, tmp_dir, fresh=fresh)
+    with opened as connector:
+        return _local_sync(connector, out, observer, cancel, tmp_dir, options, fresh, fingerprint, started)
+
+
+def _local_sync(
+    connector: Connector,
+    out: Path,
+    observer: SyncObserver | None,
+    cancel: CancelToken | None,
+    tmp_dir: Path | None,
+    options: SyncOptions,
+    fresh: bool,
+    fingerprint: Fingerprint,
+    started: float,
+) -> SyncSummary:
     # A resumable writer keeps its work beside `out` until the file is written: a killed or
     # interrupted run leaves it, and the next run over the same `out` carries on from it.
     writer = C1ZWriter.open(
@@ -246,13 +363,20 @@ def run_local_sync(
 
 
 def _fingerprint_for_resume(
-    plugin: Plugin, config: Config, options: SyncOptions, out: Path, tmp_dir: Path | None, *, fresh: bool
+    plugin: str,
+    version: str,
+    config: Config,
+    options: SyncOptions,
+    out: Path,
+    tmp_dir: Path | None,
+    *,
+    fresh: bool,
 ) -> Fingerprint:
     """This run's fingerprint; refuses when a saved unfinished sync was started differently."""
     saved = saved_fingerprint(out, tmp_dir)
     current = sync_fingerprint(
-        plugin=plugin.name,
-        version=plugin.version,
+        plugin=plugin,
+        version=version,
         config=config,
         secret_fields=[name for name in config if config.is_secret(name)],
         options=options,
@@ -309,6 +433,8 @@ def run_expand(
     # The writer treats a missing file as a new, empty store; here that is a mistake.
     if not path.exists():
         raise NotFoundError(f"c1z file not found: {path}")
+    # Also: an empty file would open as a new, empty store ("nothing pending"); it is not a c1z.
+    require_v1(path, read_magic(path))
     observer = observer or NullObserver()
     started = time.monotonic()
     with C1ZWriter.open(path, tmp_dir=tmp_dir) as writer:  # a failure discards the work copy
@@ -400,10 +526,16 @@ def run_daemon(
     settings: RunnerSettings,
     cancel: CancelToken,
     observer: RunnerObserver | None = None,
+    force: CancelToken | None = None,
 ) -> RunSummary:
-    """``baton run``: serve the platform's tasks with a plugin until cancelled."""
+    """``baton run``: serve the platform's tasks with a plugin until cancelled.
+
+    Task work files live in this process's own work area under the temp dir; the work areas
+    of daemons that were killed are removed first (core/workfiles.py).
+    """
     # Imported here: the gRPC stack is only needed by the daemon, not by every command.
     from baton_cli.core.runner import Runner
+    from baton_cli.core.workfiles import WorkArea, remove_stale, temp_root
     from baton_cli.transport.platform import connect_platform
 
     if not client_id:
@@ -411,29 +543,47 @@ def run_daemon(
     if not client_secret:
         raise UsageError("--client-secret is required in daemon mode (or BATON_CLIENT_SECRET)")
     env = dict(os.environ) if request.env is None else dict(request.env)
-    _plugin, connector = build_connector(request)
-    source = connect_platform(client_id, client_secret, ca_file=ca_file, env=env)
-    try:
-        runner = Runner(connector, source, settings, cancel=cancel, env=env, observer=observer)
-        return runner.run()
-    finally:
-        source.close()
+    request = replace(
+        request,
+        provisioning=settings.switches.provisioning,
+        ticketing=settings.switches.ticketing,
+    )
+    root = temp_root(settings.c1z_temp_dir, env)
+    for stale in remove_stale(root):
+        if observer is not None:
+            observer.note(f"removed the work files of a daemon that is no longer running: {stale}")
+    with open_connector(request, cancel=cancel) as connector:
+        source = connect_platform(client_id, client_secret, ca_file=ca_file, env=env)
+        try:
+            with WorkArea(root) as area:
+                settings = replace(settings, c1z_temp_dir=area.path)
+                runner = Runner(
+                    connector, source, settings, cancel=cancel, env=env, observer=observer, force=force
+                )
+                return runner.run()
+        finally:
+            source.close()
 
 
 def run_action(request: PluginRequest, task: Task, *, cancel: CancelToken | None = None) -> Outcome:
     """``baton grant|revoke|...``: one provisioning task through the daemon's own handlers."""
     from baton_cli.core.handlers import handle_task
     from baton_cli.core.handlers.common import TaskContext, Unreported
+    from baton_cli.core.handlers.gate import ONE_SHOT
     from baton_cli.core.local_source import LocalTaskSource
 
     env = dict(os.environ) if request.env is None else dict(request.env)
-    _plugin, connector = build_connector(request)
-    context = TaskContext(
-        task_id="local",
-        connector=connector,
-        source=LocalTaskSource(),
-        cancel=cancel or CancelToken(),
-        env=env,
-    )
-    result = handle_task(task, context)
+    cancel = cancel or CancelToken()
+    # The one-shot provisioning commands are upstream's one-shot flags, which enable provisioning.
+    request = replace(request, provisioning=True)
+    with open_connector(request, cancel=cancel) as connector:
+        context = TaskContext(
+            task_id="local",
+            connector=connector,
+            source=LocalTaskSource(),
+            cancel=cancel,
+            env=env,
+            switches=ONE_SHOT,  # the person typing the command asked for the change
+        )
+        result = handle_task(task, context)
     return result.outcome if isinstance(result, Unreported) else result

@@ -124,18 +124,65 @@ def _check_frames(path: Path, src: BinaryIO, end: int, limits: DecodeLimits) -> 
 
 
 def _stream_decode(path: Path, src: BinaryIO, out: BinaryIO, limits: DecodeLimits) -> int:
+    """Decode into ``out``, refusing as soon as the output goes wrong, whatever the frames declare.
+
+    Frames need not declare their size (older upstream writers never did), so the checks run
+    on the output itself: it must start as a SQLite database, and it may not run past the
+    size that database's header declares, nor past the decoder cap. A "zstd bomb" is stopped
+    after its first megabyte instead of filling the disk up to the cap.
+    """
     dctx = zstandard.ZstdDecompressor(max_window_size=limits.max_window_bytes)
     total = 0
+    cap = limits.max_decoded_bytes
+    too_big = (
+        f"{path}: decompressed size exceeds the limit of {cap} bytes (BATON_DECODER_MAX_DECODED_SIZE_MB)"
+    )
     with dctx.stream_reader(src, read_size=_CHUNK, read_across_frames=True, closefd=False) as reader:
-        while chunk := reader.read(_CHUNK):
+        head = _read_at_least(reader, _SQLITE_HEADER_BYTES)
+        if not head.startswith(SQLITE_HEADER):
+            raise C1ZError(f"{path} is not a valid c1z file: its content is not a SQLite database")
+        declared = _declared_database_size(head)
+        if declared is not None and declared < cap:
+            cap = declared
+            too_big = (
+                f"{path} is not a valid c1z file: its data runs past the {declared:,} bytes its SQLite "
+                "header declares (corrupt, or a decompression bomb)"
+            )
+        chunk = head
+        while chunk:
             total += len(chunk)
-            if total > limits.max_decoded_bytes:
-                raise C1ZError(
-                    f"{path}: decompressed size exceeds the limit of {limits.max_decoded_bytes} bytes "
-                    "(BATON_DECODER_MAX_DECODED_SIZE_MB)"
-                )
+            if total > cap:
+                raise C1ZError(too_big)
             out.write(chunk)
+            chunk = reader.read(_CHUNK)
     return total
+
+
+_SQLITE_HEADER_BYTES = 100
+
+
+def _read_at_least(reader: BinaryIO, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        more = reader.read(_CHUNK)
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _declared_database_size(header: bytes) -> int | None:
+    """The database size a SQLite header states, when the header vouches for it (SQLite file
+    format §1.3.9: valid if non-zero and the change counter equals version-valid-for)."""
+    if len(header) < _SQLITE_HEADER_BYTES:
+        return None
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = header[24:28] == header[92:96]
+    if not valid or not pages or page_size < 512 or page_size & (page_size - 1):
+        return None
+    return page_size * pages
 
 
 def write_v1(db_path: Path, target: Path, *, level: int = COMPRESSION_LEVEL) -> int:

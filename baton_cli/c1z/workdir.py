@@ -6,9 +6,12 @@ so migrations and writes never touch the original file.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,19 +45,79 @@ _PRAGMAS = (
 )
 
 
+# A work directory holds a decompressed database (up to the 10 GiB decoder cap), so one left by
+# a killed process is worth finding. Its owner holds an exclusive flock on this file for the
+# directory's whole life; the next process that makes a work directory beside it removes the
+# directories whose lock is free. Directories without the file (upstream's, or not ours) are
+# never touched.
+OWNER_LOCK = ".baton-owner"
+_PREFIX = "c1z"
+_held: dict[Path, int] = {}
+_held_guard = threading.Lock()
+
+
 def make_workdir(tmp_dir: str | Path | None) -> Path:
     if tmp_dir is not None and not Path(tmp_dir).is_dir():
         raise NotFoundError(f"c1z temp directory does not exist: {tmp_dir}")
     try:
-        return Path(tempfile.mkdtemp(prefix="c1z", dir=tmp_dir))
+        directory = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=tmp_dir))
+        _take_ownership(directory)
     except OSError as exc:
         raise C1ZError(
             f"cannot create a c1z work directory in {tmp_dir or tempfile.gettempdir()}: {exc}"
         ) from None
+    remove_abandoned_workdirs(directory.parent)
+    return directory
 
 
 def remove_workdir(directory: Path) -> None:
     shutil.rmtree(directory, ignore_errors=True)
+    with _held_guard:
+        fd = _held.pop(directory, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def remove_abandoned_workdirs(root: Path) -> list[Path]:
+    """Delete work directories in ``root`` whose owning process is gone; returns them."""
+    removed: list[Path] = []
+    try:
+        candidates = [p for p in root.iterdir() if p.name.startswith(_PREFIX)]
+    except OSError:
+        return removed
+    for directory in candidates:
+        lock = directory / OWNER_LOCK
+        try:
+            fd = os.open(lock, os.O_RDWR)
+        except OSError:
+            continue  # not ours, or already gone
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # its owner is alive
+        try:
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(directory)
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _take_ownership(directory: Path) -> None:
+    # Locked under a temporary name first: a sweeper only looks at the final name, so it can
+    # never see the file in the instant between its creation and its lock.
+    staging = directory / f"{OWNER_LOCK}.new"
+    fd = os.open(staging, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(staging, directory / OWNER_LOCK)
+    except BaseException:
+        os.close(fd)
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    with _held_guard:
+        _held[directory] = fd
 
 
 @contextmanager

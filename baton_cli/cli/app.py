@@ -117,7 +117,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     _fail = _Failer(wants_json(args))
     command = typer.main.get_command(_application())
     try:
-        code = command.main(args=args, prog_name="baton", standalone_mode=False)
+        # upstream's one-shot flags (--list-ticket-schemas, --invoke-action NAME, ...) as aliases.
+        from baton_cli.cli.upstream_oneshot import translate
+
+        code = command.main(args=translate(args) or args, prog_name="baton", standalone_mode=False)
     except click_exceptions.NoArgsIsHelpError:
         raise SystemExit(int(StatusCode.INVALID_ARGUMENT)) from None  # help is already printed
     except click_exceptions.UsageError as exc:

@@ -116,6 +116,25 @@ def serve_command(
     lease_seconds: Annotated[
         float, typer.Option("--lease-seconds", min=0.1, help="Re-deliver a task after this long unheard.")
     ] = 60.0,
+    quiet_lease_seconds: Annotated[
+        float,
+        typer.Option(
+            "--quiet-lease-seconds",
+            min=0.1,
+            help=(
+                "Re-deliver a task of a kind runners never heartbeat (all but sync_full) after this "
+                "long from its lease; at least --lease-seconds."
+            ),
+        ),
+    ] = 600.0,
+    max_attempts: Annotated[
+        int,
+        typer.Option(
+            "--max-attempts",
+            min=1,
+            help="Hand a task out again after a retryable failure until it has had this many leases.",
+        ),
+    ] = 3,
     next_poll: Annotated[
         float, typer.Option("--next-poll", min=0.0, help="GetTask next_poll, seconds.")
     ] = 1.0,
@@ -156,6 +175,8 @@ def serve_command(
         port,
         token_ttl=token_ttl,
         lease_seconds=lease_seconds,
+        quiet_lease_seconds=quiet_lease_seconds,
+        max_attempts=max_attempts,
         pacing=Pacing(next_poll=next_poll, next_heartbeat=next_heartbeat),
         faults=plan,
     )

@@ -262,6 +262,12 @@ def _catalog(path: Path | None) -> Iterator[C1ZCatalog | None]:
 
 
 def _enqueue(task: baton_pb2.Task, *, data_dir: Path, as_json: bool, debug: bool = False) -> None:
+    if not data_dir.is_dir():
+        # Creating one here would queue the task where no emulator will ever look.
+        raise NotFoundError(
+            f"no emulator data directory at {data_dir}: start `baton emulator serve` there first, "
+            f"or point --data-dir (or {DATA_DIR_ENV}) at the one your emulator uses"
+        )
     task.debug = debug
     with _queue().open(data_dir) as queue:
         task_id = queue.enqueue(task)

@@ -70,7 +70,7 @@ def grant_filter(
         type_id, resource_id = session.split_ref(resource, resource_type)
     principal_type = principal_id = None
     if principal is not None:
-        principal_type, principal_id = session.split_ref(principal)
+        principal_type, principal_id = session.split_ref(principal, what="--principal")
     return GrantFilter(type_id, resource_id, entitlement, principal_type, principal_id)
 
 

@@ -63,17 +63,26 @@ class Session:
             )
         return type_id
 
-    def split_ref(self, ref: str, type_id: str | None = None) -> tuple[str | None, str]:
-        """``TYPE:ID`` -> (TYPE, ID) when TYPE is a known type; ids may themselves contain colons."""
+    def split_ref(
+        self, ref: str, type_id: str | None = None, *, what: str = "--resource"
+    ) -> tuple[str | None, str]:
+        """``TYPE:ID`` -> (TYPE, ID) when TYPE is a known type; ids may themselves contain colons.
+
+        Without a type (from ``-t``), a reference that is not ``TYPE:ID`` at all is a usage
+        error: it cannot match anything, and silently listing nothing hides the typo.
+        """
         if type_id is not None:
             return self.require_type(type_id), ref
         head, sep, rest = ref.partition(":")
-        if sep and head in self.types:
+        if not sep or not head or not rest:
+            example = f"{next(iter(sorted(self.types)), 'user')}:ID"
+            raise UsageError(f"{what} must be TYPE:ID (for example {example}), got {ref!r}")
+        if head in self.types:
             return head, rest
         return None, ref
 
     def require_ref(self, ref: str, what: str) -> tuple[str, str]:
-        type_id, object_id = self.split_ref(ref)
+        type_id, object_id = self.split_ref(ref, what=what)
         if type_id is None:
             known = ", ".join(sorted(self.types)) or "none"
             raise UsageError(f"{what} must be TYPE:ID with a known resource type ({known}), got {ref!r}")

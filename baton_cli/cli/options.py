@@ -198,6 +198,26 @@ CAFile = Annotated[
 TaskConcurrency = Annotated[
     int, option("--task-concurrency", metavar="N", min=1, max=100, help="Tasks run at once (1..100).")
 ]
+# On `baton run`, -p is --provisioning, as upstream (cli.md §3.3); --plugin has no short form.
+Provisioning = Annotated[
+    bool,
+    option(
+        "--provisioning",
+        "-p",
+        help="Allow tasks that change the connected system (grant, revoke, create, delete, rotate...).",
+    ),
+]
+Ticketing = Annotated[bool, option("--ticketing", help="Allow ticket tasks (create, get, list schemas).")]
+DEFAULT_SHUTDOWN_GRACE = 30.0
+ShutdownGrace = Annotated[
+    float,
+    option(
+        "--shutdown-grace",
+        metavar="SECONDS",
+        min=0.0,
+        help="After SIGTERM or Ctrl-C, how long running tasks get to finish before they are cancelled.",
+    ),
+]
 
 # -- sync ids and inspection filters ----------------------------------------------------------------
 

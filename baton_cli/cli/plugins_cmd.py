@@ -12,7 +12,7 @@ from rich.table import Table
 from baton_cli.cli import options as opt
 from baton_cli.cli.options import OutputFormat
 from baton_cli.connector.loader import load_plugin
-from baton_cli.wiring import describe_plugins
+from baton_cli.wiring import describe_plugins, executable_help
 
 plugins_app = typer.Typer(help="List installed connector plugins, or show one's configuration fields.")
 
@@ -35,12 +35,15 @@ def plugins_list(
                 "target": d.target,
                 "capabilities": list(d.capabilities) if d.capabilities is not None else None,
                 **({"error": d.error} if d.error else {}),
+                **({"path": d.path, "sdk_version": d.sdk_version} if d.path else {}),
             }
             for d in described
         ]
         typer.echo(json.dumps({"plugins": payload}, indent=2))
         return
-    table = Table("name", "version", "capabilities", "description", box=None, pad_edge=False)
+    executables = [d for d in described if d.path]
+    columns = ("name", "version", "capabilities", "description", *(("path", "sdk") if executables else ()))
+    table = Table(*columns, box=None, pad_edge=False)
     for d in described:
         if d.error:
             capabilities = f"[red]broken: {d.error}[/red]"
@@ -48,7 +51,8 @@ def plugins_list(
             capabilities = "(needs configuration)"
         else:
             capabilities = ", ".join(d.capabilities)
-        table.add_row(d.name, d.version or "-", capabilities, d.description)
+        extra = (d.path or "-", d.sdk_version or "-") if executables else ()
+        table.add_row(d.name, d.version or "-", capabilities, d.description, *extra)
     Console().print(table)
 
 
@@ -64,7 +68,16 @@ def plugins_show(
     ],
     output: opt.Output = opt.CONSOLE,
 ) -> None:
-    """Show a plugin's configuration fields (flag, env var, type, default)."""
+    """Show a plugin's configuration fields (flag, env var, type, default); a connector
+    executable's own --help."""
+    executable = executable_help(name)
+    if executable is not None:
+        path, text = executable
+        if output is OutputFormat.json:
+            typer.echo(json.dumps({"name": name, "path": str(path), "help": text}, indent=2))
+        else:
+            typer.echo(f"{name}: {path}\n{text}".rstrip())
+        return
     plugin = load_plugin(name)
     rows = [
         {
@@ -77,6 +90,8 @@ def plugins_show(
             "required": f.required,
             "secret": f.secret,
             "choices": list(f.choices),
+            "minimum": f.minimum,
+            "maximum": f.maximum,
             "description": f.description,
         }
         for f in plugin.fields

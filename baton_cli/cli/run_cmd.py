@@ -1,4 +1,10 @@
-"""``baton run``: the daemon. Takes tasks from ConductorOne (or `baton emulator`) until Ctrl-C."""
+"""``baton run``: the daemon. Takes tasks from ConductorOne (or `baton emulator`) until stopped.
+
+SIGTERM (what systemd, Docker and Kubernetes send) and Ctrl-C both stop it gracefully: no new
+tasks, ``--shutdown-grace`` seconds for running ones, then they are cancelled and reported as
+retryable so the platform gives them to another runner. A graceful stop exits 0; a second
+signal stops at once and exits 1 (CANCELLED), still reporting what it can.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +16,17 @@ import typer
 from rich.console import Console
 
 from baton_cli.cli import options as opt
-from baton_cli.cli.interrupt import cancel_on_sigint
+from baton_cli.cli.interrupt import cancel_on_stop_signals
 from baton_cli.core.cancel import CancelToken
+from baton_cli.core.runner_events import NullRunnerObserver
+from baton_cli.errors import CancelledError
 from baton_cli.wiring import PluginRequest, run_daemon
 
 if TYPE_CHECKING:
     from baton_cli.core.task_source import Outcome
 
 
-class DaemonLog:
+class DaemonLog(NullRunnerObserver):
     """One line per event: Rich-styled on a terminal, plain timestamped lines elsewhere."""
 
     def __init__(self, console: Console, *, styled: bool) -> None:
@@ -64,7 +72,8 @@ def register(app: typer.Typer) -> None:
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
         help=(
             "Run a connector plugin as a daemon: log in with a client id and secret, then take tasks "
-            "(sync, grant, revoke, create account, delete resource, rotate credentials) until Ctrl-C. "
+            "(sync, grant, revoke, create account, delete resource, rotate credentials) until SIGTERM "
+            "or Ctrl-C. Provisioning tasks need --provisioning (-p). "
             "Plugin fields follow the runner's options, as for `baton sync`."
         ),
     )
@@ -77,6 +86,9 @@ def register(app: typer.Typer) -> None:
         config: opt.Config = None,
         task_concurrency: opt.TaskConcurrency = 3,
         c1z_temp_dir: opt.C1ZTempDir = None,
+        provisioning: opt.Provisioning = False,
+        ticketing: opt.Ticketing = False,
+        shutdown_grace: opt.ShutdownGrace = opt.DEFAULT_SHUTDOWN_GRACE,
         max_tasks: int | None = typer.Option(
             None, "--max-tasks", min=1, help="Stop after this many tasks have finished."
         ),
@@ -84,19 +96,34 @@ def register(app: typer.Typer) -> None:
             False, "--exit-when-idle", help="Stop when the platform has no task and none is running."
         ),
     ) -> None:
+        from baton_cli.core.handlers.gate import Switches
         from baton_cli.core.runner import RunnerSettings
 
         settings = RunnerSettings(
             task_concurrency=task_concurrency,
             c1z_temp_dir=c1z_temp_dir,
+            shutdown_grace_seconds=shutdown_grace,
             max_tasks=max_tasks,
             exit_when_idle=exit_when_idle,
+            switches=Switches(provisioning=provisioning, ticketing=ticketing),
         )
         console = Console(stderr=True)
         log = DaemonLog(console, styled=sys.stderr.isatty())
         cancel = CancelToken()
-        request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
-        with cancel_on_sigint(cancel):
+        force = CancelToken()
+
+        def stop_now() -> None:
+            log.note("second stop signal: stopping now")
+            force.cancel("second stop signal")
+
+        request = PluginRequest(
+            spec=plugin,
+            args=list(ctx.args),
+            config_file=config,
+            provisioning=provisioning,
+            ticketing=ticketing,
+        )
+        with cancel_on_stop_signals(cancel, on_second=stop_now):
             summary = run_daemon(
                 request,
                 client_id=client_id,
@@ -105,5 +132,8 @@ def register(app: typer.Typer) -> None:
                 settings=settings,
                 cancel=cancel,
                 observer=log,
+                force=force,
             )
         log.note(f"stopped: {summary}")
+        if force.cancelled:
+            raise CancelledError("stopped at once by a second stop signal")

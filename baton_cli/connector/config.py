@@ -145,6 +145,13 @@ def _shown(field: ConfigField, value: object) -> str:
     return "" if field.secret else f", got {value!r}"
 
 
+def _check_range(field: ConfigField, value: int, source: str) -> int:
+    problem = field.out_of_range(value)
+    if problem:
+        raise UsageError(f"invalid value for {source}: {problem}{_shown(field, value)}")
+    return value
+
+
 def _check_choices(field: ConfigField, value: ConfigValue, source: str) -> ConfigValue:
     items = value if isinstance(value, list) else [value]
     if field.choices and any(item not in field.choices for item in items):
@@ -166,7 +173,7 @@ def _from_text(field: ConfigField, text: str, source: str) -> ConfigValue:
     if field.type == "int":
         if not _INT.fullmatch(text.strip()):
             raise UsageError(f"invalid value for {source}: expected an integer{_shown(field, text)}")
-        value = int(text)
+        value = _check_range(field, int(text), source)
     elif field.type == "bool":
         word = text.strip().lower()
         if word not in _TRUE and word not in _FALSE:
@@ -269,7 +276,7 @@ def _from_yaml(field: ConfigField, raw: object, source: str) -> ConfigValue:
     if isinstance(raw, str):
         return _from_text(field, raw, source)
     if field.type == "int" and isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
+        return _check_range(field, raw, source)
     if field.type == "bool" and isinstance(raw, bool):
         return raw
     if field.type == "string" and isinstance(raw, (bool, int, float)):

@@ -50,6 +50,9 @@ class ConfigField:
     secret: bool = False
     description: str = ""
     choices: tuple[str, ...] = ()
+    # Bounds of an int field, inclusive; values outside are refused naming the field.
+    minimum: int | None = None
+    maximum: int | None = None
 
     def __post_init__(self) -> None:
         if not _FIELD_NAME.fullmatch(self.name):
@@ -58,6 +61,12 @@ class ConfigField:
             raise ValueError(f"config field {self.name!r}: type must be one of {', '.join(FIELD_TYPES)}")
         if self.choices and self.type not in ("string", "string-list"):
             raise ValueError(f"config field {self.name!r}: choices are only allowed for string fields")
+        if (self.minimum is not None or self.maximum is not None) and self.type != "int":
+            raise ValueError(
+                f"config field {self.name!r}: minimum and maximum are only allowed for int fields"
+            )
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(f"config field {self.name!r}: minimum is above maximum")
         if self.default is not None:
             if not _default_matches(self.type, self.default):
                 raise ValueError(f"config field {self.name!r}: default does not match type {self.type}")
@@ -65,6 +74,16 @@ class ConfigField:
                 values = self.default if isinstance(self.default, list) else [self.default]
                 if any(value not in self.choices for value in values):
                     raise ValueError(f"config field {self.name!r}: default is not one of its choices")
+            if isinstance(self.default, int) and self.out_of_range(self.default):
+                raise ValueError(f"config field {self.name!r}: default is outside its bounds")
+
+    def out_of_range(self, value: int) -> str:
+        """Why ``value`` is outside the declared bounds ("" when it is inside)."""
+        if self.minimum is not None and value < self.minimum:
+            return f"must be at least {self.minimum:,}"
+        if self.maximum is not None and value > self.maximum:
+            return f"must be at most {self.maximum:,}"
+        return ""
 
     @property
     def flag(self) -> str:

@@ -9,11 +9,18 @@ thread and comes back when the handler returns. Poll errors back off
 errCount² seconds (at most 60 s); a successful poll paces the next one with its
 ``next_poll``.
 
-Shutdown (the runner's cancel token, e.g. Ctrl-C): stop polling, give running
-tasks ``shutdown_grace_seconds``, then cancel them, then wait
-``cancel_wait_seconds`` more. A task that still has not returned is reported
-CANCELLED on its behalf: every task the runner took is answered, and FinishTask
-is never sent twice for one task. A handler's failure never stops the daemon.
+Shutdown (the runner's cancel token: SIGTERM or Ctrl-C): stop polling, give running
+tasks ``shutdown_grace_seconds``, then cancel them, then wait ``cancel_wait_seconds``
+more. A task that still has not returned is reported on its behalf: every task the runner
+took is answered, and FinishTask is never sent twice for one task. The ``force`` token (a
+second signal) skips what is left of those waits. Tasks that did not finish because *we*
+stopped are reported as retryable UNAVAILABLE failures, so the platform hands them to
+another runner; a task the platform cancelled through its heartbeat stays CANCELLED.
+
+FinishTask is a task's only result, so it is retried on transient failures (beyond
+upstream, which sends it once): backoff from 1 s doubling to 30 s, each attempt on a fresh
+deadline, for at most ``finish_retry_seconds`` in all; the outcome stays in memory until it
+lands. A handler's failure never stops the daemon.
 """
 
 from __future__ import annotations
@@ -21,9 +28,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from baton_cli.connector.api import Connector
 from baton_cli.connector.capabilities import connector_metadata_with_capabilities
@@ -31,6 +37,8 @@ from baton_cli.core.batch_poll import BATCH_ENV, BatchHooks, batch_mode, run_bat
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.handlers import TaskContext, Unreported, handle_task, is_empty, task_kind
 from baton_cli.core.handlers.common import failure_from
+from baton_cli.core.handlers.gate import Switches
+from baton_cli.core.runner_events import NullRunnerObserver, RunnerObserver, RunnerObservers
 from baton_cli.core.task_source import Failure, Outcome, Task, TaskSource
 from baton_cli.errors import BatonError, CancelledError, StatusCode, UsageError
 
@@ -54,6 +62,22 @@ FATAL_HELLO_CODES = frozenset(
 POLL_MAX_BACKOFF_SECONDS = 60.0
 NEXT_POLL_MAX_SECONDS = 300.0
 SHUTDOWN_REASON = "runner shutting down"
+# Reported for tasks we stopped: retryable, and not CANCELLED (which reads as final).
+SHUTDOWN_CODE = StatusCode.UNAVAILABLE
+# FinishTask failures worth another attempt: the platform or the network had a bad moment,
+# or the token expired (the source fetches a new one on UNAUTHENTICATED).
+TRANSIENT_FINISH_CODES = frozenset(
+    {
+        StatusCode.UNAVAILABLE,
+        StatusCode.DEADLINE_EXCEEDED,
+        StatusCode.RESOURCE_EXHAUSTED,
+        StatusCode.INTERNAL,
+        StatusCode.UNAUTHENTICATED,
+        StatusCode.ABORTED,
+    }
+)
+FINISH_FIRST_BACKOFF_SECONDS = 1.0
+FINISH_MAX_BACKOFF_SECONDS = 30.0
 # How often waits on other threads re-check the cancel token and deadlines.
 _TICK_SECONDS = 0.05
 
@@ -68,53 +92,31 @@ class RunnerSettings:
     # After cancelling running tasks at shutdown: how long they get to return before the runner
     # reports them CANCELLED itself (a connector stuck in a call never checks the token).
     cancel_wait_seconds: float = 10.0
+    # FinishTask retries on transient failures stop after this long in all (0: send once).
+    finish_retry_seconds: float = 300.0
+    # --provisioning / --ticketing: off by default, as upstream (handlers/gate.py).
+    switches: Switches = field(default_factory=Switches)
 
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
+    """Every task taken is counted once: ``succeeded + failed + unreported == tasks_taken``."""
+
     tasks_finished: int
     succeeded: int
     failed: int
     unreported: int  # hello tasks, abandoned syncs: no FinishTask sent
     polls: int
     stopped_because: str
+    tasks_taken: int = 0
+    finish_lost: int = 0  # results whose FinishTask never landed (counted in succeeded/failed too)
 
     def __str__(self) -> str:
+        lost = f", {self.finish_lost} result(s) not delivered" if self.finish_lost else ""
         return (
-            f"{self.tasks_finished} task(s) finished ({self.succeeded} succeeded, {self.failed} failed); "
-            f"{self.stopped_because}"
+            f"{self.tasks_taken} task(s) taken: {self.succeeded} succeeded, {self.failed} failed, "
+            f"{self.unreported} not reported{lost}; {self.stopped_because}"
         )
-
-
-class RunnerObserver(Protocol):
-    """What the CLI shows. Called from the poll loop, task threads and heartbeat threads."""
-
-    def task_started(self, task_id: str, kind: str) -> None: ...
-
-    def task_finished(self, task_id: str, kind: str, outcome: Outcome) -> None: ...
-
-    def heartbeat(self, task_id: str, ok: bool) -> None: ...
-
-    def polled(self, found: bool) -> None: ...
-
-    def note(self, message: str) -> None: ...
-
-
-class NullRunnerObserver:
-    def task_started(self, task_id: str, kind: str) -> None:
-        pass
-
-    def task_finished(self, task_id: str, kind: str, outcome: Outcome) -> None:
-        pass
-
-    def heartbeat(self, task_id: str, ok: bool) -> None:
-        pass
-
-    def polled(self, found: bool) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
 
 
 class _Slots:
@@ -166,6 +168,7 @@ class _TaskRun:
         self._lock = threading.Lock()
         self.completed = False
         self.abandoned = False  # reported by shutdown while its thread is still stuck
+        self.sending = False  # its FinishTask is being sent (or retried)
 
     def claim_completion(self) -> bool:
         with self._lock:
@@ -187,6 +190,7 @@ class Runner:
         observer: RunnerObserver | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] | None = None,
+        force: CancelToken | None = None,
     ) -> None:
         if not MIN_TASK_CONCURRENCY <= settings.task_concurrency <= MAX_TASK_CONCURRENCY:
             raise UsageError(
@@ -199,6 +203,8 @@ class Runner:
         self._source = source
         self._settings = settings
         self._cancel = cancel
+        # Set by a second stop signal: skip the rest of the shutdown waits and retries.
+        self._force = force or CancelToken()
         self._env = dict(env)
         self._observer: RunnerObserver = observer or NullRunnerObserver()
         self._clock = clock
@@ -211,6 +217,7 @@ class Runner:
         self._succeeded = 0
         self._failed = 0
         self._unreported = 0
+        self._finish_lost = 0
         self._polls = 0
 
     @property
@@ -221,6 +228,7 @@ class Runner:
     def run(self) -> RunSummary:
         self._bootstrap_hello()
         self._observer.note(f"said Hello as host {self._source.host_id!r}; waiting for tasks")
+        self._observer.ready()
         if batch_mode(self._env):
             self._observer.note(f"batch polling (GetTasks), {BATCH_ENV} is set")
             stopped_because = (
@@ -237,13 +245,22 @@ class Runner:
         self._drain()
         with self._cond:
             return RunSummary(
-                self._finished, self._succeeded, self._failed, self._unreported, self._polls, stopped_because
+                self._finished,
+                self._succeeded,
+                self._failed,
+                self._unreported,
+                self._polls,
+                stopped_because,
+                tasks_taken=self._claimed,
+                finish_lost=self._finish_lost,
             )
 
     # -- start-up ------------------------------------------------------------------------------
 
     def _bootstrap_hello(self) -> None:
-        metadata = connector_metadata_with_capabilities(self._connector)
+        metadata = connector_metadata_with_capabilities(
+            self._connector, ticketing=self._settings.switches.ticketing
+        )
         delay = HELLO_FIRST_BACKOFF_SECONDS
         while True:
             if self._cancel.cancelled:
@@ -298,6 +315,7 @@ class Runner:
                 self._slots.release()
                 errors += 1
                 next_check = min(float(errors * errors), POLL_MAX_BACKOFF_SECONDS)
+                self._observer.poll_failed(str(exc), next_check)
                 self._observer.note(f"GetTask failed: {exc}; polling again in {next_check:g} s")
                 continue
             errors = 0
@@ -386,6 +404,7 @@ class Runner:
                 note=self._observer.note,
                 on_heartbeat=lambda ok: self._observer.heartbeat(task_id, ok),
                 sleep=self._sleep,
+                switches=self._settings.switches,
             )
             try:
                 result = handle_task(run.task, ctx)
@@ -405,25 +424,67 @@ class Runner:
         if not run.claim_completion():
             return  # already reported for it at shutdown
         task_id = run.task.id
+        if isinstance(outcome, Failure) and run.cancel.reason == SHUTDOWN_REASON:
+            outcome = shutdown_failure(outcome.message)
+        delivered = True
         if send:
-            try:
-                # The source sends FinishTask on its own deadline, so it goes out even after cancellation.
-                self._source.finish(task_id, outcome)
-            except Exception as exc:  # logged, not retried (runner.md §3.2)
-                self._observer.note(f"FinishTask for task {task_id} failed: {exc}")
+            run.sending = True
+            delivered = self._send_finish(task_id, outcome)
         elif isinstance(outcome, Failure):
             self._observer.note(
                 f"task {task_id} ({run.kind}): {outcome.message} (not reported to the platform)"
             )
         with self._cond:
             self._finished += 1
+            if not delivered:
+                self._finish_lost += 1
             if not send:
                 self._unreported += 1
             elif isinstance(outcome, Failure):
                 self._failed += 1
             else:
                 self._succeeded += 1
+            run.sending = False
+            self._cond.notify_all()
         self._observer.task_finished(task_id, run.kind, outcome)
+
+    def _send_finish(self, task_id: str, outcome: Outcome) -> bool:
+        """FinishTask until it lands, a failure that retrying cannot fix, or the budget is spent."""
+        budget = self._settings.finish_retry_seconds
+        started = self._clock()
+        waited = 0.0  # also counted on its own, so an injected sleep spends the budget too
+        delay = FINISH_FIRST_BACKOFF_SECONDS
+        attempt = 1
+        while True:
+            try:
+                # The source sends FinishTask on its own deadline, so it goes out even after cancellation.
+                self._source.finish(task_id, outcome)
+                return True
+            except Exception as exc:
+                code = exc.code if isinstance(exc, BatonError) else StatusCode.UNKNOWN
+                left = budget - max(waited, self._clock() - started)
+                if code not in TRANSIENT_FINISH_CODES or left <= 0 or self._force.cancelled:
+                    self._observer.note(
+                        f"FinishTask for task {task_id} failed: {exc} (attempt {attempt}; giving up)"
+                    )
+                    return False
+                wait = min(delay, left)
+                self._observer.note(
+                    f"FinishTask for task {task_id} failed: {exc} (attempt {attempt}; retrying in {wait:g} s)"
+                )
+            if self._wait_force(wait):
+                self._observer.note(f"FinishTask for task {task_id} not retried: stopping now")
+                return False
+            waited += wait
+            delay = min(delay * 2, FINISH_MAX_BACKOFF_SECONDS)
+            attempt += 1
+
+    def _wait_force(self, seconds: float) -> bool:
+        """Sleep, woken by the force token only (a graceful stop still delivers results)."""
+        if self._sleep is None:
+            return self._force.wait(seconds)
+        self._sleep(seconds)
+        return self._force.cancelled
 
     # -- shutdown ------------------------------------------------------------------------------
 
@@ -432,10 +493,13 @@ class Runner:
             # A task counts until its thread has returned (its FinishTask sent), or shutdown gave up on it.
             return [run for run in self._running.values() if not run.abandoned]
 
-    def _wait_for_tasks(self, deadline: float | None) -> bool:
-        """Wait for every task to return; give up at the deadline, or at Ctrl-C when there is none."""
+    def _wait_for_tasks(self, deadline: float | None, *, until_cancel: bool = True) -> bool:
+        """Wait for every task to return; give up at the deadline, at a forced stop, or (with no
+        deadline and ``until_cancel``) at the first stop signal."""
         while self._pending():
-            if deadline is None and self._cancel.cancelled:
+            if self._force.cancelled:
+                return False
+            if deadline is None and until_cancel and self._cancel.cancelled:
                 return False
             if deadline is not None and self._clock() >= deadline:
                 return False
@@ -445,28 +509,50 @@ class Runner:
         return True
 
     def _drain(self) -> None:
-        # Stopped for --max-tasks or idleness: let running tasks finish, unless Ctrl-C comes.
+        # Stopped for --max-tasks or idleness: let running tasks finish, unless a stop signal comes.
         if self._wait_for_tasks(None):
             return
         settings = self._settings
         running = self._pending()
+        self._observer.stopping(settings.shutdown_grace_seconds, len(running))
         self._observer.note(
-            f"shutting down: waiting up to {settings.shutdown_grace_seconds:g} s for "
+            f"shutting down: no new tasks; waiting up to {settings.shutdown_grace_seconds:g} s for "
             f"{len(running)} running task(s)"
         )
         if self._wait_for_tasks(self._clock() + settings.shutdown_grace_seconds):
             return
-        running = self._pending()
-        self._observer.note(f"cancelling {len(running)} task(s) still running")
+        running = [run for run in self._pending() if not run.completed]
+        if running:
+            self._observer.note(f"cancelling {len(running)} task(s) still running")
         for run in running:
             run.cancel.cancel(SHUTDOWN_REASON)
-        if self._wait_for_tasks(self._clock() + settings.cancel_wait_seconds):
+        wait = 0.0 if self._force.cancelled else settings.cancel_wait_seconds
+        if self._wait_for_tasks(self._clock() + wait):
             return
         for run in self._pending():
-            message = (
-                f"cancelled: {SHUTDOWN_REASON} (the task did not stop within "
-                f"{settings.cancel_wait_seconds:g} s of being cancelled)"
-            )
+            if run.completed:
+                continue  # its result is decided and being sent; waited for below
+            message = f"{SHUTDOWN_REASON} (the task did not stop within {wait:g} s of being cancelled)"
             run.abandoned = True
             # A hello task is never answered with FinishTask, even now.
-            self._complete(run, Failure(int(StatusCode.CANCELLED), message), send=run.kind != "hello")
+            self._complete(run, shutdown_failure(message), send=run.kind != "hello")
+        # Results still being delivered (FinishTask retries) are worth waiting for: their own
+        # budget bounds the wait, and a second signal cuts it short.
+        self._wait_for_tasks(None, until_cancel=False)
+
+
+def shutdown_failure(message: str) -> Failure:
+    """A task we stopped: retryable, so the platform gives it to another runner."""
+    text = message if SHUTDOWN_REASON in message else f"{SHUTDOWN_REASON}: {message}"
+    return Failure(int(SHUTDOWN_CODE), text, non_retryable=False)
+
+
+__all__ = [
+    "NullRunnerObserver",
+    "RunSummary",
+    "Runner",
+    "RunnerObserver",
+    "RunnerObservers",
+    "RunnerSettings",
+    "shutdown_failure",
+]

@@ -8,6 +8,12 @@ task is never worked on by two hosts at the same time as far as the queue
 knows. ``cancel`` drops a pending task at once; a running one learns about it
 from its next heartbeat (runner.md §6.1).
 
+FinishTask is idempotent, because a runner retries it when an answer is lost: a repeat from
+the host that finished the task is accepted and changes nothing; a finish from a host that
+does not hold the task is refused. A retryable failure goes back to pending (and is handed
+out again) while the task has had fewer than ``max_attempts`` leases, as the platform
+re-delivers tasks a runner could not finish (e.g. because it was stopping).
+
 Every write is a ``BEGIN IMMEDIATE`` transaction, so several processes (the
 server, ``baton emulator enqueue``) can share the file; within one process the
 connection is guarded by a lock, so server threads can share one queue.
@@ -39,6 +45,7 @@ DEFAULT_LEASE_SECONDS = 60.0
 # (the SDK retries connector calls with 15 s waits), so silence means less for the other kinds.
 HEARTBEAT_KINDS = ("sync_full",)
 DEFAULT_QUIET_LEASE_SECONDS = 600.0
+DEFAULT_MAX_ATTEMPTS = 1  # the library default: a failure is final unless asked otherwise
 
 
 class TaskQueue:
@@ -51,12 +58,14 @@ class TaskQueue:
         clock: Callable[[], float],
         lease_seconds: float,
         quiet_lease_seconds: float,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         self._conn = conn
         self._conn.row_factory = sqlite3.Row
         self._clock = clock
         self.lease_seconds = lease_seconds
         self.quiet_lease_seconds = max(quiet_lease_seconds, lease_seconds)
+        self.max_attempts = max_attempts
         self._lock = threading.Lock()
 
     @classmethod
@@ -67,6 +76,7 @@ class TaskQueue:
         clock: Callable[[], float] = time.time,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         quiet_lease_seconds: float = DEFAULT_QUIET_LEASE_SECONDS,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> TaskQueue:
         """Open (creating) ``data_dir``/queue.sqlite3.
 
@@ -76,11 +86,14 @@ class TaskQueue:
         """
         if lease_seconds <= 0 or quiet_lease_seconds <= 0:
             raise UsageError("lease durations must be positive")
+        if max_attempts < 1:
+            raise UsageError(f"max attempts must be at least 1, got {max_attempts}")
         return cls(
             connect(queue_path(data_dir)),
             clock=clock,
             lease_seconds=lease_seconds,
             quiet_lease_seconds=quiet_lease_seconds,
+            max_attempts=max_attempts,
         )
 
     def close(self) -> None:
@@ -194,25 +207,45 @@ class TaskQueue:
         non_retryable: bool = False,
         response: bytes = b"",
         annotations: Sequence[bytes] = (),
-    ) -> None:
-        """FinishTask: done when ``status_code`` is 0 (OK), failed otherwise.
+    ) -> bool:
+        """FinishTask: done when ``status_code`` is 0 (OK), failed otherwise; False for a repeat.
 
         ``response`` and ``annotations`` are serialized ``google.protobuf.Any``
         values as the runner sent them (empty response: none was sent).
         """
-        state = rec.DONE if status_code == 0 else rec.FAILED
         with self._write() as conn:
+            if self._is_repeat_finish(conn, task_id, host_id):
+                return False
             self._require_holder(conn, task_id, host_id)
+            row = conn.execute(
+                "SELECT attempts, cancel_requested FROM tasks WHERE id = ?", (task_id,)
+            ).fetchone()
+            retry = (
+                status_code != 0
+                and not non_retryable
+                and not row["cancel_requested"]
+                and row["attempts"] < self.max_attempts
+            )
+            state = rec.DONE if status_code == 0 else rec.PENDING if retry else rec.FAILED
             conn.execute(
                 "UPDATE tasks SET state = ?, finished_at = ?, status_code = ?, status_message = ?, "
                 "non_retryable = ?, response = ? WHERE id = ?",
-                (state, self._clock(), status_code, status_message, non_retryable, response, task_id),
+                (
+                    state,
+                    None if retry else self._clock(),
+                    status_code,
+                    status_message,
+                    non_retryable,
+                    response,
+                    task_id,
+                ),
             )
             conn.execute("DELETE FROM task_annotations WHERE task_id = ?", (task_id,))
             conn.executemany(
                 "INSERT INTO task_annotations (task_id, position, value) VALUES (?, ?, ?)",
                 [(task_id, i, value) for i, value in enumerate(annotations)],
             )
+        return True
 
     def record_hello(self, host_id: str, hello: baton_pb2.BatonServiceHelloRequest) -> None:
         """Note a Hello; one answering a Hello task (``task_id`` set) is that task's result.
@@ -329,6 +362,19 @@ class TaskQueue:
         if row is None:
             raise NotFoundError(f"task {task_id} not found")
         return str(row["state"])
+
+    @staticmethod
+    def _is_repeat_finish(conn: sqlite3.Connection, task_id: str, host_id: str) -> bool:
+        """``host_id`` already finished this task (its answer was lost, so it sent it again).
+
+        A retryable failure put back in the queue keeps the failing host until the next lease.
+        """
+        row = conn.execute(
+            "SELECT state, host_id, status_code FROM tasks WHERE id = ?", (task_id,)
+        ).fetchone()
+        if row is None or row["host_id"] != host_id or row["status_code"] is None:
+            return False
+        return str(row["state"]) in (rec.DONE, rec.FAILED, rec.PENDING)
 
     @staticmethod
     def _require_holder(conn: sqlite3.Connection, task_id: str, host_id: str) -> None:

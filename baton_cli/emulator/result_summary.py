@@ -58,6 +58,16 @@ _SUMMARIES: dict[type[Message], Callable[[Any], str]] = {
 }
 
 
+def unpack(response: bytes) -> Message | None:
+    """The response message of a serialized Any, when it is one of the task response types."""
+    packed = any_pb2.Any.FromString(response)
+    for cls in _SUMMARIES:
+        message = cls()
+        if packed.Unpack(message):
+            return message
+    return None
+
+
 def summarize(response: bytes) -> tuple[str, str] | None:
     """(short type name, summary) of a serialized Any; None when nothing was sent."""
     if not response:

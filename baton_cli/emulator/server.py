@@ -48,7 +48,7 @@ from baton_cli.emulator.paths import (
     tls_dir,
     uploads_dir,
 )
-from baton_cli.emulator.queue import TaskQueue
+from baton_cli.emulator.queue import DEFAULT_MAX_ATTEMPTS, DEFAULT_QUIET_LEASE_SECONDS, TaskQueue
 from baton_cli.emulator.service import BatonService, Pacing
 from baton_cli.emulator.tls import ensure_tls, server_ssl_context, tls_files
 from baton_cli.emulator.token_endpoint import TokenEndpoint
@@ -83,6 +83,8 @@ class EmulatorServer:
         *,
         token_ttl: int = DEFAULT_TOKEN_TTL,
         lease_seconds: float = 60.0,
+        quiet_lease_seconds: float = DEFAULT_QUIET_LEASE_SECONDS,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         pacing: Pacing | None = None,
         faults: FaultPlan | None = None,
         clock: Callable[[], float] = time.time,
@@ -97,6 +99,8 @@ class EmulatorServer:
         self.events = EventLog(clock=clock)
         self._token_ttl = token_ttl
         self._lease_seconds = lease_seconds
+        self._quiet_lease_seconds = quiet_lease_seconds
+        self._max_attempts = max_attempts
         self._pacing = pacing or Pacing()
         self._clock = clock
         self._max_upload = max_upload_bytes
@@ -190,7 +194,13 @@ class EmulatorServer:
     # -- set-up and tear-down ----------------------------------------------------------------------
 
     def _build(self, context: ssl.SSLContext, sock: socket.socket) -> None:
-        self._queue = TaskQueue.open(self.data_dir, clock=self._clock, lease_seconds=self._lease_seconds)
+        self._queue = TaskQueue.open(
+            self.data_dir,
+            clock=self._clock,
+            lease_seconds=self._lease_seconds,
+            quiet_lease_seconds=self._quiet_lease_seconds,
+            max_attempts=self._max_attempts,
+        )
         self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="baton-emulator")
         issuer = TokenIssuer(
             load_or_create_key(self.data_dir), ttl_seconds=self._token_ttl, clock=self._clock

@@ -119,7 +119,7 @@ class BatonService:
             # An error without a status (or with OK) is still an error: record UNKNOWN.
             code = request.status.code or int(StatusCode.UNKNOWN)
             message, non_retryable = request.status.message, request.error.non_retryable
-        self.queue.finish(
+        recorded = self.queue.finish(
             request.task_id,
             request.host_id,
             status_code=code,
@@ -128,6 +128,11 @@ class BatonService:
             response=outcome.response.SerializeToString() if outcome.HasField("response") else b"",
             annotations=[a.SerializeToString() for a in outcome.annotations],
         )
+        if not recorded:
+            self._events.add(
+                f"task {request.task_id}: repeated FinishTask from {request.host_id} (kept the first)"
+            )
+            return pb.BatonServiceFinishTaskResponse()
         verdict = "succeeded" if code == 0 else f"failed ({StatusCode(code).name if code < 17 else code})"
         extra = ", non-retryable" if non_retryable else ""
         self._events.add(f"task {request.task_id} {verdict} on {request.host_id}{extra}")

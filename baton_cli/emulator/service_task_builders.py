@@ -192,6 +192,12 @@ def ticket_request_from_template(
     value = read_json(path, TICKET_TEMPLATE_FLAG)
     if not isinstance(value, dict):
         raise UsageError(f"{TICKET_TEMPLATE_FLAG}: {path} must hold a JSON object")
+    return ticket_request_from_template_value(value, schemas, str(path))
+
+
+def ticket_request_from_template_value(
+    value: dict[str, Any], schemas: Mapping[str, ticket_pb2.TicketSchema] | None, where: str
+) -> tuple[ticket_pb2.TicketRequest, ticket_pb2.TicketSchema]:
     schema_id = str(value.get("schema_id") or "")
     schema = ticket_pb2.TicketSchema(id=schema_id)
     if schemas is not None and schema_id:
@@ -216,6 +222,22 @@ def ticket_request_from_template(
     for name, field_value in fields.items():
         request.custom_fields[name].CopyFrom(custom_field(name, field_value, schema.custom_fields.get(name)))
     return request, schema
+
+
+def ticket_requests_from_bulk_template(
+    path: Path, schemas: Mapping[str, ticket_pb2.TicketSchema] | None = None
+) -> list[tuple[ticket_pb2.TicketRequest, ticket_pb2.TicketSchema | None]]:
+    """``{"tickets": [template, ...]}`` (or a bare list): one upstream ticket template per ticket."""
+    value = read_json(path, TICKET_TEMPLATE_FLAG)
+    items = value.get("tickets") if isinstance(value, dict) else value
+    if not isinstance(items, list) or not items:
+        raise UsageError(f'{TICKET_TEMPLATE_FLAG}: {path} must hold {{"tickets": [template, ...]}}')
+    requests: list[tuple[ticket_pb2.TicketRequest, ticket_pb2.TicketSchema | None]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise UsageError(f"{TICKET_TEMPLATE_FLAG}: ticket {index} in {path} is not a JSON object")
+        requests.append(ticket_request_from_template_value(item, schemas, f"{path} ticket {index}"))
+    return requests
 
 
 def custom_field(

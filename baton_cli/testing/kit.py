@@ -88,6 +88,12 @@ class Kit:
         self.connector: Connector = plugin.factory(resolved)
         self._observed: Observed | None = None
 
+    def close(self) -> None:
+        """Release what the connector holds open (an optional ``close()`` of the connector's)."""
+        close = getattr(self.connector, "close", None)
+        if callable(close):
+            close()
+
     # -- what the checks look at ---------------------------------------------------------
 
     def observed(self, *, fresh: bool = False) -> Observed:

@@ -94,7 +94,9 @@ def connector_tests(
         tmp_path_factory: pytest.TempPathFactory,
     ) -> Iterator[Kit]:
         values = fixed_config if connector_config is None else connector_config
-        yield Kit(plugin, values, workdir=tmp_path_factory.mktemp("baton-kit"), options=options)
+        kit = Kit(plugin, values, workdir=tmp_path_factory.mktemp("baton-kit"), options=options)
+        yield kit
+        kit.close()
 
     namespace: dict[str, object] = {
         "__doc__": f"The baton_cli connector kit's checks for plugin {plugin.name!r}.",

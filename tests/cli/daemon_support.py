@@ -49,6 +49,8 @@ def run_daemon(
         "--ca-file",
         str(emulator.ca_file),
         "--exit-when-idle",
+        "--provisioning",
+        "--ticketing",
         "--state-file",
         str(tmp_path / "state.json"),
         *extra,

@@ -42,6 +42,7 @@ def run_daemon(
         "--ca-file",
         str(emulator.ca_file),
         "--exit-when-idle",
+        "--provisioning",
         "--state-file",
         str(tmp_path / "state.json"),
         *extra,

@@ -72,7 +72,7 @@ def test_pebble_file_in_diff_and_export(tmp_path: Path, capsys: pytest.CaptureFi
     ids=["empty", "text", "v1-magic-bad-zstd", "bare-sqlite"],
 )
 @pytest.mark.parametrize(
-    "command", [("grants", "-o", "json"), ("stats",), ("resources",)], ids=lambda c: c[0]
+    "command", [("grants", "-o", "json"), ("stats",), ("resources",), ("expand",)], ids=lambda c: c[0]
 )
 def test_garbage_files_fail_with_one_line(
     content: bytes, command: tuple[str, ...], tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -122,6 +122,14 @@ def test_default_file_is_sync_c1z_in_the_current_directory(
         (("entitlements", "-t", "robot"), 5, "known: group, project, role, user"),
         (("access", "-p", "alice"), 3, "--principal must be TYPE:ID"),
         (("access", "-p", "user:nobody"), 5, "principal user:nobody not found"),
+        (
+            ("grants", "-p", "notypeid"),
+            3,
+            "--principal must be TYPE:ID (for example group:ID), got 'notypeid'",
+        ),
+        (("grants", "-r", "user:"), 3, "--resource must be TYPE:ID"),
+        (("principals", "-r", ":u1"), 3, "--resource must be TYPE:ID"),
+        (("entitlements", "-r", "noid"), 3, "--resource must be TYPE:ID"),
         (("export", "-"), 3, "use --format jsonl"),
         (("diff", "--base-sync-id", "x"), 3, "give both"),
         (("diff",), 9, "diff needs two"),

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from baton_cli.c1z import C1ZReader
 from tests.cli.process import baton_env
 
@@ -118,7 +120,8 @@ def test_killed_sync_resumes_without_refetching_stored_pages(tmp_path: Path) -> 
         assert len(reader.syncs()) == 1  # the resumed sync, not a second one
 
 
-def test_ctrl_c_checkpoints_and_says_how_to_resume(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_stop_signal_checkpoints_and_says_how_to_resume(tmp_path: Path, stop: signal.Signals) -> None:
     out, log = tmp_path / "out.c1z", tmp_path / "calls.log"
     proc = subprocess.Popen(
         _sync_args(out, log, pause_after=30),
@@ -129,7 +132,7 @@ def test_ctrl_c_checkpoints_and_says_how_to_resume(tmp_path: Path) -> None:
     )
     try:
         _wait_for_lines(log, 30, proc)
-        proc.send_signal(signal.SIGINT)  # while call 31 waits, then let it return
+        proc.send_signal(stop)  # while call 31 waits, then let it return
         Path(f"{log}.release").touch()
         _stdout, err = proc.communicate(timeout=60)
     finally:

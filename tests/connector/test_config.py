@@ -218,3 +218,48 @@ def test_config_is_read_only_and_typed(tmp_path: Path) -> None:
     with pytest.raises(KeyError):
         config.get_int("nope")
     assert config == Config(dict(config))
+
+
+BOUNDED = (ConfigField("users", "int", default=5, minimum=0, maximum=1000),)
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "yaml_text", "source"),
+    [
+        (["--users", "99999999999999999999"], None, None, "--users"),
+        ([], {"BATON_USERS": "1001"}, None, "BATON_USERS"),
+        ([], None, "users: 5000\n", "'users' in"),
+        (["--users=-1"], None, None, "--users"),
+    ],
+)
+def test_int_fields_refuse_values_outside_their_declared_bounds(
+    tmp_path: Path, argv: list[str], env: dict[str, str] | None, yaml_text: str | None, source: str
+) -> None:
+    with pytest.raises(UsageError, match=r"must be (at most 1,000|at least 0)") as caught:
+        resolve(tmp_path, argv, env, yaml_text, fields=BOUNDED)
+    assert source in str(caught.value)
+
+
+def test_bounds_are_inclusive(tmp_path: Path) -> None:
+    assert resolve(tmp_path, ["--users", "1000"], fields=BOUNDED)["users"] == 1000
+    assert resolve(tmp_path, ["--users", "0"], fields=BOUNDED)["users"] == 0
+
+
+def test_bad_bound_declarations_are_plugin_bugs() -> None:
+    with pytest.raises(ValueError, match="only allowed for int"):
+        ConfigField("name", "string", maximum=3)
+    with pytest.raises(ValueError, match="minimum is above maximum"):
+        ConfigField("n", "int", minimum=3, maximum=2)
+    with pytest.raises(ValueError, match="default is outside"):
+        ConfigField("n", "int", default=10, maximum=2)
+
+
+def test_demo_users_are_capped_at_ten_million(tmp_path: Path) -> None:
+    from tests.cli.process import baton
+
+    result = baton("sync", "--plugin", "demo", "--users", "99999999999999999999", cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "baton: error: invalid value for --users: must be at most 10,000,000, got 99999999999999999999"
+    ]
+    assert not list(tmp_path.iterdir())

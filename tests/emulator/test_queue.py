@@ -171,8 +171,7 @@ def test_calls_on_a_task_that_is_not_running_are_refused(queue: TaskQueue) -> No
     queue.finish(task_id, "h", status_code=0)
     with pytest.raises(FailedPreconditionError, match="done"):
         queue.heartbeat(task_id, "h")
-    with pytest.raises(FailedPreconditionError):
-        queue.finish(task_id, "h", status_code=0)
+    assert not queue.finish(task_id, "h", status_code=0)  # a repeat: accepted, nothing changes
     with pytest.raises(FailedPreconditionError):
         queue.record_upload(task_id, "h", path=Path("x"), sha256="", counts={})
 
@@ -401,3 +400,50 @@ def test_a_queue_from_a_newer_baton_is_refused(tmp_path: Path) -> None:
         conn.execute("PRAGMA user_version = 99")
     with pytest.raises(FailedPreconditionError, match="newer"):
         TaskQueue.open(tmp_path)
+
+
+# -- FinishTask idempotence and re-delivery of retryable failures --------------------------------
+
+
+def test_a_repeated_finish_from_the_same_host_is_accepted_and_changes_nothing(
+    queue: TaskQueue, clock: Clock
+) -> None:
+    task_id = queue.enqueue(grant_task())
+    assert queue.lease("h") is not None
+    assert queue.finish(task_id, "h", status_code=0, response=packed(grant_pb2.Grant(id="first")))
+    first = queue.get(task_id)
+    clock.advance(5)
+    # The runner's answer was lost, so it sends the (possibly rebuilt) result again.
+    assert not queue.finish(task_id, "h", status_code=2, status_message="second")
+    assert queue.get(task_id) == first
+    assert any_pb2.Any.FromString(queue.result(task_id).response).type_url.endswith("Grant")
+    with pytest.raises(FailedPreconditionError, match="is done"):
+        queue.finish(task_id, "other", status_code=0)  # finished by another host: refused
+
+
+def test_a_retryable_failure_is_handed_out_again_until_max_attempts(tmp_path: Path, clock: Clock) -> None:
+    with TaskQueue.open(tmp_path / "emu", clock=clock, lease_seconds=LEASE, max_attempts=2) as q:
+        task_id = q.enqueue(sync_task())
+        assert q.lease("a") is not None
+        q.finish(task_id, "a", status_code=14, status_message="runner shutting down")
+        assert q.get(task_id).state == "pending"
+        assert not q.finish(task_id, "a", status_code=14)  # a repeat while it waits: accepted
+        again = q.lease("b")
+        assert again is not None and again.id == task_id
+        with pytest.raises(FailedPreconditionError, match="another host"):
+            q.finish(task_id, "a", status_code=14)  # the old holder is refused once b has it
+        q.finish(task_id, "b", status_code=14, status_message="still failing")
+        record = q.get(task_id)
+        assert (record.state, record.attempts, record.status_message) == ("failed", 2, "still failing")
+
+
+def test_non_retryable_and_cancelled_failures_are_final(tmp_path: Path, clock: Clock) -> None:
+    with TaskQueue.open(tmp_path / "emu", clock=clock, lease_seconds=LEASE, max_attempts=5) as q:
+        final = q.enqueue(grant_task())
+        assert q.lease("h") is not None
+        q.finish(final, "h", status_code=9, non_retryable=True)
+        cancelled = q.enqueue(sync_task())
+        assert q.lease("h") is not None
+        q.cancel(cancelled)
+        q.finish(cancelled, "h", status_code=1, status_message="task was cancelled")
+        assert [q.get(final).state, q.get(cancelled).state] == ["failed", "failed"]

@@ -149,8 +149,17 @@ def test_finish_task_success_records_response_and_annotations(server: EmulatorSe
     result = server.queue.result(task_id)
     assert any_pb2.Any.FromString(result.response) == response
     assert [any_pb2.Any.FromString(a) for a in result.annotations] == [note]
-    # A second FinishTask for a finished task is refused.
-    assert code_of(lambda: client.call("FinishTask", request)) == grpc.StatusCode.FAILED_PRECONDITION
+    # A repeat from the same host (its answer was lost) is accepted and changes nothing ...
+    repeat = pb.BatonServiceFinishTaskRequest()
+    repeat.CopyFrom(request)
+    repeat.success.annotations.pop()
+    assert client.call("FinishTask", repeat) == pb.BatonServiceFinishTaskResponse()
+    assert [any_pb2.Any.FromString(a) for a in server.queue.result(task_id).annotations] == [note]
+    # ... one from another host is refused.
+    other = pb.BatonServiceFinishTaskRequest()
+    other.CopyFrom(request)
+    other.host_id = "other-host"
+    assert code_of(lambda: client.call("FinishTask", other)) == grpc.StatusCode.FAILED_PRECONDITION
 
 
 def test_finish_task_error_records_status_and_non_retryable(server: EmulatorServer, client: Client) -> None:

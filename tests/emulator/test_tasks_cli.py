@@ -41,7 +41,10 @@ def root() -> typer.Typer:
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "emu"
+    # As `baton emulator serve` leaves it: enqueue refuses a directory no emulator made.
+    directory = tmp_path / "emu"
+    directory.mkdir()
+    return directory
 
 
 def invoke(root: typer.Typer, data_dir: Path, *args: str) -> Any:
@@ -184,7 +187,8 @@ def test_tasks_plain_table(root: typer.Typer, data_dir: Path) -> None:
     assert [line[column:].split()[0] for line in lines[1:]] == ["done", "failed", "pending"]
 
 
-def test_tasks_without_a_queue_is_empty_and_creates_nothing(root: typer.Typer, data_dir: Path) -> None:
+def test_tasks_without_a_queue_is_empty_and_creates_nothing(root: typer.Typer, tmp_path: Path) -> None:
+    data_dir = tmp_path / "never-served"
     assert json.loads(invoke(root, data_dir, "tasks", "-o", "json").output) == {"tasks": []}
     assert not data_dir.exists()
 
@@ -206,11 +210,13 @@ def test_the_data_dir_comes_from_the_environment_or_defaults_to_the_cwd(
     root: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / DEFAULT_DATA_DIR).mkdir()
     runner = CliRunner()
     first = runner.invoke(root, ["emulator", "enqueue", "hello"])
     assert first.exit_code == 0, first.output
     assert queue_path(tmp_path / DEFAULT_DATA_DIR).is_file()
     elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
     second = runner.invoke(root, ["emulator", "enqueue", "hello"], env={DATA_DIR_ENV: str(elsewhere)})
     assert second.exit_code == 0, second.output
     with TaskQueue.open(elsewhere) as queue:
@@ -256,6 +262,18 @@ def test_cancel_errors(baton: Any, data_dir: Path) -> None:
     again = baton("emulator", "cancel", task_id, "--data-dir", str(data_dir))
     assert (again.code, again.err.count("\n")) == (9, 1)  # FAILED_PRECONDITION: already cancelled
     assert "already cancelled" in again.err
+
+
+def test_enqueue_without_a_data_dir_refuses_naming_where_it_looked(
+    baton: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = baton("emulator", "enqueue", "sync")
+    assert result.code == 5, result.err
+    assert result.out == ""
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and str(DEFAULT_DATA_DIR) in lines[0] and "baton emulator serve" in lines[0]
+    assert list(tmp_path.iterdir()) == []  # nothing created
 
 
 def test_tasks_show_each_response_type_and_a_summary(root: typer.Typer, data_dir: Path) -> None:

@@ -29,6 +29,8 @@ from baton_cli.connector.api import (
 from baton_cli.connector.demo import plugin as demo_plugin
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.handlers import TaskContext
+from baton_cli.core.handlers.gate import ONE_SHOT, Switches
+from baton_cli.core.runner_events import NullRunnerObserver
 from baton_cli.core.task_source import Batch, Beat, Outcome, Poll, Task
 from baton_cli.pb.c1.connector.v2 import connector_pb2
 
@@ -48,6 +50,7 @@ class FakeTaskSource:
         default_beat: Beat | None = None,
         upload_error: BaseException | None = None,
         finish_error: BaseException | None = None,
+        finish_failures: Iterable[BaseException] = (),
         upload_dir: Path | None = None,
     ) -> None:
         self._lock = threading.Lock()
@@ -58,6 +61,7 @@ class FakeTaskSource:
         self._default_beat = default_beat or Beat(cancelled=False, next_heartbeat=None)
         self._upload_error = upload_error
         self._finish_error = finish_error
+        self._finish_failures: deque[BaseException] = deque(finish_failures)  # raised first, once each
         self._upload_dir = upload_dir
         self.hello_calls: list[tuple[ConnectorMetadata, str]] = []
         self.get_task_calls = 0
@@ -119,7 +123,10 @@ class FakeTaskSource:
     def finish(self, task_id: str, outcome: Outcome) -> None:
         with self._changed:
             self.finished.append((task_id, outcome))
+            failure = self._finish_failures.popleft() if self._finish_failures else None
             self._changed.notify_all()
+        if failure is not None:
+            raise failure
         if self._finish_error is not None:
             raise self._finish_error
 
@@ -148,7 +155,7 @@ class FakeTaskSource:
 
 
 @dataclass
-class Recorder:
+class Recorder(NullRunnerObserver):
     """A RunnerObserver that keeps everything."""
 
     started: list[tuple[str, str]] = field(default_factory=list)
@@ -156,6 +163,16 @@ class Recorder:
     beats: list[tuple[str, bool]] = field(default_factory=list)
     polls: list[bool] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)  # ready / stopping / poll_failed, in order
+
+    def ready(self) -> None:
+        self.events.append("ready")
+
+    def poll_failed(self, error: str, retry_in: float) -> None:
+        self.events.append(f"poll_failed {retry_in:g}")
+
+    def stopping(self, grace_seconds: float, running: int) -> None:
+        self.events.append(f"stopping {grace_seconds:g} {running}")
 
     def task_started(self, task_id: str, kind: str) -> None:
         self.started.append((task_id, kind))
@@ -261,8 +278,9 @@ def context(
     temp_dir: Path | None = None,
     sleep: Callable[[float], None] | None = None,
     notes: list[str] | None = None,
+    switches: Switches = ONE_SHOT,
 ) -> TaskContext:
-    """A handler context for calling handlers directly."""
+    """A handler context for calling handlers directly (provisioning allowed unless ``switches`` say)."""
     return TaskContext(
         task_id=task_id,
         connector=connector,
@@ -272,4 +290,5 @@ def context(
         temp_dir=temp_dir,
         note=(notes.append if notes is not None else lambda _m: None),
         sleep=sleep,
+        switches=switches,
     )

@@ -9,6 +9,7 @@ import pytest
 
 from baton_cli.core.batch_poll import batch_mode
 from baton_cli.core.cancel import CancelToken
+from baton_cli.core.handlers.gate import ONE_SHOT
 from baton_cli.core.runner import Runner, RunnerSettings
 from baton_cli.core.task_source import Batch, Poll, Task
 from baton_cli.errors import BatonError, StatusCode
@@ -28,6 +29,7 @@ def batch_runner(
     **settings: object,
 ) -> Runner:
     settings.setdefault("exit_when_idle", True)
+    settings.setdefault("switches", ONE_SHOT)  # grant tasks need --provisioning
     return Runner(
         connector or FakeConnector(PlainSyncer("user")),
         source,

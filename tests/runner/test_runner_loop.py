@@ -8,6 +8,7 @@ import pytest
 
 from baton_cli.connector.api import Connector, Entitlement, Grant, Resource, ResourceId
 from baton_cli.core.cancel import CancelToken
+from baton_cli.core.handlers.gate import ONE_SHOT
 from baton_cli.core.runner import Runner, RunnerSettings, RunSummary
 from baton_cli.core.task_source import Failure, Poll, Success, Task
 from baton_cli.errors import BatonError, CancelledError, StatusCode, UsageError
@@ -65,6 +66,7 @@ def make_runner(
     **settings: object,
 ) -> Runner:
     settings.setdefault("exit_when_idle", True)
+    settings.setdefault("switches", ONE_SHOT)
     return Runner(
         connector or FakeConnector(PlainSyncer("user")),
         source,
@@ -328,15 +330,49 @@ def test_a_failing_task_never_stops_the_daemon() -> None:
     assert (summary.tasks_finished, summary.failed, summary.unreported) == (3, 2, 1)
 
 
-def test_finish_task_errors_are_logged_and_the_loop_goes_on() -> None:
-    source = FakeTaskSource([grant_task("a"), grant_task("b")], finish_error=unavailable())
+def test_finish_task_errors_retrying_cannot_fix_are_logged_and_the_loop_goes_on() -> None:
+    refused = BatonError("not yours", code=StatusCode.FAILED_PRECONDITION)
+    source = FakeTaskSource([grant_task("a"), grant_task("b")], finish_error=refused)
     observer = Recorder()
     provisioner = GatedProvisioner(threading.Event())
     provisioner.gate.set()
     summary = make_runner(source, FakeConnector(provisioner), observer=observer).run()
-    assert sorted(t for t, _ in source.finished) == ["a", "b"]
-    assert sum("FinishTask for task" in n for n in observer.notes) == 2
-    assert summary.tasks_finished == 2
+    assert sorted(t for t, _ in source.finished) == ["a", "b"]  # one attempt each
+    assert sum("FinishTask for task" in n and "giving up" in n for n in observer.notes) == 2
+    assert summary.tasks_finished == 2 and summary.finish_lost == 2
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        StatusCode.UNAVAILABLE,
+        StatusCode.DEADLINE_EXCEEDED,
+        StatusCode.RESOURCE_EXHAUSTED,
+        StatusCode.INTERNAL,
+        StatusCode.UNAUTHENTICATED,
+    ],
+)
+def test_finish_task_is_retried_with_backoff_on_transient_failures_until_it_lands(code: StatusCode) -> None:
+    failures = [BatonError("platform had a bad moment", code=code) for _ in range(4)]
+    source = FakeTaskSource([grant_task("a")], finish_failures=failures)
+    sleep = SleepRecorder()
+    provisioner = GatedProvisioner(threading.Event())
+    provisioner.gate.set()
+    summary = make_runner(source, FakeConnector(provisioner), sleep=sleep).run()
+    assert [t for t, _ in source.finished] == ["a"] * 5  # the same result, sent until it landed
+    assert len({id(outcome) for _t, outcome in source.finished}) == 1
+    assert [s for s in sleep.calls if s >= 1] == [1.0, 2.0, 4.0, 8.0]
+    assert summary.succeeded == 1 and summary.finish_lost == 0 and provisioner.calls == 1
+
+
+def test_finish_task_retries_stop_when_their_budget_is_spent() -> None:
+    source = FakeTaskSource([grant_task("a")], finish_error=unavailable())
+    sleep = SleepRecorder()
+    provisioner = GatedProvisioner(threading.Event())
+    provisioner.gate.set()
+    summary = make_runner(source, FakeConnector(provisioner), sleep=sleep, finish_retry_seconds=20).run()
+    assert [s for s in sleep.calls if s >= 1] == [1.0, 2.0, 4.0, 8.0, 5.0]  # 20 s of backoff in all
+    assert len(source.finished) == 6 and summary.finish_lost == 1
 
 
 # -- shutdown --------------------------------------------------------------------------------------
@@ -357,10 +393,11 @@ def test_cancel_stops_polling_and_waits_for_tasks_within_the_grace_period() -> N
     summary = background.result()
     assert isinstance(source.outcome("g0"), Success)
     assert summary.stopped_because == "cancelled: Ctrl-C"
-    assert "shutting down: waiting up to 30 s for 1 running task(s)" in observer.notes
+    assert "shutting down: no new tasks; waiting up to 30 s for 1 running task(s)" in observer.notes
+    assert observer.events == ["ready", "stopping 30 1"]
 
 
-def test_a_task_stuck_past_grace_and_cancel_is_reported_cancelled_once() -> None:
+def test_a_task_stuck_past_grace_and_cancel_is_reported_retryable_once() -> None:
     cancel = CancelToken()
     provisioner = GatedProvisioner()
     source = FakeTaskSource([grant_task("stuck")])
@@ -377,9 +414,10 @@ def test_a_task_stuck_past_grace_and_cancel_is_reported_cancelled_once() -> None
     cancel.cancel("Ctrl-C")
     summary = background.result()
     outcome = source.outcome("stuck")
-    assert isinstance(outcome, Failure) and outcome.code == StatusCode.CANCELLED
+    # We stopped it, not the platform: retryable, and not CANCELLED (which reads as final).
+    assert isinstance(outcome, Failure) and outcome.code == StatusCode.UNAVAILABLE
     assert "runner shutting down" in outcome.message and not outcome.non_retryable
-    assert summary.failed == 1
+    assert summary.failed == 1 and summary.tasks_taken == 1
     provisioner.gate.set()  # the handler returns late: no second FinishTask
     source.wait_for(lambda s: provisioner.active == 0)
     threading.Event().wait(0.05)

@@ -253,7 +253,7 @@ def test_shutdown_grace_then_cancel_still_sends_finish_task(work: Path) -> None:
     thread.join(10)
     assert not thread.is_alive()
     outcome = source.outcome("s1")
-    assert isinstance(outcome, Failure) and outcome.code == StatusCode.CANCELLED
-    assert "runner shutting down" in outcome.message
+    assert isinstance(outcome, Failure) and outcome.code == StatusCode.UNAVAILABLE
+    assert "runner shutting down" in outcome.message and not outcome.non_retryable
     assert "cancelling 1 task(s) still running" in observer.notes
     assert leftovers(work) == []

@@ -356,3 +356,23 @@ def test_service_capabilities_are_connector_wide() -> None:
         connector_pb2.CAPABILITY_EVENT_FEED_V2
         in connector_metadata_with_capabilities(Feeds()).capabilities.connector_capabilities
     )
+
+
+@pytest.mark.parametrize("ticketing", [False, True])
+def test_hello_reports_whether_ticketing_is_on(ticketing: bool) -> None:
+    from baton_cli.core.cancel import CancelToken
+    from baton_cli.core.handlers.gate import Switches
+    from baton_cli.core.runner import Runner, RunnerSettings
+    from baton_cli.pb.c1.connector.v2.annotation_external_ticket_pb2 import ExternalTicketSettings
+
+    from .fakes import FakeTaskSource, SleepRecorder
+
+    source = FakeTaskSource([Task(id="h1", hello=Task.HelloTask())])
+    settings = RunnerSettings(exit_when_idle=True, switches=Switches(ticketing=ticketing))
+    Runner(Tickets(), source, settings, cancel=CancelToken(), env={}, sleep=SleepRecorder()).run()
+    # The bootstrap Hello and the answer to the hello task both carry the setting.
+    assert [task_id for _, task_id in source.hello_calls] == ["", "h1"]
+    for metadata, _ in source.hello_calls:
+        [packed_settings] = [a for a in metadata.annotations if a.Is(ExternalTicketSettings.DESCRIPTOR)]
+        unpacked = ExternalTicketSettings()
+        assert packed_settings.Unpack(unpacked) and unpacked.enabled is ticketing

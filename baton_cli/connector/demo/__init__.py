@@ -26,11 +26,37 @@ from baton_cli.connector.plugin import ConfigField, Plugin
 from baton_cli.errors import UsageError
 
 FIELDS = (
-    ConfigField("users", "int", default=50, description="number of generated users"),
-    ConfigField("groups", "int", default=5, description="number of generated groups"),
-    ConfigField("memberships", "int", default=200, description="total group memberships, spread evenly"),
-    ConfigField("roles", "int", default=3, description="number of roles, each granted to groups"),
-    ConfigField("page-size", "int", default=100, description="items per page in every listing"),
+    # Bounds keep a typo (--users 99999999999999999999) from starting a sync that never ends.
+    ConfigField(
+        "users", "int", default=50, minimum=0, maximum=10_000_000, description="number of generated users"
+    ),
+    ConfigField(
+        "groups", "int", default=5, minimum=0, maximum=1_000_000, description="number of generated groups"
+    ),
+    ConfigField(
+        "memberships",
+        "int",
+        default=200,
+        minimum=0,
+        maximum=100_000_000,
+        description="total group memberships, spread evenly",
+    ),
+    ConfigField(
+        "roles",
+        "int",
+        default=3,
+        minimum=0,
+        maximum=100_000,
+        description="number of roles, each granted to groups",
+    ),
+    ConfigField(
+        "page-size",
+        "int",
+        default=100,
+        minimum=1,
+        maximum=100_000,
+        description="items per page in every listing",
+    ),
     ConfigField(
         "state-file",
         "string",

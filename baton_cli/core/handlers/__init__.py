@@ -25,6 +25,7 @@ from baton_cli.core.handlers.common import (
     failure_from,
 )
 from baton_cli.core.handlers.events import handle_list_event_feeds, handle_list_events
+from baton_cli.core.handlers.gate import refusal
 from baton_cli.core.handlers.issue_credential import handle_issue_credential
 from baton_cli.core.handlers.provisioning import (
     handle_create_resource,
@@ -65,6 +66,9 @@ def unsupported(kind: str) -> Failure:
 
 def handle_task(task: Task, ctx: TaskContext) -> HandlerResult:
     kind = task.WhichOneof("task_type")
+    refused = refusal(kind or NONE_KIND, ctx.switches)
+    if refused is not None:
+        return refused  # the connector is never called
     match kind:
         case "hello":
             return _answer_hello(ctx)
@@ -120,7 +124,8 @@ def handle_task(task: Task, ctx: TaskContext) -> HandlerResult:
 def _answer_hello(ctx: TaskContext) -> Unreported:
     """A hello task is answered by a Hello carrying its id, never by FinishTask; errors are only logged."""
     try:
-        ctx.source.hello(connector_metadata_with_capabilities(ctx.connector), task_id=ctx.task_id)
+        metadata = connector_metadata_with_capabilities(ctx.connector, ticketing=ctx.switches.ticketing)
+        ctx.source.hello(metadata, task_id=ctx.task_id)
     except Exception as exc:  # logged by the runner through the outcome; no retry (runner.md §3.2)
         return Unreported(failure_from(exc, ctx.cancel, non_retryable=False))
     return Unreported(Success())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from google.protobuf.any_pb2 import Any as AnyPb
@@ -19,6 +19,7 @@ from baton_cli.connector.api import (
     ResourceSyncer,
 )
 from baton_cli.core.cancel import CancelToken
+from baton_cli.core.handlers.gate import Switches
 from baton_cli.core.task_source import Failure, Outcome, Success, TaskSource
 from baton_cli.errors import BatonError, StatusCode
 
@@ -37,6 +38,8 @@ class TaskContext:
     on_heartbeat: Callable[[bool], None] = lambda _ok: None
     # Replaces real waits (heartbeat intervals, grant retry backoff) in tests.
     sleep: Callable[[float], None] | None = None
+    # Off unless the operator opted in (--provisioning, --ticketing): see handlers/gate.py.
+    switches: Switches = field(default_factory=Switches)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,112 @@
+"""What the daemon's runner tells the outside world while it runs: the observer interface.
+
+The runner calls these from its poll loop, its task threads and heartbeat threads, so an
+implementation must be thread-safe and quick (it must not block the caller). Front ends (the
+log lines of ``baton run``, a live view, the metrics and health server) implement what they
+need by subclassing :class:`NullRunnerObserver`, which keeps them working when events are
+added here; :class:`RunnerObservers` fans one event out to several observers.
+
+Events, in the order a run produces them:
+
+``ready()``                          Hello succeeded; the poll loop starts
+``polled(found)``                    a GetTask answered (found: it carried a task)
+``poll_failed(error, retry_in)``     a GetTask failed; the loop waits ``retry_in`` seconds
+``task_started(task_id, kind)``      a task's thread starts its handler
+``heartbeat(task_id, ok)``           a sync task's heartbeat was answered (ok) or failed
+``task_finished(task_id, kind, outcome)``  the task's result is decided (and sent, if reported)
+``stopping(grace_seconds, running)`` a stop was requested; ``running`` tasks get the grace
+``note(message)``                    anything else worth one log line
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # kept light: CLI modules subclass these at import time
+    from baton_cli.core.task_source import Outcome
+
+
+class RunnerObserver(Protocol):
+    def ready(self) -> None: ...
+
+    def task_started(self, task_id: str, kind: str) -> None: ...
+
+    def task_finished(self, task_id: str, kind: str, outcome: Outcome) -> None: ...
+
+    def heartbeat(self, task_id: str, ok: bool) -> None: ...
+
+    def polled(self, found: bool) -> None: ...
+
+    def poll_failed(self, error: str, retry_in: float) -> None: ...
+
+    def stopping(self, grace_seconds: float, running: int) -> None: ...
+
+    def note(self, message: str) -> None: ...
+
+
+class NullRunnerObserver:
+    """Ignores every event; subclass it and override what you need."""
+
+    def ready(self) -> None:
+        pass
+
+    def task_started(self, task_id: str, kind: str) -> None:
+        pass
+
+    def task_finished(self, task_id: str, kind: str, outcome: Outcome) -> None:
+        pass
+
+    def heartbeat(self, task_id: str, ok: bool) -> None:
+        pass
+
+    def polled(self, found: bool) -> None:
+        pass
+
+    def poll_failed(self, error: str, retry_in: float) -> None:
+        pass
+
+    def stopping(self, grace_seconds: float, running: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+
+class RunnerObservers(NullRunnerObserver):
+    """Sends every event to each observer in turn."""
+
+    def __init__(self, observers: Iterable[RunnerObserver]) -> None:
+        self._observers = tuple(observers)
+
+    def ready(self) -> None:
+        for observer in self._observers:
+            observer.ready()
+
+    def task_started(self, task_id: str, kind: str) -> None:
+        for observer in self._observers:
+            observer.task_started(task_id, kind)
+
+    def task_finished(self, task_id: str, kind: str, outcome: Outcome) -> None:
+        for observer in self._observers:
+            observer.task_finished(task_id, kind, outcome)
+
+    def heartbeat(self, task_id: str, ok: bool) -> None:
+        for observer in self._observers:
+            observer.heartbeat(task_id, ok)
+
+    def polled(self, found: bool) -> None:
+        for observer in self._observers:
+            observer.polled(found)
+
+    def poll_failed(self, error: str, retry_in: float) -> None:
+        for observer in self._observers:
+            observer.poll_failed(error, retry_in)
+
+    def stopping(self, grace_seconds: float, running: int) -> None:
+        for observer in self._observers:
+            observer.stopping(grace_seconds, running)
+
+    def note(self, message: str) -> None:
+        for observer in self._observers:
+            observer.note(message)

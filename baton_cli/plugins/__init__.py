@@ -1,0 +1,1 @@
+"""Connectors bundled with baton_cli (each registered under the ``baton.connectors`` entry point)."""

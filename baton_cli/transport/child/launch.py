@@ -1,0 +1,169 @@
+"""One connector child, start to stop: credentials, bridge, session store, process, channel.
+
+``launch_child`` returns a running ``ChildSession`` once the child answered GetMetadata (within a
+bounded readiness wait), or raises with the child's own error line when it exited first (a bad
+flag or a missing setting: our exit code then is INVALID_ARGUMENT). ``close`` stops everything
+in reverse order and is safe to call more than once, from any exit path.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import grpc
+
+from baton_cli.core.cancel import CancelToken
+from baton_cli.errors import BatonError, ConnectorError, StatusCode
+from baton_cli.pb.c1.connector.v2 import connector_pb2
+from baton_cli.pb.c1.connector_wrapper.v1 import connector_wrapper_pb2
+from baton_cli.transport.child.connector import DEFAULT_CALL_TIMEOUT_SECONDS, ChildConnector
+from baton_cli.transport.child.credentials import new_launch_credentials
+from baton_cli.transport.child.process import ChildProcess
+from baton_cli.transport.child.session_store import SessionStore, serve_session_store
+from baton_cli.transport.child.tls_bridge import TLSBridge
+
+READY_SECONDS = 5.0  # upstream's budget for the first successful dial
+_RETRY_SECONDS = 0.05
+_MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # pages of big resources; upstream's parent allows large messages
+
+
+@dataclass(frozen=True, slots=True)
+class ChildOptions:
+    executable: Path
+    args: Sequence[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    name: str = ""
+    provisioning: bool = False
+    ticketing: bool = False
+    session_store: bool = True
+    ready_seconds: float = READY_SECONDS
+    call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS
+    cancel: CancelToken | None = None
+
+    def child_args(self) -> list[str]:
+        extra = [
+            flag
+            for flag, on in (("--provisioning", self.provisioning), ("--ticketing", self.ticketing))
+            if on
+        ]
+        return [*self.args, *(flag for flag in extra if flag not in self.args)]
+
+
+class ChildSession:
+    """The running child and everything serving it."""
+
+    def __init__(self, options: ChildOptions) -> None:
+        self.name = options.name or options.executable.name
+        self.logger = logging.getLogger(f"baton_cli.child.{self.name}")
+        self._closed = False
+        self._dir = Path(tempfile.mkdtemp(prefix="baton-child-"))  # 0700: our sockets and keys
+        self._bridge = TLSBridge()
+        self._session_server: grpc.Server | None = None
+        self._channel: grpc.Channel | None = None
+        self.process: ChildProcess | None = None
+        self.session_store = SessionStore()
+        try:
+            self._start(options)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, options: ChildOptions) -> None:
+        credentials = new_launch_credentials()
+        session_port = 0
+        if options.session_store:
+            self._session_server = serve_session_store(self.session_store, self._dir / "session.sock")
+            session_port = self._bridge.front(
+                credentials.session_store_context(self._dir), self._dir / "session.sock"
+            )
+
+        def server_config(port: int) -> connector_wrapper_pb2.ServerConfig:
+            return connector_wrapper_pb2.ServerConfig(
+                credential=credentials.server_credential(),
+                listen_port=port,
+                session_store_listen_port=session_port,
+            )
+
+        self.process = ChildProcess(
+            options.executable, options.child_args(), options.env, server_config, self.logger
+        )
+        dial_path = self._dir / "dial.sock"
+        self._bridge.dial(dial_path, self.process.port, credentials.client_context(self._dir))
+        self._channel = grpc.insecure_channel(
+            f"unix:{dial_path}",
+            options=[
+                ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),
+                # The authority the child's certificate names; the bridge does the real check.
+                ("grpc.default_authority", "127.0.0.1"),
+            ],
+        )
+        self.connector = ChildConnector(
+            self._channel,
+            self.process,
+            name=self.name,
+            call_timeout=options.call_timeout,
+            cancel=options.cancel,
+        )
+        self._wait_ready(options.ready_seconds)
+
+    def _wait_ready(self, budget: float) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + budget
+        request = connector_pb2.ConnectorServiceGetMetadataRequest()
+        while True:
+            try:
+                self.connector.call(
+                    "GetMetadata",
+                    self.connector._connector.GetMetadata,
+                    request,
+                    timeout=max(0.1, deadline - time.monotonic()),
+                )
+                return
+            except BatonError as exc:
+                if self.process.returncode is not None or self.process.wait(0) is not None:
+                    raise ConnectorError(
+                        f"connector {self.name} {self.process.exit_description()}",
+                        code=StatusCode.INVALID_ARGUMENT,
+                    ) from None
+                if exc.code not in (StatusCode.UNAVAILABLE, StatusCode.DEADLINE_EXCEEDED):
+                    raise
+                if time.monotonic() >= deadline:
+                    hint = f"; last TLS error: {self._bridge.last_error}" if self._bridge.last_error else ""
+                    raise ConnectorError(
+                        f"connector {self.name} did not answer within {budget:g}s: {exc}{hint}",
+                        code=StatusCode.UNAVAILABLE,
+                    ) from None
+                time.sleep(_RETRY_SECONDS)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._channel is not None:
+            self._channel.close()
+        if self.process is not None:
+            self.process.stop()
+        if self._session_server is not None:
+            self._session_server.stop(grace=None)
+        self._bridge.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> ChildSession:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def launch_child(options: ChildOptions) -> ChildSession:
+    return ChildSession(options)

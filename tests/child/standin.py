@@ -1,0 +1,413 @@
+"""A stand-in for an upstream Go connector binary, following subprocess.md to the letter.
+
+Run as ``standin.py [demo flags] [test flags] _connector-service``. It takes its listening socket
+from ``BATON_CONNECTOR_SERVICE_LISTENER_FD``, reads one base64 ``ServerConfig`` line from stdin,
+serves mutual TLS with the Ed25519 credential it was given (TLS 1.2 minimum, client certificate
+signed by the CA required, ALPN h2 required: other connections are dropped), exits 0 on stdin
+EOF, writes zap-style JSON logs on stderr, and serves the bundled demo connector's data through
+the ``c1.connector.v2`` services. Provisioning services answer FAILED_PRECONDITION unless
+``--provisioning`` is given, as upstream's do.
+
+Test-only flags:
+  --crash-on-grants N      log an error line and exit 3 at the N-th ListGrants call
+  --hold-grants            block ListGrants until stdin closes (for signal tests)
+  --held-file P            with --hold-grants: write our pid to P once a call is held
+  --unavailable-grants N   answer the first N ListGrants calls UNAVAILABLE
+  --invalid-grants         answer ListGrants INVALID_ARGUMENT
+  --use-session-store      write and read back the parent's session store during the sync
+  --sdk-version V          what Validate reports (default v0.5.0)
+  --pid-file P             write our pid to P once serving
+  --required-domain        refuse to start without --domain (as a connector with a required flag)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+import time
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from baton_cli.connector import demo
+from baton_cli.connector.api import Provisioner, ResourceDeleter, ResourceGetter
+from baton_cli.connector.capabilities import connector_metadata_with_capabilities
+from baton_cli.connector.config import resolve_config
+from baton_cli.errors import BatonError
+from baton_cli.pb.c1.connector.v2 import (
+    connector_pb2,
+    connector_pb2_grpc,
+    entitlement_pb2,
+    entitlement_pb2_grpc,
+    grant_pb2,
+    grant_pb2_grpc,
+    resource_pb2,
+    resource_pb2_grpc,
+)
+from baton_cli.pb.c1.connector_wrapper.v1 import connector_wrapper_pb2
+from baton_cli.pb.c1.connectorapi.baton.v1 import session_pb2, session_pb2_grpc
+
+SUBCOMMAND = "_connector-service"
+FLAGS_WITH_VALUE = {
+    "--crash-on-grants",
+    "--unavailable-grants",
+    "--sdk-version",
+    "--pid-file",
+    "--held-file",
+    "--domain",
+}
+FLAGS = {
+    "--provisioning",
+    "--ticketing",
+    "--hold-grants",
+    "--invalid-grants",
+    "--use-session-store",
+    "--required-domain",
+}
+
+
+def log(level: str, msg: str, **fields: Any) -> None:
+    record = {"level": level, "ts": time.time(), "caller": "standin.py", "msg": msg, **fields}
+    sys.stderr.write(json.dumps(record) + "\n")
+    sys.stderr.flush()
+
+
+def fail(msg: str) -> None:
+    log("error", msg)
+    sys.stderr.flush()
+    os._exit(1)
+
+
+def split_args(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    if not argv or argv[-1] != SUBCOMMAND:
+        fail(f"expected {SUBCOMMAND} as the last argument, got {argv[-1:]}")
+    ours: dict[str, str] = {}
+    rest: list[str] = []
+    args = iter(argv[:-1])
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name in FLAGS_WITH_VALUE:
+            ours[name] = value if eq else next(args, "")
+        elif name in FLAGS:
+            ours[name] = "true"
+        else:
+            rest.append(arg)
+    return ours, rest
+
+
+class Faults:
+    def __init__(self, flags: dict[str, str], stdin_closed: threading.Event) -> None:
+        self.crash_on = int(flags.get("--crash-on-grants", "0"))
+        self.unavailable_left = int(flags.get("--unavailable-grants", "0"))
+        self.invalid = "--invalid-grants" in flags
+        self.hold = "--hold-grants" in flags
+        self.held_file = flags.get("--held-file", "")
+        self.stdin_closed = stdin_closed
+        self.grant_calls = 0
+        self.lock = threading.Lock()
+
+
+def abort(context: grpc.ServicerContext, error: BatonError) -> None:
+    context.abort(grpc.StatusCode[error.code.name], str(error))
+
+
+class Service(
+    connector_pb2_grpc.ConnectorServiceServicer,
+    resource_pb2_grpc.ResourceTypesServiceServicer,
+    resource_pb2_grpc.ResourcesServiceServicer,
+    resource_pb2_grpc.ResourceGetterServiceServicer,
+    resource_pb2_grpc.ResourceDeleterServiceServicer,
+    entitlement_pb2_grpc.EntitlementsServiceServicer,
+    grant_pb2_grpc.GrantsServiceServicer,
+    grant_pb2_grpc.GrantManagerServiceServicer,
+):
+    def __init__(self, connector: Any, flags: dict[str, str], faults: Faults, session: Any) -> None:
+        self.connector = connector
+        self.syncers = {s.resource_type.id: s for s in connector.resource_syncers()}
+        self.flags = flags
+        self.provisioning = "--provisioning" in flags
+        self.faults = faults
+        self.session = session
+
+    def _syncer(self, type_id: str, context: grpc.ServicerContext) -> Any:
+        if type_id not in self.syncers:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no resource type {type_id!r}")
+        return self.syncers[type_id]
+
+    def _provisioning(self, context: grpc.ServicerContext) -> None:
+        if not self.provisioning:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "provisioning is not enabled")
+
+    def GetMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:
+        metadata = connector_metadata_with_capabilities(self.connector)
+        return connector_pb2.ConnectorServiceGetMetadataResponse(metadata=metadata)
+
+    def Validate(self, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            self.connector.validate()
+        except BatonError as error:
+            abort(context, error)
+        return connector_pb2.ConnectorServiceValidateResponse(
+            sdk_version=self.flags.get("--sdk-version", "v0.5.0")
+        )
+
+    def Cleanup(self, request: Any, context: grpc.ServicerContext) -> Any:
+        log("info", "cleanup", active_sync_id=request.active_sync_id)
+        return connector_pb2.ConnectorServiceCleanupResponse()
+
+    def ListResourceTypes(self, request: Any, context: grpc.ServicerContext) -> Any:
+        types = [s.resource_type for s in self.syncers.values()]
+        return resource_pb2.ResourceTypesServiceListResourceTypesResponse(list=types)
+
+    def ListResources(self, request: Any, context: grpc.ServicerContext) -> Any:
+        syncer = self._syncer(request.resource_type_id, context)
+        parent = request.parent_resource_id if request.HasField("parent_resource_id") else None
+        if self.session is not None and not request.page_token:
+            self.session.record(request.active_sync_id, request.resource_type_id)
+        try:
+            page = syncer.list(parent, request.page_token)
+        except BatonError as error:
+            abort(context, error)
+        return resource_pb2.ResourcesServiceListResourcesResponse(
+            list=page.items, next_page_token=page.next_token
+        )
+
+    def GetResource(self, request: Any, context: grpc.ServicerContext) -> Any:
+        syncer = self._syncer(request.resource_id.resource_type, context)
+        if not isinstance(syncer, ResourceGetter):
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "no getter")
+        parent = request.parent_resource_id if request.HasField("parent_resource_id") else None
+        resource = syncer.get(request.resource_id, parent)
+        if resource is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, "resource not found")
+        return resource_pb2.ResourceGetterServiceGetResourceResponse(resource=resource)
+
+    def ListEntitlements(self, request: Any, context: grpc.ServicerContext) -> Any:
+        syncer = self._syncer(request.resource.id.resource_type, context)
+        page = syncer.entitlements(request.resource, request.page_token)
+        return entitlement_pb2.EntitlementsServiceListEntitlementsResponse(
+            list=page.items, next_page_token=page.next_token
+        )
+
+    def ListStaticEntitlements(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return entitlement_pb2.EntitlementsServiceListStaticEntitlementsResponse()
+
+    def ListGrants(self, request: Any, context: grpc.ServicerContext) -> Any:
+        faults = self.faults
+        with faults.lock:
+            faults.grant_calls += 1
+            call = faults.grant_calls
+            unavailable = faults.unavailable_left > 0
+            faults.unavailable_left -= 1 if unavailable else 0
+        if faults.hold:
+            log("info", "holding ListGrants until stdin closes")
+            if faults.held_file:
+                Path(faults.held_file).write_text(str(os.getpid()))
+            faults.stdin_closed.wait()
+        if faults.crash_on and call >= faults.crash_on:
+            log("error", "lost the connection to the directory", error="read tcp: connection reset by peer")
+            os._exit(3)
+        if unavailable:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "directory briefly unavailable")
+        if faults.invalid:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the directory rejected the request")
+        syncer = self._syncer(request.resource.id.resource_type, context)
+        page = syncer.grants(request.resource, request.page_token)
+        return grant_pb2.GrantsServiceListGrantsResponse(list=page.items, next_page_token=page.next_token)
+
+    def Grant(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._provisioning(context)
+        syncer = self._syncer(request.entitlement.resource.id.resource_type, context)
+        if not isinstance(syncer, Provisioner):
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "not provisionable")
+        try:
+            grants = syncer.grant(request.principal, request.entitlement)
+        except BatonError as error:
+            abort(context, error)
+        log("info", "granted", entitlement=request.entitlement.id, principal=request.principal.id.resource)
+        return grant_pb2.GrantManagerServiceGrantResponse(grants=grants)
+
+    def Revoke(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._provisioning(context)
+        syncer = self._syncer(request.grant.entitlement.resource.id.resource_type, context)
+        try:
+            syncer.revoke(request.grant)
+        except BatonError as error:
+            abort(context, error)
+        return grant_pb2.GrantManagerServiceRevokeResponse()
+
+    def DeleteResourceV2(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._provisioning(context)
+        syncer = self._syncer(request.resource_id.resource_type, context)
+        if not isinstance(syncer, ResourceDeleter):
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "not deletable")
+        try:
+            syncer.delete(request.resource_id, None)
+        except BatonError as error:
+            abort(context, error)
+        return resource_pb2.DeleteResourceV2Response()
+
+
+def go_key_to_private(raw: bytes) -> ed25519.Ed25519PrivateKey:
+    if len(raw) != 64:
+        fail(f"credential key must be Go's 64-byte ed25519 form, got {len(raw)} bytes")
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(raw[:32])
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    if public != raw[32:]:
+        fail("credential key: public half does not match the seed")
+    return key
+
+
+def pem_files(directory: Path, credential: Any, stem: str) -> tuple[str, str]:
+    cert = x509.load_der_x509_certificate(credential.cert)
+    if not isinstance(cert.public_key(), ed25519.Ed25519PublicKey):
+        fail("credential certificate is not Ed25519")
+    key = go_key_to_private(credential.key)
+    cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (OSError, ssl.SSLError):
+        pass
+    finally:
+        writer.close()
+
+
+class SessionProbe:
+    """Writes one entry per listed resource type into the parent's session store and reads them back."""
+
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.stub = session_pb2_grpc.BatonSessionServiceStub(channel)
+
+    def record(self, sync_id: str, type_id: str) -> None:
+        self.stub.Set(session_pb2.SetRequest(sync_id=sync_id, key=type_id, value=b"listed", prefix="types/"))
+        items = self.stub.GetAll(session_pb2.GetAllRequest(sync_id=sync_id, prefix="types/")).items
+        log("info", "session store", sync_id=sync_id, keys=sorted(i.key for i in items))
+
+
+def main() -> None:
+    if sys.argv[1:] == ["--help"]:
+        print(__doc__)
+        return
+    flags, demo_args = split_args(sys.argv[1:])
+    if "--required-domain" in flags and not flags.get("--domain"):
+        fail('required flag(s) "domain" not set')
+    env = {k: v for k, v in os.environ.items() if k.startswith("BATON_")}
+    try:
+        config = resolve_config(demo.FIELDS, demo_args, env, None, cwd=Path.cwd())
+        connector = demo.build(config)
+        connector.validate()
+    except BatonError as error:
+        fail(str(error))
+    fd_text = os.environ.get("BATON_CONNECTOR_SERVICE_LISTENER_FD", "")
+    if not fd_text.isdigit():
+        fail("BATON_CONNECTOR_SERVICE_LISTENER_FD is not set")
+    listener = socket.socket(fileno=int(fd_text))
+    line = sys.stdin.buffer.readline()
+    try:
+        server_config = connector_wrapper_pb2.ServerConfig.FromString(
+            base64.b64decode(line.strip(), validate=True)
+        )
+    except Exception as error:
+        fail(f"cannot read the server config from stdin: {error}")
+    port = listener.getsockname()[1]
+    if server_config.listen_port != port:
+        fail(f"listen port {server_config.listen_port} does not match the passed socket's port {port}")
+
+    work = Path(tempfile.mkdtemp(prefix="standin-"))
+    cert, key = pem_files(work, server_config.credential, "server")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cadata=server_config.credential.ca_cert)
+    context.load_cert_chain(cert, key)
+    context.set_alpn_protocols(["h2"])
+
+    stdin_closed = threading.Event()
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    grpc_path = work / "grpc.sock"
+
+    async def serve_tls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        ssl_object = writer.get_extra_info("ssl_object")
+        if ssl_object is None or ssl_object.selected_alpn_protocol() != "h2":
+            log("warn", "dropping a connection without ALPN h2")
+            writer.close()
+            return
+        inner_reader, inner_writer = await asyncio.open_unix_connection(str(grpc_path))
+        await asyncio.gather(pump(reader, inner_writer), pump(inner_reader, writer))
+
+    session = None
+    if "--use-session-store" in flags and server_config.session_store_listen_port:
+        client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        client.load_verify_locations(cadata=server_config.credential.ca_cert)
+        client.load_cert_chain(cert, key)  # the child presents its SERVER certificate (§4)
+        client.set_alpn_protocols(["h2"])
+        session_path = work / "session.sock"
+        store_port = server_config.session_store_listen_port
+
+        async def dial_session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            far_reader, far_writer = await asyncio.open_connection(
+                "127.0.0.1", store_port, ssl=client, server_hostname="127.0.0.1"
+            )
+            await asyncio.gather(pump(reader, far_writer), pump(far_reader, writer))
+
+        asyncio.run_coroutine_threadsafe(
+            asyncio.start_unix_server(dial_session, str(session_path)), loop
+        ).result()
+        session = SessionProbe(grpc.insecure_channel(f"unix:{session_path}"))
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    service = Service(connector, flags, Faults(flags, stdin_closed), session)
+    for add in (
+        connector_pb2_grpc.add_ConnectorServiceServicer_to_server,
+        resource_pb2_grpc.add_ResourceTypesServiceServicer_to_server,
+        resource_pb2_grpc.add_ResourcesServiceServicer_to_server,
+        resource_pb2_grpc.add_ResourceGetterServiceServicer_to_server,
+        resource_pb2_grpc.add_ResourceDeleterServiceServicer_to_server,
+        entitlement_pb2_grpc.add_EntitlementsServiceServicer_to_server,
+        grant_pb2_grpc.add_GrantsServiceServicer_to_server,
+        grant_pb2_grpc.add_GrantManagerServiceServicer_to_server,
+    ):
+        add(service, server)
+    server.add_insecure_port(f"unix:{grpc_path}")
+    server.start()
+    asyncio.run_coroutine_threadsafe(
+        asyncio.start_server(serve_tls, sock=listener, ssl=context), loop
+    ).result()
+    if flags.get("--pid-file"):
+        Path(flags["--pid-file"]).write_text(str(os.getpid()))
+    log("info", "serving", port=port, args=demo_args)
+    # The watchdog: EOF on stdin means the parent is gone or done.
+    sys.stdin.buffer.read()
+    stdin_closed.set()
+    log("info", "stdin closed, exiting")
+    server.stop(grace=None)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Stop signals for a real `baton run` against the real emulator: drain, re-deliver, clean up."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from baton_cli.emulator import task_builders as tb
+from baton_cli.emulator.server import EmulatorServer
+from baton_cli.emulator.service import Pacing
+from tests.cli.daemon_process import DaemonProcess
+
+SLOW = "tests.cli.slow_plugin:plugin"
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[EmulatorServer]:
+    server = EmulatorServer(
+        tmp_path / "emulator",
+        "127.0.0.1",
+        0,
+        pacing=Pacing(next_poll=0.05, next_heartbeat=1.0),
+        max_attempts=3,  # a retryable failure is handed out again, as the platform does
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_for_connector_call(log: Path, timeout: float = 60) -> None:
+    """The slow plugin appends a line per connector call: the sync is under way."""
+    deadline = time.monotonic() + timeout
+    while not (log.exists() and log.read_text().strip()):
+        assert time.monotonic() < deadline, f"the connector was never called ({log})"
+        time.sleep(0.02)
+
+
+def start_daemon(
+    emulator: EmulatorServer, tmp_path: Path, host: str, *extra: str, slow: bool = True
+) -> DaemonProcess:
+    creds = emulator.mint_credentials(host)
+    plugin_args = ["--count", "100000", "--delay-ms", "20"] if slow else ["--count", "30", "--delay-ms", "0"]
+    return DaemonProcess(
+        [
+            "--plugin",
+            SLOW,
+            "--client-id",
+            creds.client_id,
+            "--ca-file",
+            str(emulator.ca_file),
+            "--c1z-temp-dir",
+            str(tmp_path / "work"),
+            *extra,
+            *plugin_args,
+            "--log-file",
+            str(tmp_path / f"{host}-calls.log"),
+        ],
+        cwd=tmp_path,
+        env={"BATON_CLIENT_SECRET": creds.client_secret, "BATON_HOST_ID": host},
+    )
+
+
+def test_sigterm_drains_reports_retryable_and_a_second_runner_finishes_the_tasks(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    (tmp_path / "work").mkdir()
+    ids = [emulator.queue.enqueue(tb.sync_task()) for _ in range(3)]
+    first = start_daemon(emulator, tmp_path, "runner-a", "--shutdown-grace", "1")
+    try:
+        first.wait_for_lines("(sync_full) started", count=3)
+        first.signal(signal.SIGTERM)
+        code = first.finish()
+    finally:
+        if first.proc.poll() is None:
+            first.proc.kill()
+    assert code == 0, first.stderr  # a requested stop is a clean exit
+    assert len([line for line in first.lines if "shutting down: no new tasks" in line]) == 1
+    assert "cancelling 3 task(s) still running" in first.stderr
+    assert "Traceback" not in first.stderr
+    for task_id in ids:
+        record = emulator.queue.get(task_id)
+        # Retryable, not CANCELLED: the queue put each one back for another runner.
+        assert (record.state, record.status_code, record.attempts) == ("pending", 14, 1), record
+        assert "runner shutting down" in record.status_message and not record.non_retryable
+    assert list((tmp_path / "work").iterdir()) == []  # no c1z, no work db, no lock left
+
+    second = start_daemon(emulator, tmp_path, "runner-b", "--exit-when-idle", slow=False)
+    assert second.finish() == 0, second.stderr
+    for task_id in ids:
+        record = emulator.queue.get(task_id)
+        assert (record.state, record.host_id, record.attempts) == ("done", "runner-b", 2)
+        assert record.upload_counts is not None and record.upload_counts["resources"] == 30
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_second_signal_stops_at_once_and_still_reports_the_tasks(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    (tmp_path / "work").mkdir()
+    ids = [emulator.queue.enqueue(tb.sync_task()) for _ in range(2)]
+    daemon = start_daemon(emulator, tmp_path, "runner-c", "--shutdown-grace", "600")
+    try:
+        daemon.wait_for_lines("(sync_full) started", count=2)
+        daemon.signal(signal.SIGINT)
+        daemon.wait_for_lines("shutting down: no new tasks")
+        daemon.signal(signal.SIGTERM)
+        code = daemon.finish()
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+    assert code == 1, daemon.stderr  # CANCELLED: it did not wait for its tasks
+    assert "second stop signal" in daemon.stderr and "Traceback" not in daemon.stderr
+    for task_id in ids:
+        record = emulator.queue.get(task_id)
+        assert (record.state, record.status_code) == ("pending", 14), record
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+def test_a_task_the_platform_cancels_stays_cancelled(emulator: EmulatorServer, tmp_path: Path) -> None:
+    (tmp_path / "work").mkdir()
+    task_id = emulator.queue.enqueue(tb.sync_task())
+    daemon = start_daemon(emulator, tmp_path, "runner-d", "--exit-when-idle")
+    try:
+        daemon.wait_for_lines("(sync_full) started")
+        wait_for_connector_call(tmp_path / "runner-d-calls.log")  # past the first heartbeat
+        emulator.queue.cancel(task_id)  # the next heartbeat tells the runner
+        code = daemon.finish()
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+    assert code == 0, daemon.stderr
+    record = emulator.queue.get(task_id)
+    assert (record.state, record.status_code) == ("failed", 1), daemon.stderr
+    assert "task was cancelled" in record.status_message
