@@ -23,6 +23,7 @@ from baton_cli.connector.loader import installed_plugins, load_connector_plugin,
 from baton_cli.connector.plugin import Plugin
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.expand import expand_grants
+from baton_cli.core.parallel import effective_workers
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
 from baton_cli.core.sync import CHECKPOINT_INTERVAL_SECONDS, SyncEngine
 from baton_cli.core.sync_fingerprint import Fingerprint, differences, saved_salt, sync_fingerprint
@@ -280,11 +281,13 @@ def run_local_sync(
     tmp_dir: Path | None = None,
     options: SyncOptions | None = None,
     fresh: bool = False,
+    workers: int = 0,
 ) -> SyncSummary:
     """``baton sync``: one full sync of a plugin into a local c1z file.
 
     An unfinished sync saved for ``out`` is resumed only when it was started the same way;
-    ``fresh`` discards it instead.
+    ``fresh`` discards it instead. ``workers`` is the ``--workers`` value (-1 auto, 0/1
+    sequential, N parallel); it may differ between a run and its resume.
     """
     started = time.monotonic()
     options = options or SyncOptions()
@@ -305,7 +308,9 @@ def run_local_sync(
         opened = nullcontext(plugin.factory(config))
     fingerprint = _fingerprint_for_resume(name, version, config, options, out, tmp_dir, fresh=fresh)
     with opened as connector:
-        return _local_sync(connector, out, observer, cancel, tmp_dir, options, fresh, fingerprint, started)
+        return _local_sync(
+            connector, out, observer, cancel, tmp_dir, options, fresh, fingerprint, started, workers
+        )
 
 
 def _local_sync(
@@ -318,6 +323,7 @@ def _local_sync(
     fresh: bool,
     fingerprint: Fingerprint,
     started: float,
+    workers: int,
 ) -> SyncSummary:
     # A resumable writer keeps its work beside `out` until the file is written: a killed or
     # interrupted run leaves it, and the next run over the same `out` carries on from it.
@@ -339,6 +345,7 @@ def _local_sync(
                 env=os.environ,
                 checkpoint_interval=_checkpoint_interval(),
                 options=options,
+                workers=effective_workers(workers),
             ).run()
             size = writer.save()
     except BatonError as exc:

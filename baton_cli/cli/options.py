@@ -33,6 +33,8 @@ from typing import Annotated, Any
 
 import typer
 
+from baton_cli.errors import UsageError
+
 ENV_PREFIX = "BATON_"
 _DERIVE = "derive"
 
@@ -171,6 +173,26 @@ SkipGrants = Annotated[bool, option("--skip-grants", help="Skip grants (only wit
 SkipExpandGrants = Annotated[
     bool, option("--skip-expand-grants", help="Leave grant expansion to the platform.")
 ]
+Workers = Annotated[
+    int,
+    option(
+        "--workers",
+        metavar="N",
+        help=(
+            "Connector calls a sync makes at once: -1 auto (min(CPUs, 4)), 0 or 1 sequential; more "
+            "lists resources' entitlements, grants and child resources in parallel."
+        ),
+    ),
+]
+ParallelSync = Annotated[bool, option("--parallel-sync", help="Deprecated: the same as --workers -1.")]
+
+
+def requested_workers(workers: int, parallel_sync: bool) -> int:
+    """The ``--workers`` value to use; ``--parallel-sync`` means auto unless a count was given."""
+    if workers < -1:
+        raise UsageError(f"--workers must be -1 (auto), 0, 1 or more, got {workers}")
+    return -1 if parallel_sync and workers in (0, 1) else workers
+
 
 # -- the daemon (cli.md §3.1) -----------------------------------------------------------------------
 

@@ -95,12 +95,16 @@ def register(app: typer.Typer) -> None:
         exit_when_idle: bool = typer.Option(
             False, "--exit-when-idle", help="Stop when the platform has no task and none is running."
         ),
+        workers: opt.Workers = 0,
+        parallel_sync: opt.ParallelSync = False,
     ) -> None:
         from baton_cli.core.handlers.gate import Switches
+        from baton_cli.core.parallel import effective_workers
         from baton_cli.core.runner import RunnerSettings
 
         settings = RunnerSettings(
             task_concurrency=task_concurrency,
+            workers=effective_workers(opt.requested_workers(workers, parallel_sync)),
             c1z_temp_dir=c1z_temp_dir,
             shutdown_grace_seconds=shutdown_grace,
             max_tasks=max_tasks,

@@ -83,8 +83,11 @@ def register(app: typer.Typer) -> None:
                 help="Discard an unfinished sync saved for this file and start over.",
             ),
         ] = False,
+        workers: opt.Workers = 0,
+        parallel_sync: opt.ParallelSync = False,
     ) -> None:
         request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
+        requested = opt.requested_workers(workers, parallel_sync)
         options = sync_options(
             sync_resources, sync_resource_types, skip_entitlements_and_grants, skip_grants, skip_expand_grants
         )
@@ -98,6 +101,7 @@ def register(app: typer.Typer) -> None:
                 tmp_dir=c1z_temp_dir,
                 options=options,
                 fresh=fresh,
+                workers=requested,
             )
             display.finished(summary.seconds)
         if output is OutputFormat.json:

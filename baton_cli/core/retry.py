@@ -7,11 +7,16 @@ error that says when its quota resets is waited out instead: until the reset
 when nothing remains, else the reset spread over the remaining calls (still
 capped at 60 s). Waits go through the cancel token, so Ctrl-C interrupts a
 backoff at once.
+
+One policy serves every worker of a parallel sync: the attempt counter is
+shared, and while one caller waits out a failure every other caller holds off
+until the same moment (a rate limit is the API's, not one worker's).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -39,6 +44,9 @@ class RetryPolicy:
         self._base = base_seconds
         self._on_retry = on_retry
         self.attempts = 0
+        self._lock = threading.Lock()
+        # Clock time before which no call may start: the end of the latest failure's wait.
+        self._resume_at = 0.0
 
     def delay(self, error: BatonError | None = None) -> float:
         if isinstance(error, RetryableConnectorError) and error.reset_at is not None:
@@ -50,18 +58,33 @@ class RetryPolicy:
         return min(self.attempts * self._base, MAX_WAIT_SECONDS)
 
     def call(self, fn: Callable[[], T]) -> T:
+        self._hold_off()
+        own_pause = None
         while True:
             try:
                 result = fn()
             except BatonError as exc:
                 if exc.code not in RETRYABLE:
                     raise
-                self.attempts += 1
-                wait = self.delay(exc)
+                with self._lock:
+                    self.attempts += 1
+                    wait = self.delay(exc)
+                    own_pause = self._clock() + wait
+                    self._resume_at = max(self._resume_at, own_pause)
                 if self._on_retry is not None:
                     self._on_retry(exc, wait)
                 if self._cancel.wait(wait):
                     raise CancelledError(f"cancelled while waiting to retry: {self._cancel.reason}") from exc
                 continue
-            self.attempts = 0
+            with self._lock:
+                self.attempts = 0
+                if own_pause is not None and self._resume_at == own_pause:
+                    self._resume_at = 0.0  # this caller's wait is over: nobody holds off for it
             return result
+
+    def _hold_off(self) -> None:
+        """Wait while another caller is backing off (parallel listing shares one backoff)."""
+        with self._lock:
+            remaining = self._resume_at - self._clock()
+        if remaining > 0 and self._cancel.wait(remaining):
+            raise CancelledError(f"cancelled while waiting to retry: {self._cancel.reason}")

@@ -86,6 +86,7 @@ _TICK_SECONDS = 0.05
 class RunnerSettings:
     task_concurrency: int = 3  # 1..100
     c1z_temp_dir: Path | None = None
+    workers: int = 1  # per sync task: connector calls at once (--workers, resolved)
     shutdown_grace_seconds: float = 30.0
     max_tasks: int | None = None  # stop after this many tasks finished (tests, `--max-tasks`)
     exit_when_idle: bool = False  # stop at the first empty poll once nothing is running (tests)
@@ -401,6 +402,7 @@ class Runner:
                 cancel=run.cancel,
                 env=self._env,
                 temp_dir=self._settings.c1z_temp_dir,
+                workers=self._settings.workers,
                 note=self._observer.note,
                 on_heartbeat=lambda ok: self._observer.heartbeat(task_id, ok),
                 sleep=self._sleep,

@@ -8,14 +8,18 @@ the entitlement and grant phases, so memory does not grow with the data.
 
 from __future__ import annotations
 
+import itertools
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from baton_cli.connector.api import (
     Connector,
+    Entitlement,
     Grant,
     Page,
     Resource,
@@ -33,6 +37,7 @@ from baton_cli.core.duplicates import (
 )
 from baton_cli.core.expand import ExpansionProgress, expand_grants
 from baton_cli.core.ingest import IngestFilter
+from baton_cli.core.parallel import LISTINGS_PER_WORKER, PagePump
 from baton_cli.core.progress import NullObserver, Phase, RowKind, SyncObserver
 from baton_cli.core.retry import RetryPolicy
 from baton_cli.core.sync_options import SyncOptions, SyncResult
@@ -98,6 +103,7 @@ class SyncEngine:
         options: SyncOptions | None = None,
         retry_base_seconds: float = 1.0,
         duplicate_ids: DuplicatePolicy = "warn",
+        workers: int = 1,
     ) -> None:
         self._duplicate_ids = duplicate_ids
         self._options = options or SyncOptions()
@@ -120,6 +126,11 @@ class SyncEngine:
         self._skipped: list[str] = []
         self._filter = IngestFilter((), full_sync=True)
         self._type_annotation_urls: dict[str, frozenset[str]] = {}
+        # More than one worker: per-resource listings run in parallel (see _run_batch).
+        self._workers = max(1, workers)
+        self._pump: PagePump | None = None
+        self._thread = threading.current_thread()
+        self._worker_notes: deque[str] = deque()  # notes from worker threads, shown by this thread
         self._walk: _Walk | None = None
         self._expansion_reported = float("-inf")
 
@@ -158,7 +169,13 @@ class SyncEngine:
         resumed = bool(state.completed_actions)
         if isinstance(self._connector, SyncAware):
             self._connector.sync_started(sync_id)
-        self._drive(state)
+        self._pump = PagePump(self._workers) if self._workers > 1 else None
+        try:
+            self._drive(state)
+        finally:
+            if self._pump is not None:
+                self._pump.close()
+                self._pump = None
         self._enter(Phase.FINALIZE)
         self._check_invariants()
         for reason, rows in sorted(self._filter.dropped.items()):
@@ -256,7 +273,7 @@ class SyncEngine:
     # -- the loop -----------------------------------------------------------
 
     def _drive(self, state: SyncState) -> None:
-        last_checkpoint = self._clock()
+        self._last_checkpoint = self._clock()
         previous: str | None = None
         while (action := state.pop()) is not None:
             if self._cancel.cancelled:
@@ -270,19 +287,26 @@ class SyncEngine:
                 state.actions.append(action)
                 self._checkpoint(state)
                 state.actions.pop()
-                last_checkpoint = self._clock()
+                self._last_checkpoint = self._clock()
             previous = action.operation
-            self._run_action(action, state)
-            state.completed_actions += 1
-            warnings = len(self._warnings)
-            if warnings > WARNING_LIMIT and warnings > WARNING_SHARE * state.completed_actions:
-                raise ConnectorError(
-                    f"too many warnings: {warnings} in {state.completed_actions} actions; "
-                    f"the last: {self._warnings[-1]}"
-                )
-            if self._clock() - last_checkpoint >= self._checkpoint_interval:
+            if self._pump is not None and _parallel(action):
+                self._enter_phase_of(action, state)
+                self._run_window(self._pump, action, state)
+            else:
+                self._run_action(action, state)
+                state.completed_actions += 1
+                self._check_warnings(state)
+            if self._clock() - self._last_checkpoint >= self._checkpoint_interval:
                 self._checkpoint(state)
-                last_checkpoint = self._clock()
+                self._last_checkpoint = self._clock()
+
+    def _check_warnings(self, state: SyncState) -> None:
+        warnings = len(self._warnings)
+        if warnings > WARNING_LIMIT and warnings > WARNING_SHARE * state.completed_actions:
+            raise ConnectorError(
+                f"too many warnings: {warnings} in {state.completed_actions} actions; "
+                f"the last: {self._warnings[-1]}"
+            )
 
     def _checkpoint(self, state: SyncState) -> None:
         self._store.set_sync_token(state.to_token())
@@ -342,6 +366,144 @@ class SyncEngine:
             state.push(action.next_page(page.next_token))
         # Children (pushed last) run before the parent's next page: depth first, as upstream.
         self._store_resources(syncer, page.items, state)
+
+    # -- parallel listing (--workers) ---------------------------------------
+
+    def _run_window(self, pump: PagePump, first: Action, state: SyncState) -> None:
+        """List ``first`` and the same phase's next listings concurrently; store on this thread.
+
+        Listings of the operation on top of the stack are handed to the pool as
+        workers free up (a store walk of the phase is read on the way), so the pool
+        stays busy until the phase runs out of them. Each listing is driven through
+        all its pages, and every stored page moves its token on: the listings not
+        finished, pushed back with those tokens, are exactly the work not yet stored.
+        That is what a checkpoint inside the window writes, and what a cancel leaves.
+        """
+        operation = first.operation
+        jobs: dict[int, _Job] = {}
+        run = pump.start()
+        limit = pump.workers * LISTINGS_PER_WORKER
+        waiting = [first]
+        numbers = itertools.count()  # job numbers follow the order listings left the stack
+
+        def refill() -> None:
+            while run.running < limit and not self._cancel.cancelled:
+                if waiting:
+                    action = waiting.pop()
+                else:
+                    top = state.actions[-1] if state.actions else None
+                    if top is None or top.operation != operation:
+                        return
+                    if operation != OP_LIST_RESOURCES and not top.resource_id:
+                        self._walk_store(state.actions.pop(), state)  # this phase's next stored resources
+                        state.completed_actions += 1
+                        continue
+                    if not _parallel(top):
+                        return
+                    action = state.actions.pop()
+                listing = self._listing(action)
+                if listing is None:
+                    state.completed_actions += 1  # skipped by an annotation: done
+                    self._walked_one(operation)
+                    continue
+                job = next(numbers)
+                jobs[job] = _Job(action, listing)
+                run.add(job, self._worker_call(action, listing), action.page_token)
+
+        refill()
+        try:
+            for event in run:
+                self._show_worker_notes()
+                if self._cancel.cancelled:
+                    run.stop()  # nothing new; what is already on its way is still stored below
+                current = jobs[event.job]
+                if event.done:
+                    if current.finished:
+                        del jobs[event.job]
+                    refill()
+                    continue
+                if event.error is not None:
+                    error = event.error
+                    if isinstance(error, BatonError) and error.code == StatusCode.NOT_FOUND:
+                        self._warn(str(error))
+                        current.finished = True
+                        state.completed_actions += 1
+                        self._walked_one(operation)
+                        self._check_warnings(state)
+                        continue
+                    if isinstance(error, CancelledError) or self._cancel.cancelled:
+                        continue  # this listing stays where it was, for the resume
+                    raise error
+                page = event.page
+                assert page is not None
+                current.listing.store(current.action.next_page(event.token), page, state)
+                state.completed_actions += 1
+                current.token = page.next_token
+                if not page.next_token:
+                    current.finished = True
+                    self._walked_one(operation)
+                self._check_warnings(state)
+                if self._clock() - self._last_checkpoint >= self._checkpoint_interval:
+                    left = _unfinished(jobs)
+                    state.push(*left)
+                    self._checkpoint(state)
+                    del state.actions[len(state.actions) - len(left) :]
+                    self._last_checkpoint = self._clock()
+        finally:
+            run.abandon()  # a no-op unless an error ended the window early
+            self._show_worker_notes()
+        state.push(*_unfinished(jobs))  # only when cut short; the loop then checkpoints them and stops
+
+    def _enter_phase_of(self, action: Action, state: SyncState) -> None:
+        if action.operation == OP_LIST_RESOURCES:
+            self._enter(Phase.LIST_RESOURCES)
+            return
+        phase = Phase.LIST_ENTITLEMENTS if action.operation == OP_LIST_ENTITLEMENTS else Phase.LIST_GRANTS
+        if phase != self._phase:
+            self._enter(phase)
+            self._start_walk(phase, action, state)
+
+    def _walked_one(self, operation: str) -> None:
+        walk = self._walk
+        if walk is not None and walk.operation == operation:
+            walk.done += 1
+            self._report_walk(force=walk.done >= walk.total)
+
+    def _listing(self, action: Action) -> _Listing | None:
+        """How to list ``action``'s pages and store each; None when annotations skip it."""
+        syncer = self._syncer(action.resource_type_id)
+        if action.operation == OP_LIST_RESOURCES:
+            parent = ResourceId(
+                resource_type=action.parent_resource_type_id, resource=action.parent_resource_id
+            )
+            return _Listing(
+                partial(syncer.list, parent),
+                lambda _action, page, state: self._store_resources(syncer, page.items, state),
+                "resources",
+            )
+        key = (action.resource_type_id, action.resource_id)
+        resource = self._pending.pop(key, None) or self._store.get_resource(*key)
+        if resource is None:
+            raise ConnectorError(
+                f"resource {key[0]}:{key[1]} vanished from the store during {action.operation}"
+            )
+        if self._skips(syncer, resource, action.operation):
+            return None
+        if action.operation == OP_LIST_ENTITLEMENTS:
+            return _Listing(partial(syncer.entitlements, resource), self._store_entitlements, "entitlements")
+        return _Listing(partial(syncer.grants, resource), self._store_grants, "grants")
+
+    def _worker_call(self, action: Action, listing: _Listing) -> Callable[[str], Page[Any]]:
+        def call(token: str) -> Page[Any]:
+            at = action.next_page(token)
+            page = self._call(_where(at), partial(listing.list_page, token))
+            return self._checked(at, page, what=listing.what)
+
+        return call
+
+    def _show_worker_notes(self) -> None:
+        while self._worker_notes:
+            self._observer.note(self._worker_notes.popleft())
 
     def _store_resources(self, syncer: ResourceSyncer, items: Sequence[Resource], state: SyncState) -> None:
         resource_type = syncer.resource_type
@@ -475,26 +637,35 @@ class SyncEngine:
             )
             if ents is None:
                 return
-            self._report_duplicate("entitlement", duplicate_entitlement(ents.items), f"{key[0]}:{key[1]}")
-            self._stored(
-                RowKind.ENTITLEMENTS, self._store.put_entitlements(self._filter.entitlements(ents.items))
-            )
+            self._store_entitlements(action, ents, state)
             next_token = ents.next_token
         else:
             grants = self._page(action, lambda: syncer.grants(resource, action.page_token), what="grants")
             if grants is None:
                 return
-            self._report_duplicate("grant", duplicate_grant(grants.items), f"{key[0]}:{key[1]}")
-            kept = self._filter.grants(grants.items)
-            if not state.needs_expansion and self._filter.saw_expandable:
-                state.needs_expansion = not self._options.skip_expand_grants and not self._options.targets
-            if self._options.targets:
-                self._fetch_related(kept, state)
-            self._stored(RowKind.GRANTS, self._store.put_grants(kept))
+            self._store_grants(action, grants, state)
             next_token = grants.next_token
         if next_token:
             self._pending[key] = resource
             state.push(action.next_page(next_token))
+
+    def _store_entitlements(self, action: Action, page: Page[Entitlement], state: SyncState) -> None:
+        listing = f"{action.resource_type_id}:{action.resource_id}"
+        self._report_duplicate("entitlement", duplicate_entitlement(page.items), listing)
+        self._stored(
+            RowKind.ENTITLEMENTS, self._store.put_entitlements(self._filter.entitlements(page.items))
+        )
+
+    def _store_grants(self, action: Action, page: Page[Grant], state: SyncState) -> None:
+        self._report_duplicate(
+            "grant", duplicate_grant(page.items), f"{action.resource_type_id}:{action.resource_id}"
+        )
+        kept = self._filter.grants(page.items)
+        if not state.needs_expansion and self._filter.saw_expandable:
+            state.needs_expansion = not self._options.skip_expand_grants and not self._options.targets
+        if self._options.targets:
+            self._fetch_related(kept, state)
+        self._stored(RowKind.GRANTS, self._store.put_grants(kept))
 
     def _fetch_related(self, grants: Sequence[Grant], state: SyncState) -> None:
         """Targeted syncs store the entitlement resources their grants name (runner.md §7.2 step 5)."""
@@ -533,17 +704,18 @@ class SyncEngine:
 
     def _page(self, action: Action, call: Callable[[], Page[T]], *, what: str) -> Page[T] | None:
         """One page from the connector; None when it said NOT_FOUND (a warning: the action is skipped)."""
-        where = f"{action.operation} for resource type {action.resource_type_id!r}"
-        if action.resource_id:
-            where += f", resource {action.resource_id!r}"
-        where += f", page token {action.page_token!r}" if action.page_token else ", first page"
         try:
-            page = self._call(where, call)
+            page = self._call(_where(action), call)
         except BatonError as exc:
             if exc.code != StatusCode.NOT_FOUND:
                 raise
             self._warn(str(exc))
             return None
+        return self._checked(action, page, what=what)
+
+    @staticmethod
+    def _checked(action: Action, page: Page[T], *, what: str) -> Page[T]:
+        where = _where(action)
         if not isinstance(page, Page):
             raise ConnectorError(
                 f"{where}: connector returned {type(page).__name__}, expected a Page of {what}"
@@ -572,7 +744,11 @@ class SyncEngine:
         self._observer.note(f"warning: {message}")
 
     def _retrying(self, error: BatonError, wait: float) -> None:
-        self._observer.note(f"retrying in {wait:.0f}s: {error}")
+        message = f"retrying in {wait:.0f}s: {error}"
+        if threading.current_thread() is self._thread:
+            self._observer.note(message)
+        else:
+            self._worker_notes.append(message)  # the observer is only called from the engine's thread
 
     def _call(self, where: str, call: Callable[[], T]) -> T:
         try:
@@ -592,6 +768,53 @@ class SyncEngine:
     def _stored(self, kind: RowKind, rows: int) -> None:
         self._counts[kind.value] += rows
         self._observer.page_stored(kind, rows)
+
+
+class _Job:
+    """A listing in a parallel window: its action, and the token of its next unstored page."""
+
+    __slots__ = ("action", "finished", "listing", "token")
+
+    def __init__(self, action: Action, listing: _Listing) -> None:
+        self.action = action
+        self.listing = listing
+        self.token = action.page_token
+        self.finished = False
+
+
+def _unfinished(jobs: Mapping[int, _Job]) -> list[Action]:
+    """The window's listings still to do, in the order they were taken off the stack."""
+    return [job.action.next_page(job.token) for _, job in sorted(jobs.items()) if not job.finished]
+
+
+class _Listing:
+    """One parallel listing: the connector call for a page token, and how to store a page."""
+
+    __slots__ = ("list_page", "store", "what")
+
+    def __init__(
+        self,
+        list_page: Callable[[str], Page[Any]],
+        store: Callable[[Action, Page[Any], SyncState], None],
+        what: str,
+    ) -> None:
+        self.list_page = list_page
+        self.store = store
+        self.what = what
+
+
+def _parallel(action: Action) -> bool:
+    """Per-resource listings and child-resource listings can run side by side."""
+    if action.operation in (OP_LIST_ENTITLEMENTS, OP_LIST_GRANTS):
+        return bool(action.resource_id)
+    return action.operation == OP_LIST_RESOURCES and bool(action.parent_resource_id)
+
+
+def _where(action: Action) -> str:
+    where = f"{action.operation} for resource type {action.resource_type_id!r}"
+    if action.resource_id:
+        where += f", resource {action.resource_id!r}"
+    return where + (f", page token {action.page_token!r}" if action.page_token else ", first page")
 
 
 def iter_all(pages: Callable[[str], Page[T]]) -> Iterator[T]:

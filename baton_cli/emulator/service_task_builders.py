@@ -10,7 +10,9 @@ Large messages come as JSON files: a ticket request as protobuf JSON
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from google.protobuf.any_pb2 import Any as AnyPb
 from google.protobuf.message import Message
 
+import baton_cli.pb
 from baton_cli.emulator.task_builders import encryption_configs, parse_resource_id
 from baton_cli.emulator.task_flags import (
     ACTION_ID_FLAG,
@@ -98,8 +101,18 @@ def timestamp_from(text: str, flag: str) -> timestamp_pb2.Timestamp:
     return stamp
 
 
+def _load_message_types() -> None:
+    # An Any in JSON names its type by URL: the type must be imported before it can be parsed.
+    prefix = baton_cli.pb.__name__ + "."
+    for info in pkgutil.walk_packages(baton_cli.pb.__path__, prefix):
+        if info.name.endswith("_pb2"):
+            importlib.import_module(info.name)
+
+
 def annotations_from(paths: Sequence[Path]) -> list[AnyPb]:
     """Each file: one ``google.protobuf.Any`` in protobuf JSON (``{"@type": ..., ...}``)."""
+    if paths:
+        _load_message_types()
     return [parse_message(read_json(p, ANNOTATION_JSON_FLAG), AnyPb(), ANNOTATION_JSON_FLAG) for p in paths]
 
 

@@ -63,3 +63,32 @@ def test_other_errors_are_not_retried_and_cancel_interrupts_a_wait() -> None:
     token.cancel("Ctrl-C")
     with pytest.raises(CancelledError, match="Ctrl-C"):
         RetryPolicy(token).call(failing([RetryableConnectorError("busy")]))  # type: ignore[arg-type]
+
+
+class WorkerDuringWait(RecordingToken):
+    """While the first caller waits out its failure, a second worker calls through the same policy."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.policy: RetryPolicy | None = None
+        self.events: list[str] = []
+
+    def wait(self, timeout: float) -> bool:
+        self.events.append(f"wait {timeout:g}")
+        if self.policy is not None and len(self.events) == 1:
+            self.policy.call(lambda: self.events.append("second worker calls"))
+        return False
+
+
+def test_a_callers_backoff_holds_off_every_other_caller() -> None:
+    token = WorkerDuringWait()
+    policy = RetryPolicy(token, clock=lambda: 1000.0)
+    token.policy = policy
+    errors = [RetryableConnectorError("429", reset_at=1012.0, remaining=0)]
+    assert policy.call(failing(errors)) == "ok"  # type: ignore[arg-type]
+    # The second worker held off until the reset before its call, instead of calling at once.
+    assert token.events == ["wait 12", "wait 12", "second worker calls"]
+    # Once the failing caller succeeded nobody holds off any more.
+    token.events.clear()
+    policy.call(lambda: token.events.append("later call"))
+    assert token.events == ["later call"]

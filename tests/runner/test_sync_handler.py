@@ -257,3 +257,59 @@ def test_shutdown_grace_then_cancel_still_sends_finish_task(work: Path) -> None:
     assert "runner shutting down" in outcome.message and not outcome.non_retryable
     assert "cancelling 1 task(s) still running" in observer.notes
     assert leftovers(work) == []
+
+
+class _MeetingSyncer:
+    """Delegates to a demo syncer; the first two entitlement listings must run at the same time."""
+
+    def __init__(self, inner: object, barrier: threading.Barrier, tickets: list[int]) -> None:
+        self._inner = inner
+        self._barrier = barrier
+        self._tickets = tickets  # shared by all syncers: two calls wait, the rest go straight on
+
+    def entitlements(self, resource: Resource, page_token: str) -> Page[Entitlement]:
+        try:
+            self._tickets.pop()
+        except IndexError:
+            pass
+        else:
+            try:
+                self._barrier.wait()  # two workers meet here; one alone would time out
+            except threading.BrokenBarrierError:
+                raise ConnectorError("entitlement listings ran one at a time") from None
+        return self._inner.entitlements(resource, page_token)  # type: ignore[attr-defined, no-any-return]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+class _MeetingConnector:
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+        barrier, tickets = threading.Barrier(2, timeout=30), [1, 2]
+        self._syncers = [_MeetingSyncer(s, barrier, tickets) for s in inner.resource_syncers()]  # type: ignore[attr-defined]
+
+    def resource_syncers(self) -> list[object]:
+        return list(self._syncers)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+def test_sync_task_lists_in_parallel_with_workers(tmp_path: Path, work: Path) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    source = FakeTaskSource([sync_task()], upload_dir=uploads)
+    connector = _MeetingConnector(demo(tmp_path, *DEMO_FLAGS))
+    runner = Runner(
+        connector,  # type: ignore[arg-type]
+        source,
+        RunnerSettings(c1z_temp_dir=work, exit_when_idle=True, workers=2),
+        cancel=CancelToken(),
+        env={},
+        observer=Recorder(),
+        sleep=SleepRecorder(),
+    )
+    runner.run()
+    assert source.outcome("s1") == Success()
+    assert read_counts(source.uploads[0][1]) == ("full", Counts(3, 8, 3, 10))

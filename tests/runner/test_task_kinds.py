@@ -376,3 +376,73 @@ def test_hello_reports_whether_ticketing_is_on(ticketing: bool) -> None:
         [packed_settings] = [a for a in metadata.annotations if a.Is(ExternalTicketSettings.DESCRIPTOR)]
         unpacked = ExternalTicketSettings()
         assert packed_settings.Unpack(unpacked) and unpacked.enabled is ticketing
+
+
+def _issue(*, identity: bool = True, options: bool = True, configs: bool = True) -> Task:
+    task = issue_task(str(pyrage.x25519.Identity.generate().to_public()))
+    body = task.issue_credential
+    if not identity:
+        body.ClearField("identity_id")
+    if not options:
+        body.ClearField("credential_options")
+    if not configs:
+        del body.encryption_configs[:]
+    return task
+
+
+MALFORMED_BY_FIELD = [
+    ("issue_credential without identity_id", _issue(identity=False), "malformed issue credential task"),
+    ("issue_credential without credential_options", _issue(options=False), "malformed issue credential task"),
+    ("issue_credential without encryption_configs", _issue(configs=False), "malformed issue credential task"),
+    (
+        "create_ticket_task without ticket_request",
+        Task(create_ticket_task=Task.CreateTicketTask(annotations=[ETAG])),
+        "malformed create ticket task",
+    ),
+    (
+        "get_ticket without ticket_id",
+        Task(get_ticket=Task.GetTicketTask(annotations=[ETAG])),
+        "malformed get ticket task",
+    ),
+    (
+        "bulk_create_tickets without requests",
+        Task(bulk_create_tickets=Task.BulkCreateTicketsTask()),
+        "malformed bulk create ticket task",
+    ),
+    (
+        "bulk_get_tickets without requests",
+        Task(bulk_get_tickets=Task.BulkGetTicketsTask()),
+        "malformed bulk get tickets task",
+    ),
+    (
+        "action_get_schema without name",
+        Task(action_get_schema=Task.ActionGetSchemaTask()),
+        "action name required",
+    ),
+    ("action_invoke without name", invoke(""), "action name required"),
+    (
+        "action_status without id",
+        Task(action_status=Task.ActionStatusTask(name="export")),
+        "action id required",
+    ),
+    (
+        "create_resource without resource",
+        Task(create_resource=Task.CreateResourceTask()),
+        "malformed create resource task",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "task", "message"), MALFORMED_BY_FIELD, ids=[c for c, _, _ in MALFORMED_BY_FIELD]
+)
+def test_each_missing_required_field_is_malformed_and_non_retryable(
+    case: str, task: Task, message: str
+) -> None:
+    issuer = Issuer()
+    connector = type("Everything", (Tickets,), {})()
+    connector._syncers = (issuer,)  # the issuer's resource type, on a connector that has tickets too
+    outcome = handle_task(task, context(connector))
+    assert isinstance(outcome, Failure), outcome
+    assert (outcome.code, outcome.message, outcome.non_retryable) == (int(StatusCode.UNKNOWN), message, True)
+    assert not issuer.requests and not connector.created  # the connector was never called

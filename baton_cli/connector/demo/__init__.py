@@ -10,8 +10,12 @@ It generates a deterministic directory sized by its settings:
   to every group g with ``g % roles == r``, expandable to the group's members.
 
 All three resource types are always listed (user, group, role), even when a count is 0.
-Every listing is paginated by ``page-size``. Provisioning (grant, revoke, create account,
-delete, rotate credentials) needs ``state-file``, where changes are kept for later syncs.
+Every listing is paginated by ``page-size``; ``latency-ms`` makes every connector call sleep
+that long first (a stand-in for an API's round trip, to try ``--workers``). Provisioning
+(grant, revoke, create account or user resource, delete, rotate credentials, issue API keys)
+needs ``state-file``, where changes are kept for later syncs. The same file holds the demo's
+ticket system (``tickets.py``), the progress of its long-running action (``actions.py``) and
+its event feed of provisioning changes (``events.py``).
 """
 
 from __future__ import annotations
@@ -58,6 +62,12 @@ FIELDS = (
         description="items per page in every listing",
     ),
     ConfigField(
+        "latency-ms",
+        "int",
+        default=0,
+        description="milliseconds each connector call sleeps first, like an API round trip",
+    ),
+    ConfigField(
         "state-file",
         "string",
         default="",
@@ -82,7 +92,10 @@ def build(config: Config) -> DemoConnector:
     )
     state_file = config.get_str("state-file")
     return DemoConnector(
-        sizes, _count(config, "page-size", 1), Path(state_file).expanduser() if state_file else None
+        sizes,
+        _count(config, "page-size", 1),
+        Path(state_file).expanduser() if state_file else None,
+        latency_ms=_count(config, "latency-ms", 0),
     )
 
 

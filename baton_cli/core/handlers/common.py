@@ -34,6 +34,7 @@ class TaskContext:
     cancel: CancelToken
     env: Mapping[str, str]
     temp_dir: Path | None = None
+    workers: int = 1  # sync tasks: connector calls at once
     note: Callable[[str], None] = lambda _message: None
     on_heartbeat: Callable[[bool], None] = lambda _ok: None
     # Replaces real waits (heartbeat intervals, grant retry backoff) in tests.

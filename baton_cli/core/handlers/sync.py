@@ -121,6 +121,7 @@ def _sync_and_upload(task: Task.SyncFullTask, ctx: TaskContext, path: Path) -> N
             env=ctx.env,
             options=options,
             resume=False,
+            workers=ctx.workers,
         ).run()
         writer.save()
     ctx.note(f"task {ctx.task_id}: synced {_counts(result.counts)}; uploading {path.stat().st_size} bytes")
