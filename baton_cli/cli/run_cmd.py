@@ -8,6 +8,7 @@ signal stops at once and exits 1 (CANCELLED), still reporting what it can.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -16,9 +17,10 @@ import typer
 from rich.console import Console
 
 from baton_cli.cli import options as opt
+from baton_cli.cli.daemon_view import DaemonLines, DaemonView
 from baton_cli.cli.interrupt import cancel_on_stop_signals
 from baton_cli.core.cancel import CancelToken
-from baton_cli.core.runner_events import NullRunnerObserver
+from baton_cli.core.runner_events import NullRunnerObserver, RunnerObservers
 from baton_cli.errors import CancelledError
 from baton_cli.wiring import PluginRequest, run_daemon
 
@@ -33,7 +35,7 @@ class DaemonLog(NullRunnerObserver):
         self._console = console
         self._styled = styled
 
-    def _line(self, text: str, style: str = "") -> None:
+    def line(self, text: str, style: str = "") -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
         if self._styled:
             self._console.print(f"[dim]{stamp}[/dim] [{style or 'default'}]{text}[/]", highlight=False)
@@ -42,28 +44,28 @@ class DaemonLog(NullRunnerObserver):
             self._console.file.flush()
 
     def task_started(self, task_id: str, kind: str) -> None:
-        self._line(f"task {task_id} ({kind}) started", "cyan")
+        self.line(f"task {task_id} ({kind}) started", "cyan")
 
     def task_finished(self, task_id: str, kind: str, outcome: Outcome) -> None:
         from baton_cli.core.task_source import Failure
 
         if isinstance(outcome, Failure):
             retry = "non-retryable" if outcome.non_retryable else "retryable"
-            self._line(
+            self.line(
                 f"task {task_id} ({kind}) failed ({retry}, code {outcome.code}): {outcome.message}", "red"
             )
         else:
-            self._line(f"task {task_id} ({kind}) done", "green")
+            self.line(f"task {task_id} ({kind}) done", "green")
 
     def heartbeat(self, task_id: str, ok: bool) -> None:
         if not ok:
-            self._line(f"task {task_id}: heartbeat failed", "yellow")
+            self.line(f"task {task_id}: heartbeat failed", "yellow")
 
     def polled(self, found: bool) -> None:
         pass  # a poll every few seconds would drown everything else
 
     def note(self, message: str) -> None:
-        self._line(message, "yellow")
+        self.line(message, "yellow")
 
 
 def register(app: typer.Typer) -> None:
@@ -112,7 +114,12 @@ def register(app: typer.Typer) -> None:
             switches=Switches(provisioning=provisioning, ticketing=ticketing),
         )
         console = Console(stderr=True)
-        log = DaemonLog(console, styled=sys.stderr.isatty())
+        on_terminal = sys.stderr.isatty()
+        log = DaemonLog(console, styled=on_terminal)
+        # A live view of running tasks on a terminal; elsewhere the same facts as log lines.
+        view = DaemonView(console) if on_terminal else None
+        details = view or DaemonLines(log.line)
+        observer = RunnerObservers([log, details])
         cancel = CancelToken()
         force = CancelToken()
 
@@ -127,7 +134,7 @@ def register(app: typer.Typer) -> None:
             provisioning=provisioning,
             ticketing=ticketing,
         )
-        with cancel_on_stop_signals(cancel, on_second=stop_now):
+        with cancel_on_stop_signals(cancel, on_second=stop_now), view or contextlib.nullcontext():
             summary = run_daemon(
                 request,
                 client_id=client_id,
@@ -135,7 +142,7 @@ def register(app: typer.Typer) -> None:
                 ca_file=ca_file,
                 settings=settings,
                 cancel=cancel,
-                observer=log,
+                observer=observer,
                 force=force,
             )
         log.note(f"stopped: {summary}")
