@@ -9,6 +9,8 @@ board takes a lock; rendering works on a copy.
 
 from __future__ import annotations
 
+import io
+import logging
 import threading
 import time
 from collections import deque
@@ -256,18 +258,20 @@ class DaemonView(NullRunnerObserver):
 
 
 class DaemonLines(NullRunnerObserver):
-    """Off a terminal: the view's information as log lines (phase changes with rows and the
-    heartbeat, upload progress every few seconds and at its end)."""
+    """Off a terminal (or with JSON logs): what the view shows beyond the runner's own task notes
+    (which give each phase change and the row counts) as log records of ``baton_cli.runner``:
+    the upload's bytes sent of the total, throughput and ETA every few seconds and at its end,
+    and failed heartbeats with their count in a row and when the next is due."""
 
     def __init__(
         self,
-        line: Callable[[str], None],
+        line: Callable[[str, str], None] | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
         upload_interval: float = PLAIN_UPLOAD_INTERVAL,
     ) -> None:
         self.board = DaemonBoard(clock)
-        self._line = line
+        self._line = line or _log_line
         self._upload_interval = upload_interval
         self._upload_logged: dict[str, float] = {}
         self._guard = threading.Lock()
@@ -275,21 +279,20 @@ class DaemonLines(NullRunnerObserver):
     def task_started(self, task_id: str, kind: str) -> None:
         self.board.started(task_id, kind)
 
+    def sync_phase(self, task_id: str, phase: str) -> None:
+        self.board.phase(task_id, phase)
+
     def sync_rows(self, task_id: str, kind: str, rows: int) -> None:
         self.board.rows(task_id, kind, rows)
 
     def heartbeat_due(self, task_id: str, seconds: float, failures: int) -> None:
         self.board.beat(task_id, seconds, failures)
-
-    def sync_phase(self, task_id: str, phase: str) -> None:
-        task = self.board.phase(task_id, phase)
-        if task is None:
-            return
-        now = self.board.clock()
-        self._line(
-            f"task {task_id} ({task.kind}): phase {phase}; rows {rows_text(task.rows)}; "
-            f"elapsed {humanize.duration(now - task.started)}; heartbeat {heartbeat_text(task, now)}"
-        )
+        if failures:
+            self._line(
+                task_id,
+                f"task {task_id}: {humanize.count(failures, 'heartbeat')} failed in a row; "
+                f"next in {humanize.duration(seconds)}",
+            )
 
     def upload_progress(self, task_id: str, sent: int, total: int) -> None:
         task = self.board.upload(task_id, sent, total)
@@ -302,10 +305,44 @@ class DaemonLines(NullRunnerObserver):
             if due:
                 self._upload_logged[task_id] = now
         if due:
-            self._line(f"task {task_id}: uploaded {upload_text(task, now)}")
+            self._line(task_id, f"task {task_id}: uploaded {upload_text(task, now)}")
 
     def task_finished(self, task_id: str, kind: str, outcome: Outcome) -> None:
         ok, text = outcome_text(outcome)
         self.board.finished(task_id, kind, ok, text)
         with self._guard:
             self._upload_logged.pop(task_id, None)
+
+
+_log = logging.getLogger("baton_cli.runner")
+
+
+def _log_line(task_id: str, text: str) -> None:
+    _log.info("%s", text, extra={"task_id": task_id})
+
+
+class LiveLogStream(io.TextIOBase):
+    """Where log lines go while the live view runs: printed by its console, above the view,
+    instead of written across it."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._console.print(Text(line), highlight=False, soft_wrap=True)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._console.print(Text(self._pending), highlight=False, soft_wrap=True)
+            self._pending = ""

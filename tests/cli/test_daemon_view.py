@@ -136,22 +136,17 @@ def test_heartbeat_failures_and_overdue_beats_are_shown() -> None:
     assert cell[:3] == ["31.0s ago", "next overdue 1.0s", "2 failures in a row"]
 
 
-def test_off_a_terminal_the_same_facts_are_log_lines() -> None:
+def test_off_a_terminal_uploads_and_heartbeat_trouble_are_log_lines() -> None:
     lines: list[str] = []
     clock = StepClock()
-    plain = DaemonLines(lines.append, clock=clock, upload_interval=5.0)
+    plain = DaemonLines(lambda _task, text: lines.append(text), clock=clock, upload_interval=5.0)
     plain.task_started("t1", "sync_full")
-    plain.heartbeat_due("t1", 30.0, 0)
-    plain.sync_rows("t1", "resources", 1200)
-    clock.now += 2
-    plain.sync_phase("t1", "list-grants")
+    plain.heartbeat_due("t1", 30.0, 0)  # a good beat: nothing to say
+    plain.heartbeat_due("t1", 30.0, 2)
     for sent in range(0, 10 * 524288 + 1, 524288):
         clock.now += 1
         plain.upload_progress("t1", sent, 10 * 524288)
-    assert lines[0] == (
-        "task t1 (sync_full): phase list-grants; rows 1,200 resources; elapsed 2.0s; "
-        "heartbeat 2.0s ago, next in 28.0s"
-    )
+    assert lines[0] == "task t1: 2 heartbeats failed in a row; next in 30.0s"
     uploads = lines[1:]
     assert uploads[0] == "task t1: uploaded 0 B of 5.0 MiB (0%), 0 B/s, ETA ?"
     assert uploads[-1].startswith("task t1: uploaded 5.0 MiB of 5.0 MiB (100%)")
@@ -162,7 +157,52 @@ def test_a_real_daemon_off_a_terminal_logs_phases_and_the_upload(
     emulator: EmulatorServer, tmp_path: Path
 ) -> None:
     sync_id = emulator.queue.enqueue(tb.sync_task())
-    result = run_daemon_process(emulator, tmp_path)
+    result = run_daemon_process(emulator, tmp_path, "--log-format", "console")
     assert result.returncode == 0, result.stderr
-    assert re.search(rf"task {sync_id} \(sync_full\): phase list-grants; rows .*58 resources", result.stderr)
-    assert re.search(rf"task {sync_id}: uploaded [\d.,]+ KiB of [\d.,]+ KiB \(100%\)", result.stderr)
+    assert re.search(rf"task {sync_id}: list-grants \(.*58 resources", result.stderr), result.stderr
+    assert re.search(rf"task {sync_id}: uploaded [\d.,]+ KiB of [\d.,]+ KiB \(100%\)", result.stderr), (
+        result.stderr
+    )
+
+
+def test_on_a_real_terminal_baton_run_shows_the_live_view(emulator: EmulatorServer, tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.cli.process import baton_env
+
+    sync_id = emulator.queue.enqueue(tb.sync_task())
+    creds = emulator.mint_credentials("tty-runner")
+    master, slave = pty.openpty()
+    args = ["run", "--plugin", "demo", "--client-id", creds.client_id, "--ca-file", str(emulator.ca_file)]
+    args += ["--exit-when-idle", "--state-file", str(tmp_path / "s.json")]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "baton_cli", *args],
+        cwd=tmp_path,
+        env=baton_env({"BATON_CLIENT_SECRET": creds.client_secret, "COLUMNS": "120", "TERM": "xterm"}),
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    try:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert "running tasks" in screen and "finished tasks" in screen
+    assert sync_id in screen and "done" in screen
+    assert "ready: polling for tasks" in screen  # log lines still printed, above the view
