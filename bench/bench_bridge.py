@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import grpc
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -33,19 +35,29 @@ from baton_cli.connector import demo  # noqa: E402
 from baton_cli.connector.api import Connector  # noqa: E402
 from baton_cli.connector.config import resolve_config  # noqa: E402
 from baton_cli.transport.child import ChildOptions, launch_child  # noqa: E402
+from baton_cli.transport.child.connector import ChildConnector  # noqa: E402
 from baton_cli.wiring import PluginRequest, run_local_sync  # noqa: E402
 from tests.child.support import write_standin  # noqa: E402
 
 SIZES = ["--users", "10000", "--groups", "1000", "--memberships", "100000", "--roles", "0"]
 
 
+CALLS: list[int] = []
+
+
+def calls(_rows: int) -> int:
+    return CALLS[-1]
+
+
 def list_everything(connector: Connector) -> int:
     rows = 0
+    made = 0
     for syncer in connector.resource_syncers():
         token = ""
         resources = []
         while True:
             page = syncer.list(None, token)
+            made += 1
             resources.extend(page.items)
             token = page.next_token
             if not token:
@@ -56,10 +68,12 @@ def list_everything(connector: Connector) -> int:
                 token = ""
                 while True:
                     page = listing(resource, token)  # type: ignore[operator]
+                    made += 1
                     rows += len(page.items)
                     token = page.next_token
                     if not token:
                         break
+    CALLS.append(made)
     return rows
 
 
@@ -102,10 +116,21 @@ def main() -> None:
 
         config = resolve_config(demo.FIELDS, demo_args, {}, None, cwd=work)
         direct_rows, direct_wall = timed(lambda: list_everything(demo.build(config)), args.repeat)
-        with launch_child(ChildOptions(executable=standin, args=tuple(demo_args), env=env)) as session:
+        plain = work / "plain.sock"
+        child_args = (*demo_args, "--plain-socket", str(plain))
+        with launch_child(ChildOptions(executable=standin, args=child_args, env=env)) as session:
             bridged_rows, bridged_wall = timed(lambda: list_everything(session.connector), args.repeat)
-        assert bridged_rows == direct_rows, (bridged_rows, direct_rows)
+            assert session.process is not None
+            # The same child over its plaintext socket: what the stand-in itself costs per call.
+            baseline = ChildConnector(grpc.insecure_channel(f"unix:{plain}"), session.process, name="plain")
+            plain_rows, plain_wall = timed(lambda: list_everything(baseline), args.repeat)
+        assert bridged_rows == direct_rows == plain_rows, (bridged_rows, direct_rows, plain_rows)
         report("list", bridged_rows, bridged_wall, direct_rows, direct_wall)
+        print(
+            f"list without TLS or bridge (plaintext Unix socket to the same child): "
+            f"{plain_rows / plain_wall:,.0f} rows/s ({plain_wall:.2f} s); the bridge adds "
+            f"{(bridged_wall - plain_wall) / calls(bridged_rows) * 1e6:,.0f} us per call"
+        )
 
         def sync(spec: str, name: str) -> Callable[[], int]:
             def run() -> int:

@@ -57,6 +57,7 @@ COMMANDS: dict[str, Entry] = {
     "diff": Entry("baton_cli.cli.inspect_diff", "What changed between two syncs."),
     "export": Entry("baton_cli.cli.inspect_export", "Export a sync as CSV or JSON lines."),
     "plugins": Entry("baton_cli.cli.plugins_cmd", "List installed plugins, or show one's fields."),
+    "new": Entry("baton_cli.cli.new_cmd", "Start a new connector package from a template."),
     "emulator": Entry("baton_cli.cli.emulator_cmd", "A local ConductorOne platform for tests."),
     "completion": Entry("baton_cli.cli.completion_cmd", "Print the shell completion script."),
 }

@@ -143,9 +143,16 @@ class _Revealer:
         return shown
 
 
-def _check_reveal(reveal: bool, invocation: Invocation) -> None:
+def _check_reveal(reveal: bool, invocation: Invocation, age_recipients: list[str], action: str) -> None:
     if reveal and invocation.as_json:
         raise UsageError("--reveal prints secrets as text and cannot be combined with -o json")
+    if not reveal and not age_recipients:
+        # Checked before the plugin is even loaded: the connector would make credentials that
+        # nobody could ever read, and the old ones would already be gone.
+        raise UsageError(
+            f"{action} makes new credentials: pass --reveal to print them here, or "
+            "--age-recipient RECIPIENT to get them encrypted to an age key"
+        )
 
 
 # -- the actions, shared by the subcommands and the upstream-style root flags ----------------------
@@ -203,7 +210,7 @@ def create_account(
 ) -> None:
     from baton_cli.emulator import task_builders as tb
 
-    _check_reveal(reveal, invocation)
+    _check_reveal(reveal, invocation, age_recipients, "create-account")
     revealer = _Revealer(reveal)
     task = tb.create_account_task(
         login,
@@ -221,7 +228,7 @@ def rotate_credentials(
 ) -> None:
     from baton_cli.emulator import task_builders as tb
 
-    _check_reveal(reveal, invocation)
+    _check_reveal(reveal, invocation, age_recipients, "rotate-credentials")
     revealer = _Revealer(reveal)
     task = tb.rotate_credentials_task(resource, age_recipients=revealer.recipients(age_recipients))
     _execute(

@@ -50,7 +50,10 @@ def _status(value: int) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    tickets = typer.Typer(help="The connector's ticket system: schemas, get, create.", no_args_is_help=True)
+    tickets = typer.Typer(
+        help="The connector's ticket system: schemas, get, bulk-get, create, bulk-create.",
+        no_args_is_help=True,
+    )
     actions = typer.Typer(help="The connector's actions: list, get, invoke, status.", no_args_is_help=True)
     events = typer.Typer(help="The connector's event feeds: feeds, list.", no_args_is_help=True)
     _tickets(tickets)
@@ -95,6 +98,26 @@ def _tickets(app: typer.Typer) -> None:
 
         message = execute(ctx, plugin, config, sb.get_ticket_task(ticket_id))
         emit(message, wants_json(output), lambda m: _ticket_line(m.ticket))
+
+    @app.command("bulk-get", context_settings=EXTRA)
+    def bulk_get(
+        ctx: typer.Context,
+        ticket_ids: Annotated[list[str], typer.Option("--ticket-id", help="Ticket id; repeatable.")],
+        plugin: PluginOption,
+        config: ConfigOption = None,
+        output: OutputOption = CONSOLE,
+    ) -> None:
+        """Show several tickets, fetched in one task."""
+        from baton_cli.emulator import service_task_builders as sb
+
+        message = execute(ctx, plugin, config, sb.bulk_get_tickets_task(ticket_ids))
+        emit(
+            message,
+            wants_json(output),
+            lambda m: "\n".join(
+                f"error: {t.error}" if t.error else _ticket_line(t.ticket) for t in m.tickets
+            ),
+        )
 
     @app.command("create", context_settings=EXTRA)
     def create(

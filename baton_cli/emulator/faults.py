@@ -11,6 +11,8 @@ and exactly one fault:
                      of a shorter request): the client sees a broken stream, nothing is stored
 ``expire_token``     revoke every access token issued so far, before authenticating the call
 ``cancel_task``      request cancellation of the call's task_id before handling the call
+``lose_answer``      handle the call (its effect is recorded), then end it UNAVAILABLE as if the
+                     answer had been lost on the way back
 
 plus ``rate`` (0..1, default 1) and ``limit`` (fire at most N times). In a file (YAML or JSON)::
 
@@ -21,7 +23,7 @@ plus ``rate`` (0..1, default 1) and ``limit`` (fire at most N times). In a file 
 
 On the command line, ``--fault METHOD:KIND[=VALUE][@RATE]`` with KIND one of a status name
 (``unavailable``, ``resource-exhausted[=DELAY]``, ...), ``latency=SECONDS``, ``cut=BYTES``,
-``expire-token`` or ``cancel``; e.g. ``--fault GetTask:unavailable@0.5``.
+``expire-token``, ``cancel`` or ``lose-answer``; e.g. ``--fault GetTask:unavailable@0.5``.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from baton_cli.errors import StatusCode, UsageError
 
 ANY_METHOD = "*"
 TOKEN_METHOD = "token"
-_KINDS = ("error", "latency", "cut_after_bytes", "expire_token", "cancel_task")
+_KINDS = ("error", "latency", "cut_after_bytes", "expire_token", "cancel_task", "lose_answer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class FaultRule:
     cut_after_bytes: int | None = None
     expire_token: bool = False
     cancel_task: bool = False
+    lose_answer: bool = False
     rate: float = 1.0
     limit: int | None = None
 
@@ -61,6 +64,8 @@ class FaultRule:
             what = f"latency {self.latency:g}s"
         elif self.cut_after_bytes is not None:
             what = f"cut after {self.cut_after_bytes} bytes"
+        elif self.lose_answer:
+            what = "lose answer"
         else:
             what = "expire token" if self.expire_token else "cancel task"
         return f"{self.method}: {what} @ {self.rate:g}"
@@ -75,6 +80,7 @@ class FaultDecision:
     cut_after_bytes: int | None = None
     expire_token: bool = False
     cancel_task: bool = False
+    lose_answer: bool = False
     fired: list[str] = field(default_factory=list)
 
 
@@ -111,6 +117,7 @@ class FaultPlan:
                 decision.latency += rule.latency
                 decision.expire_token |= rule.expire_token
                 decision.cancel_task |= rule.cancel_task
+                decision.lose_answer |= rule.lose_answer
                 if rule.error is not None:
                     decision.error = rule
                 if rule.cut_after_bytes is not None:
@@ -169,6 +176,8 @@ def rule_from_mapping(entry: Mapping[str, Any]) -> FaultRule:
         return replace(rule, cut_after_bytes=int(_number(value, "cut_after_bytes")))
     if value is not True:
         raise UsageError(f"fault {kind} must be true")
+    if kind == "lose_answer":
+        return replace(rule, lose_answer=True)
     return replace(rule, expire_token=True) if kind == "expire_token" else replace(rule, cancel_task=True)
 
 
@@ -217,6 +226,8 @@ def parse_fault_flag(text: str) -> FaultRule:
         entry["expire_token"] = True
     elif kind == "cancel":
         entry["cancel_task"] = True
+    elif kind == "lose-answer":
+        entry["lose_answer"] = True
     else:
         entry["error"] = kind
         if value:

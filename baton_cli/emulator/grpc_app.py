@@ -123,6 +123,9 @@ class GrpcApp:
                 response = await self._unary(method, body, decision)
             else:
                 response = await self._upload(body, decision)
+            if decision.lose_answer:
+                # Handled and recorded, then the answer is lost: what a retrying client must survive.
+                raise GrpcError(StatusCode.UNAVAILABLE, f"injected fault: {name} answer lost")
         except _Cut:
             self._events.add(f"fault: {name} connection cut")
             stream.cut()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from baton_cli.c1z import C1ZReader, C1ZWriter
@@ -55,7 +55,6 @@ class KitOptions:
     # Principal types that live outside this connector (their grants need not name a listed resource).
     external_principal_types: Collection[str] = ()
     account_request: Callable[[str], AccountRequest] = default_account_request
-    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 def config_argv(values: Mapping[str, ConfigValue]) -> list[str]:

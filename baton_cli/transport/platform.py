@@ -20,7 +20,7 @@ from google.protobuf import duration_pb2
 from google.rpc import status_pb2
 
 from baton_cli.core.task_source import Batch, Beat, Failure, Outcome, Poll, Success
-from baton_cli.errors import StatusCode
+from baton_cli.errors import BatonError, StatusCode
 from baton_cli.pb.c1.connector.v2 import connector_pb2
 from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2
 from baton_cli.transport import hostinfo, upload
@@ -36,6 +36,11 @@ FINISH_TIMEOUT = 30.0  # runner.md §5: FinishTask's own deadline
 # Upstream sets no deadline on these calls; a daemon must still never hang on one, and any
 # platform answer comes well within this.
 DEFAULT_RPC_TIMEOUT = 120.0
+
+# Token-fetch failures an upload attempt may retry (auth.md §3.3 as classified in token_source).
+TRANSIENT_TOKEN_CODES = frozenset(
+    {StatusCode.UNAVAILABLE, StatusCode.RESOURCE_EXHAUSTED, StatusCode.DEADLINE_EXCEEDED}
+)
 
 _T = TypeVar("_T")
 Metadata = tuple[tuple[str, str], ...]
@@ -125,8 +130,12 @@ class PlatformTaskSource:
         self._unary("FinishTask", request, timeout=self._finish_timeout, wait_for_ready=True)
 
     def upload(self, task_id: str, path: Path) -> None:
-        """Up to 3 attempts of the whole stream, each on a new connection (runner.md §6.2)."""
-        last: PlatformError | None = None
+        """Up to 3 attempts of the whole stream, each on a new connection (runner.md §6.2).
+
+        A token that cannot be fetched for a transient reason (429, 5xx, network) costs an
+        attempt like a cut stream; only a definitive refusal (UNAUTHENTICATED) ends at once.
+        """
+        last: BatonError | None = None
         for attempt in range(upload.ATTEMPTS):
             if attempt:
                 wait = upload.WAITS[attempt - 1]
@@ -143,6 +152,10 @@ class PlatformTaskSource:
                 self._upload_once(task_id, path)
                 return
             except PlatformError as exc:
+                last = exc
+            except BatonError as exc:  # from the token source
+                if exc.code not in TRANSIENT_TOKEN_CODES:
+                    raise
                 last = exc
         assert last is not None  # the loop ran at least once and did not return
         raise last

@@ -1,10 +1,18 @@
 """Access tokens for BatonService calls: OAuth2 client credentials with a signed JWT assertion.
 
 auth.md §3: a fresh EdDSA assertion per exchange, ``POST https://<host>/auth/v1/token``, and a
-token cached until 10 s before it expires. The exchange is one form POST with plain
-``requests``: requests-oauthlib's ``fetch_token`` logs the request body (the assertion) and the
-token response at DEBUG level, which would put secrets in the daemon's debug logs, and its
-refresh-token machinery has nothing to do in this flow.
+token cached until 10 s before it expires (and dropped when the platform refuses it). The
+exchange is requests-oauthlib's ``OAuth2Session.fetch_token`` with a ``BackendApplicationClient``
+(the client-credentials grant), the JWT client assertion as extra body parameters and the
+client id in the body (no Basic auth header).
+
+requests-oauthlib and oauthlib log request bodies (the assertion) and token responses at DEBUG.
+``fence_oauth_logging`` pins their loggers at WARNING, so turning the daemon's logs to debug
+never prints a secret; tests/transport scan a DEBUG run for the secret, assertion and token.
+
+Token endpoint answers (auth.md §3.3, beyond upstream, which makes any non-200 fatal): 400 and
+401 are definitive, UNAUTHENTICATED; 429 is RESOURCE_EXHAUSTED and 5xx UNAVAILABLE, both
+transient, so a throttled or restarting token endpoint is retried like any other bad minute.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from http import HTTPStatus
 from types import TracebackType
 
 import requests
+from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
+from requests_oauthlib import OAuth2Session
 
 from baton_cli import __version__
 from baton_cli.errors import BatonError, StatusCode
@@ -34,6 +44,23 @@ ASSERTION_SKEW = 120  # seconds either side of now: exp = now + 120, nbf = now -
 REFRESH_MARGIN = 10.0  # a token this close to its expiry is replaced before use
 USER_AGENT = f"baton-c1-credential-provider baton_cli/{__version__}"
 _TOKEN_TYPES = {"": "Bearer", "bearer": "Bearer", "mac": "MAC", "basic": "Basic"}
+# Loggers that print request bodies and tokens at DEBUG (see the module docstring).
+OAUTH_LOGGERS = ("requests_oauthlib", "oauthlib")
+
+
+def fence_oauth_logging() -> None:
+    """Keep the OAuth libraries' DEBUG lines (bodies, tokens) out of every log, at any level."""
+    for name in OAUTH_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def token_error_code(status: int) -> StatusCode:
+    """How a non-200 token endpoint answer is reported: definitive or worth retrying."""
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        return StatusCode.RESOURCE_EXHAUSTED
+    if status >= 500:
+        return StatusCode.UNAVAILABLE
+    return StatusCode.UNAUTHENTICATED
 
 
 def token_url(host: str) -> str:
@@ -106,7 +133,9 @@ class TokenSource:
         self._clock = clock
         self._lock = threading.Lock()
         self._token: AccessToken | None = None
-        self._session = requests.Session()  # keeps the TLS connection between refreshes
+        # One session for the source's life: keeps the TLS connection between refreshes.
+        self._session: OAuth2Session | None = None
+        fence_oauth_logging()
         self.fetches = 0  # successful exchanges so far (for tests and diagnostics)
 
     @property
@@ -130,7 +159,8 @@ class TokenSource:
                 self._token = None
 
     def close(self) -> None:
-        self._session.close()
+        if self._session is not None:
+            self._session.close()
 
     def __enter__(self) -> TokenSource:
         return self
@@ -142,37 +172,32 @@ class TokenSource:
 
     def _fetch(self) -> AccessToken:
         client_id = self._credentials.client_id
-        form = {  # sorted, as Go's form encoder emits them
-            "client_assertion": build_assertion(client_id, self._credentials, now=int(self._clock())),
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_id": client_id.text,
-            "grant_type": "client_credentials",
-        }
+        session = self._oauth_session()
         try:
-            response = self._session.post(
+            body = session.fetch_token(
                 self._url,
-                data=form,
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                include_client_id=True,  # in the body, as auth.md §3.1; no Basic auth header
+                client_assertion=build_assertion(client_id, self._credentials, now=int(self._clock())),
+                client_assertion_type=ASSERTION_TYPE,
+                headers={
+                    "User-Agent": USER_AGENT,
+                    "Accept": "application/json",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
                 timeout=self._timeout,
-                verify=self._verify,
+                # requests takes a CA bundle path here too; the stub only says bool.
+                verify=self._verify,  # type: ignore[arg-type]
             )
         except requests.RequestException as exc:
             # The exception text names the URL and the cause, never the form body.
             raise BatonError(
                 f"failed to get token: cannot reach {self._url}: {_cause(exc)}", code=StatusCode.UNAVAILABLE
             ) from None
-        with response:
-            received = self._clock()
-            if response.status_code != 200:
-                status = f"{response.status_code} {response.reason or _phrase(response.status_code)}".strip()
-                raise BatonError(f"failed to get token: {status}", code=StatusCode.UNAUTHENTICATED)
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-        if not isinstance(body, dict):
-            # A 200 that is not our JSON is a proxy or outage page: worth retrying, not fatal.
-            raise BatonError("failed to get token: the response is not JSON", code=StatusCode.UNAVAILABLE)
+        except OAuth2Error as exc:
+            # Checked answers never get here (see _check_response); this is oauthlib refusing the
+            # JSON itself. Its description never contains the token.
+            raise BatonError(f"failed to get token: {exc.error}", code=StatusCode.UNAUTHENTICATED) from None
+        received = self._clock()
         value = body.get("access_token")
         if not isinstance(value, str) or not value:
             raise BatonError("failed to get token: empty access token", code=StatusCode.UNAUTHENTICATED)
@@ -185,6 +210,32 @@ class TokenSource:
         return AccessToken(
             _token_type(body.get("token_type")), value, received + lifetime if lifetime > 0 else None
         )
+
+    def _oauth_session(self) -> OAuth2Session:
+        session = self._session
+        if session is None:
+            client = BackendApplicationClient(client_id=self._credentials.client_id.text)
+            session = OAuth2Session(client=client)
+            session.register_compliance_hook("access_token_response", _check_response)
+            self._session = session
+        return session
+
+
+def _check_response(response: requests.Response) -> requests.Response:
+    """Classify the answer before oauthlib parses it (it would turn every failure into one error)."""
+    if response.status_code != 200:
+        status = f"{response.status_code} {response.reason or _phrase(response.status_code)}".strip()
+        raise BatonError(f"failed to get token: {status}", code=token_error_code(response.status_code))
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        # A 200 that is not our JSON is a proxy or outage page: worth retrying, not fatal.
+        raise BatonError("failed to get token: the response is not JSON", code=StatusCode.UNAVAILABLE)
+    if not isinstance(body.get("access_token"), str) or not body["access_token"]:
+        raise BatonError("failed to get token: empty access token", code=StatusCode.UNAUTHENTICATED)
+    return response
 
 
 def _phrase(code: int) -> str:

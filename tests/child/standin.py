@@ -12,10 +12,12 @@ Test-only flags:
   --crash-on-grants N      log an error line and exit 3 at the N-th ListGrants call
   --hold-grants            block ListGrants until stdin closes (for signal tests)
   --held-file P            with --hold-grants: write our pid to P once a call is held
+  --plain-socket P         also serve plaintext gRPC on Unix socket P (the benchmark's baseline)
   --unavailable-grants N   answer the first N ListGrants calls UNAVAILABLE
   --invalid-grants         answer ListGrants INVALID_ARGUMENT
   --use-session-store      write and read back the parent's session store during the sync
   --sdk-version V          what Validate reports (default v0.5.0)
+  --ignore-stdin-eof       misbehave: keep running after stdin closes
   --pid-file P             write our pid to P once serving
   --required-domain        refuse to start without --domain (as a connector with a required flag)
 """
@@ -66,6 +68,7 @@ FLAGS_WITH_VALUE = {
     "--sdk-version",
     "--pid-file",
     "--held-file",
+    "--plain-socket",
     "--domain",
 }
 FLAGS = {
@@ -75,6 +78,7 @@ FLAGS = {
     "--invalid-grants",
     "--use-session-store",
     "--required-domain",
+    "--ignore-stdin-eof",
 }
 
 
@@ -394,6 +398,8 @@ def main() -> None:
     ):
         add(service, server)
     server.add_insecure_port(f"unix:{grpc_path}")
+    if flags.get("--plain-socket"):
+        server.add_insecure_port(f"unix:{flags['--plain-socket']}")
     server.start()
     asyncio.run_coroutine_threadsafe(
         asyncio.start_server(serve_tls, sock=listener, ssl=context), loop
@@ -403,6 +409,8 @@ def main() -> None:
     log("info", "serving", port=port, args=demo_args)
     # The watchdog: EOF on stdin means the parent is gone or done.
     sys.stdin.buffer.read()
+    if "--ignore-stdin-eof" in flags:  # a misbehaving child: only a kill stops it
+        threading.Event().wait()
     stdin_closed.set()
     log("info", "stdin closed, exiting")
     server.stop(grace=None)

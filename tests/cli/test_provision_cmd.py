@@ -102,3 +102,14 @@ def test_delete_resource_and_errors(tmp_path: Path) -> None:
     assert both.returncode == 3 and "--reveal" in both.stderr
     for result in (missing, no_state, both):
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_new_credentials_without_a_destination_are_refused_before_the_connector(tmp_path: Path) -> None:
+    marker = tmp_path / "connector-was-built"
+    plugin = ("--plugin", "tests.cli.marker_plugin:plugin", "--marker", str(marker))
+    for args in (("rotate-credentials", "-r", "user:u0000001"), ("create-account", "--login", "carol")):
+        result = baton(*args, *plugin, cwd=tmp_path)
+        assert result.returncode == 3, result.stderr
+        [line] = result.stderr.strip().splitlines()
+        assert "--reveal" in line and "--age-recipient" in line, line
+        assert not marker.exists(), f"{args[0]} reached the connector"

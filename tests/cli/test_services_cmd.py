@@ -65,6 +65,12 @@ def test_tickets_schemas_create_get_and_bulk(demo: Demo) -> None:
         "created TCK-0002: Outage [open] https://demo.invalid/tickets/TCK-0002",
         "error: demo: a ticket needs a display_name",
     ]
+    both = demo.run("tickets", "bulk-get", "--ticket-id", "TCK-0001", "--ticket-id", "TCK-0404")
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.splitlines() == [
+        "TCK-0001: Prod access [open] https://demo.invalid/tickets/TCK-0001",
+        "error: ticket 'TCK-0404' not found",
+    ]
     missing = demo.run("tickets", "get", "TCK-0404")
     assert missing.returncode == 2 and "connector returned empty ticket" in missing.stderr
 

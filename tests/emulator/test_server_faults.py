@@ -137,6 +137,25 @@ def test_cancel_task_fault_cancels_through_the_heartbeat(
     assert server.queue.get(task_id).cancel_requested
 
 
+def test_lose_answer_fault_records_the_call_then_fails_it(
+    make_server: ServerFactory, make_client_for: ClientFactory
+) -> None:
+    server = serve_with(make_server, FaultRule("FinishTask", lose_answer=True, limit=1))
+    client = make_client_for(server)
+    task_id = server.queue.enqueue(Task(grant=Task.GrantTask()))
+    client.call("GetTask", GET_TASK)
+    finish = pb.BatonServiceFinishTaskRequest(
+        host_id=HOST_ID, task_id=task_id, success=pb.BatonServiceFinishTaskRequest.Success()
+    )
+    error = rpc_error(client, "FinishTask", finish)
+    assert error.code() == grpc.StatusCode.UNAVAILABLE and "answer lost" in (error.details() or "")
+    assert server.queue.get(task_id).state == "done"  # recorded all the same
+    client.call("FinishTask", finish)  # the client's retry: accepted, nothing changes
+    assert parse_fault_flag("FinishTask:lose-answer@0.2") == FaultRule(
+        "FinishTask", lose_answer=True, rate=0.2
+    )
+
+
 def test_token_endpoint_faults_are_http_statuses(make_server: ServerFactory) -> None:
     server = serve_with(
         make_server,

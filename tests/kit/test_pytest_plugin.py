@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from importlib import metadata
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -52,6 +53,13 @@ def run_pytest(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], dict[s
         else:
             outcomes[name] = "passed"
     return result, outcomes
+
+
+def test_the_kit_is_registered_as_a_pytest_plugin() -> None:
+    registered = {ep.name: ep.value for ep in metadata.entry_points(group="pytest11")}
+    assert registered.get("baton") == "baton_cli.testing.pytest_plugin", (
+        "the pytest11 entry point is missing: reinstall with pip install -e '.[dev]'"
+    )
 
 
 def test_the_generated_suite_passes_a_healthy_connector_and_names_a_broken_ones_ids(tmp_path: Path) -> None:

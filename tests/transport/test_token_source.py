@@ -151,14 +151,26 @@ def test_unknown_client_is_unauthenticated(server: EmulatorServer) -> None:
     assert info.value.code == StatusCode.UNAUTHENTICATED
 
 
-def test_any_non_200_is_unauthenticated(make_server: ServerFactory) -> None:
-    server = make_server(faults=FaultPlan([FaultRule("token", error=StatusCode.UNAVAILABLE, limit=1)]))
+@pytest.mark.parametrize(
+    ("fault", "code", "text"),
+    [
+        (StatusCode.UNAVAILABLE, StatusCode.UNAVAILABLE, "503 Service Unavailable"),
+        (StatusCode.RESOURCE_EXHAUSTED, StatusCode.RESOURCE_EXHAUSTED, "429 Too Many Requests"),
+        (StatusCode.INTERNAL, StatusCode.UNAVAILABLE, "500 Internal Server Error"),
+        (StatusCode.UNAUTHENTICATED, StatusCode.UNAUTHENTICATED, "401 Unauthorized"),
+    ],
+)
+def test_token_endpoint_failures_are_definitive_or_transient(
+    make_server: ServerFactory, fault: StatusCode, code: StatusCode, text: str
+) -> None:
+    server = make_server(faults=FaultPlan([FaultRule("token", error=fault, limit=1)]))
     creds = server.mint_credentials("flaky")
     with tokens_for(server, creds) as tokens:
         with pytest.raises(BatonError) as info:
             tokens.token()
-        assert info.value.code == StatusCode.UNAUTHENTICATED
-        assert str(info.value) == "failed to get token: 503 Service Unavailable"
+        # 429 and 5xx are a bad minute (retried); 400/401 are the credentials (fatal).
+        assert info.value.code == code
+        assert str(info.value) == f"failed to get token: {text}"
         assert tokens.token().value  # the fault is spent; nothing bad was cached
 
 
@@ -193,12 +205,30 @@ def test_credentials_and_tokens_stay_out_of_reprs(server: EmulatorServer, creds:
 
 
 def test_debug_logs_carry_no_secrets(
-    server: EmulatorServer, creds: MintedCredentials, caplog: pytest.LogCaptureFixture
+    server: EmulatorServer,
+    creds: MintedCredentials,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The whole OAuth flow (exchange, refresh) at DEBUG: no secret, assertion or token in any record."""
+    from baton_cli.transport import token_source
+
+    assertions: list[str] = []
+    real = token_source.build_assertion
+
+    def recording(*args: object, **kwargs: object) -> str:
+        assertions.append(real(*args, **kwargs))  # type: ignore[arg-type]
+        return assertions[-1]
+
+    monkeypatch.setattr(token_source, "build_assertion", recording)
     caplog.set_level(logging.DEBUG)
     with tokens_for(server, creds) as tokens:
-        token = tokens.token()
+        first = tokens.token()
+        tokens.invalidate(first)
+        second = tokens.token()
+    assert len(assertions) == 2 and first.value != second.value
     assert caplog.records  # the HTTP stack did log at DEBUG
-    assert token.value not in caplog.text
-    assert creds.client_secret.rsplit(":", 1)[-1] not in caplog.text
-    assert "client_assertion=" not in caplog.text and "eyJ" not in caplog.text
+    text = caplog.text + "".join(str(r.args) for r in caplog.records)
+    for secret in (first.value, second.value, *assertions, creds.client_secret.rsplit(":", 1)[-1]):
+        assert secret not in text
+    assert "client_assertion=" not in text and "eyJ" not in text

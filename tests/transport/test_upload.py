@@ -11,9 +11,12 @@ from baton_cli.core.task_source import Success
 from baton_cli.emulator.faults import FaultPlan, FaultRule
 from baton_cli.emulator.server import EmulatorServer
 from baton_cli.emulator.task_builders import sync_task
-from baton_cli.errors import NotFoundError, StatusCode
+from baton_cli.errors import BatonError, NotFoundError, StatusCode
+from baton_cli.transport.channel import open_platform_channel
+from baton_cli.transport.client_credentials import parse_credentials
 from baton_cli.transport.errors import PlatformError
-from baton_cli.transport.platform import PlatformTaskSource
+from baton_cli.transport.platform import PlatformTaskSource, TokenProvider
+from baton_cli.transport.token_source import AccessToken, TokenSource, token_error_code, token_url
 from baton_cli.transport.upload import CHUNK_SIZE, upload_requests
 from tests.emulator_support import ServerFactory, write_c1z
 from tests.transport.conftest import SourceFactory
@@ -176,3 +179,63 @@ def test_unauthenticated_upload_refreshes_the_token(
     source.upload(task_id, write_c1z(tmp_path / "s.c1z"))
     assert sleeps.waits == []  # not an upload retry: the same attempt, with a new token
     assert server.queue.get(task_id).upload_counts is not None
+
+
+class RefreshFailsOnce:
+    """Real tokens, except the first refresh after the platform refused one fails as given."""
+
+    def __init__(self, inner: TokenProvider, error: BatonError) -> None:
+        self._inner, self._error = inner, error
+        self._pending: BatonError | None = None
+
+    def token(self) -> AccessToken:
+        if self._pending is not None:
+            error, self._pending = self._pending, None
+            raise error
+        return self._inner.token()
+
+    def invalidate(self, stale: AccessToken | None = None) -> None:
+        self._inner.invalidate(stale)
+        if self._error is not None:
+            self._pending, self._error = self._error, None  # type: ignore[assignment]
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _source_with(server: EmulatorServer, tokens_wrapper: object, sleeps: Sleeps) -> PlatformTaskSource:
+    creds = server.mint_credentials("refreshing")
+    parsed = parse_credentials(creds.client_id, creds.client_secret)
+    channel = open_platform_channel(
+        parsed.client_id, {"BATON_C1_API_HOST": server.target}, ca_file=server.ca_file
+    )
+    tokens = TokenSource(parsed, url=token_url(server.target), verify=str(server.ca_file), timeout=10)
+    wrapped = tokens_wrapper(tokens)  # type: ignore[operator]
+    return PlatformTaskSource(channel, wrapped, host_id="transport-test-host", sleep=sleeps)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_transient_token_failure_during_upload_is_an_upload_retry(
+    make_server: ServerFactory, tmp_path: Path, status: int
+) -> None:
+    server = make_server(faults=FaultPlan([FaultRule("UploadAsset", expire_token=True, limit=1)]))
+    sleeps = Sleeps()
+    error = BatonError(f"failed to get token: {status}", code=token_error_code(status))
+    with _source_with(server, lambda inner: RefreshFailsOnce(inner, error), sleeps) as source:
+        task_id = leased(server, source)
+        source.upload(task_id, write_c1z(tmp_path / "s.c1z"))
+    assert sleeps.waits == [0.0]  # the second attempt, after upstream's 0 s wait
+    assert server.queue.get(task_id).upload_counts is not None
+
+
+def test_a_definitive_token_refusal_during_upload_fails_at_once(
+    make_server: ServerFactory, tmp_path: Path
+) -> None:
+    server = make_server(faults=FaultPlan([FaultRule("UploadAsset", expire_token=True, limit=1)]))
+    sleeps = Sleeps()
+    error = BatonError("failed to get token: 401 Unauthorized", code=token_error_code(401))
+    with _source_with(server, lambda inner: RefreshFailsOnce(inner, error), sleeps) as source:
+        task_id = leased(server, source)
+        with pytest.raises(BatonError) as info:
+            source.upload(task_id, write_c1z(tmp_path / "s.c1z"))
+    assert info.value.code == StatusCode.UNAUTHENTICATED and sleeps.waits == []

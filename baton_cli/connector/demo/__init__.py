@@ -12,8 +12,10 @@ It generates a deterministic directory sized by its settings:
 All three resource types are always listed (user, group, role), even when a count is 0.
 Every listing is paginated by ``page-size``; ``latency-ms`` makes every connector call sleep
 that long first (a stand-in for an API's round trip, to try ``--workers``). Provisioning
-(grant, revoke, create account, delete, rotate credentials) needs ``state-file``, where
-changes are kept for later syncs.
+(grant, revoke, create account or user resource, delete, rotate credentials, issue API keys)
+needs ``state-file``, where changes are kept for later syncs. The same file holds the demo's
+ticket system (``tickets.py``), the progress of its long-running action (``actions.py``) and
+its event feed of provisioning changes (``events.py``).
 """
 
 from __future__ import annotations

@@ -219,8 +219,15 @@ class UserSyncer(_DemoSyncer):
     def rotate_credentials(self, resource_id: ResourceId) -> Sequence[Credential]:
         self._world.store.require()
         self._check_type(resource_id)
-        if not self._world.exists(self._world.store.current(), *_key(resource_id)):
-            raise NotFoundError(f"demo: user {resource_id.resource!r} does not exist")
+        type_id, id_ = _key(resource_id)
+
+        def change(state: DemoState) -> None:
+            if not self._world.exists(state, type_id, id_):
+                raise NotFoundError(f"demo: user {id_!r} does not exist")
+            # Recorded like every other change, so a rotation that ran twice shows in the file.
+            state.record_event("change", resource_type=type_id, resource_id=id_, credential="rotated")
+
+        self._world.store.update(change)
         return [_new_password()]
 
     # Defined last: inside the class body ``list`` names this method, not the builtin.
