@@ -202,7 +202,9 @@ class SyncEngine:
         outcome = self._store.check_invariants()
         if outcome.failures:
             raise ConnectorError(
-                f"ingestion invariant I5 failed: {outcome.failures[0]}", code=StatusCode.FAILED_PRECONDITION
+                f"ingestion invariant I5 failed (entitlement exclusion groups must have at most one "
+                f"default, one resource type and 50 members): {outcome.failures[0]}",
+                code=StatusCode.FAILED_PRECONDITION,
             )
         for invariant, rows in sorted(outcome.warnings.items()):
             what = _INVARIANT_WARNINGS.get(invariant, invariant)
