@@ -159,9 +159,17 @@ def serve_command(
             show_default=True,
         ),
     ] = ProgressMode.auto,
+    log_level: opt.LogLevel = opt.DEFAULT_LOG_LEVEL,
+    log_format: opt.LogFormat = None,
 ) -> None:
-    """Serve the token endpoint and BatonService on one TLS port until Ctrl-C."""
+    """Serve the token endpoint and BatonService on one TLS port until Ctrl-C or SIGTERM.
+
+    The live view goes to stdout; the server's own log records to stderr (--log-format).
+    """
+    from baton_cli.cli.log_setup import LogFormat, configure_logging
     from baton_cli.emulator.faults import build_plan
+
+    configure_logging(log_level, LogFormat(log_format.value) if log_format else None)
     from baton_cli.emulator.server import EmulatorServer
     from baton_cli.emulator.service import Pacing
 

@@ -25,8 +25,17 @@ def register(app: typer.Typer) -> None:
     )
     def expand(
         file: Annotated[
-            Path, opt.option("--file", "-f", metavar="FILE", help="c1z file to expand in place.")
+            Path, opt.option("--file", "-f", metavar="FILE", help="c1z file to expand in place (v1).")
         ],
+        out: Annotated[
+            Path | None,
+            opt.option(
+                "--out",
+                envvar=None,
+                metavar="FILE",
+                help="Write the result to this new v1 file, leaving --file as it is (needed for v3 files).",
+            ),
+        ] = None,
         sync_id: Annotated[
             str | None,
             opt.option(
@@ -41,7 +50,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         cancel = CancelToken()
         with cancel_on_sigint(cancel):
-            summary = run_expand(file, sync_id, tmp_dir=c1z_temp_dir, cancel=cancel)
+            summary = run_expand(file, sync_id, tmp_dir=c1z_temp_dir, cancel=cancel, out=out)
         typer.echo(json.dumps(_payload(summary), indent=2) if output is OutputFormat.json else _text(summary))
 
 

@@ -69,6 +69,8 @@ def register(app: typer.Typer) -> None:
         output: opt.Output = opt.CONSOLE,
         progress: opt.Progress = ProgressMode.auto,
         c1z_temp_dir: opt.C1ZTempDir = None,
+        log_level: opt.LogLevel = opt.DEFAULT_LOG_LEVEL,
+        log_format: opt.LogFormat = None,
         sync_resources: opt.SyncResources = "",
         sync_resource_types: opt.SyncResourceTypes = "",
         skip_entitlements_and_grants: opt.SkipEntitlementsAndGrants = False,
@@ -92,6 +94,9 @@ def register(app: typer.Typer) -> None:
             sync_resources, sync_resource_types, skip_entitlements_and_grants, skip_grants, skip_expand_grants
         )
         cancel = CancelToken()
+        from baton_cli.cli.log_setup import LogFormat, configure_logging
+
+        configure_logging(log_level, LogFormat(log_format.value) if log_format else None)
         with _display(progress) as display, cancel_on_sigint(cancel):
             summary = run_local_sync(
                 request,

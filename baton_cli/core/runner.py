@@ -403,7 +403,7 @@ class Runner:
                 env=self._env,
                 temp_dir=self._settings.c1z_temp_dir,
                 workers=self._settings.workers,
-                note=self._observer.note,
+                note=lambda message: self._observer.task_note(task_id, run.kind, message),
                 on_heartbeat=lambda ok: self._observer.heartbeat(task_id, ok),
                 sleep=self._sleep,
                 switches=self._settings.switches,

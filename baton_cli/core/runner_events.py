@@ -13,6 +13,8 @@ Events, in the order a run produces them:
 ``poll_failed(error, retry_in)``     a GetTask failed; the loop waits ``retry_in`` seconds
 ``task_started(task_id, kind)``      a task's thread starts its handler
 ``heartbeat(task_id, ok)``           a sync task's heartbeat was answered (ok) or failed
+``task_note(task_id, kind, message)`` a running task's progress (phase changes and row counts
+                                     at most every 10 s for syncs) or a warning
 ``task_finished(task_id, kind, outcome)``  the task's result is decided (and sent, if reported)
 ``stopping(grace_seconds, running)`` a stop was requested; ``running`` tasks get the grace
 ``note(message)``                    anything else worth one log line
@@ -36,6 +38,8 @@ class RunnerObserver(Protocol):
 
     def heartbeat(self, task_id: str, ok: bool) -> None: ...
 
+    def task_note(self, task_id: str, kind: str, message: str) -> None: ...
+
     def polled(self, found: bool) -> None: ...
 
     def poll_failed(self, error: str, retry_in: float) -> None: ...
@@ -58,6 +62,9 @@ class NullRunnerObserver:
         pass
 
     def heartbeat(self, task_id: str, ok: bool) -> None:
+        pass
+
+    def task_note(self, task_id: str, kind: str, message: str) -> None:
         pass
 
     def polled(self, found: bool) -> None:
@@ -94,6 +101,10 @@ class RunnerObservers(NullRunnerObserver):
     def heartbeat(self, task_id: str, ok: bool) -> None:
         for observer in self._observers:
             observer.heartbeat(task_id, ok)
+
+    def task_note(self, task_id: str, kind: str, message: str) -> None:
+        for observer in self._observers:
+            observer.task_note(task_id, kind, message)
 
     def polled(self, found: bool) -> None:
         for observer in self._observers:

@@ -17,6 +17,7 @@ Test-only flags:
   --invalid-grants         answer ListGrants INVALID_ARGUMENT
   --use-session-store      write and read back the parent's session store during the sync
   --sdk-version V          what Validate reports (default v0.5.0)
+  --ignore-stdin-eof       misbehave: keep running after stdin closes
   --pid-file P             write our pid to P once serving
   --required-domain        refuse to start without --domain (as a connector with a required flag)
 """
@@ -77,6 +78,7 @@ FLAGS = {
     "--invalid-grants",
     "--use-session-store",
     "--required-domain",
+    "--ignore-stdin-eof",
 }
 
 
@@ -407,6 +409,8 @@ def main() -> None:
     log("info", "serving", port=port, args=demo_args)
     # The watchdog: EOF on stdin means the parent is gone or done.
     sys.stdin.buffer.read()
+    if "--ignore-stdin-eof" in flags:  # a misbehaving child: only a kill stops it
+        threading.Event().wait()
     stdin_closed.set()
     log("info", "stdin closed, exiting")
     server.stop(grace=None)

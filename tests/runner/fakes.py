@@ -189,6 +189,9 @@ class Recorder(NullRunnerObserver):
     def note(self, message: str) -> None:
         self.notes.append(message)
 
+    def task_note(self, task_id: str, kind: str, message: str) -> None:
+        self.notes.append(message)
+
 
 class SleepRecorder:
     """An injected sleep: records every wait and yields briefly instead of sleeping."""

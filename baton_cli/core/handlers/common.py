@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,8 @@ class TaskContext:
     sleep: Callable[[float], None] | None = None
     # Off unless the operator opted in (--provisioning, --ticketing): see handlers/gate.py.
     switches: Switches = field(default_factory=Switches)
+    # Paces progress notes (a sync's at most every 10 s); tests inject their own.
+    clock: Callable[[], float] = time.monotonic
 
 
 @dataclass(frozen=True, slots=True)

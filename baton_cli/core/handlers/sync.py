@@ -135,20 +135,35 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
 
 
+PROGRESS_INTERVAL_SECONDS = 10.0
+
+
 class _TaskSyncObserver:
-    """Forwards the engine's notes (resume, warnings) to the daemon's log, tagged with the task."""
+    """The engine's progress as task notes: each phase change at once, row counts at most every
+    ``PROGRESS_INTERVAL_SECONDS``; the engine's own notes (resume, warnings) as they come."""
 
     def __init__(self, ctx: TaskContext) -> None:
         self._ctx = ctx
+        self._phase = ""
+        self._rows: dict[str, int] = {}
+        self._last = ctx.clock()
 
     def phase_started(self, phase: Phase) -> None:
-        pass
+        self._phase = phase.value
+        self._report()
 
     def page_stored(self, kind: RowKind, rows: int) -> None:
-        pass
+        self._rows[kind.value] = self._rows.get(kind.value, 0) + rows
+        if self._ctx.clock() - self._last >= PROGRESS_INTERVAL_SECONDS:
+            self._report()
 
     def phase_progress(self, phase: Phase, done: int, total: int) -> None:
-        pass
+        pass  # the row counts say enough at 10 s intervals
 
     def note(self, message: str) -> None:
         self._ctx.note(f"task {self._ctx.task_id}: {message}")
+
+    def _report(self) -> None:
+        self._last = self._ctx.clock()
+        counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in self._rows.items()) or "no rows yet"
+        self._ctx.note(f"task {self._ctx.task_id}: {self._phase} ({counts})")
