@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from baton_cli.c1z import C1ZWriter, SyncRun, SyncStore
 from baton_cli.c1z.cleanup import CleanupSettings
-from baton_cli.c1z.container import read_magic, require_v1
+from baton_cli.c1z.container import read_magic, require_readable, require_v1
 from baton_cli.c1z.resumable import saved_fingerprint
 from baton_cli.connector.api import Connector
 from baton_cli.connector.capabilities import capability_names, connector_metadata_with_capabilities
@@ -32,6 +32,7 @@ from baton_cli.core.sync_state import OP_GRANT_EXPANSION, SyncState
 from baton_cli.errors import (
     BatonError,
     C1ZError,
+    CancelledError,
     ConnectorError,
     FailedPreconditionError,
     NotFoundError,
@@ -269,7 +270,15 @@ def _child_connector(
         cancel=cancel,
     )
     with launch_child(options) as session:
-        yield session.connector
+        try:
+            yield session.connector
+        except CancelledError as exc:
+            if session.died:  # its death cancelled our work: report the death, not a cancel
+                raise ConnectorError(str(exc)) from exc
+            raise
+        if session.died:
+            # It died between calls (a daemon waiting for tasks): that, not a clean stop, is the outcome.
+            raise ConnectorError(session.died)
 
 
 def run_local_sync(
@@ -435,22 +444,35 @@ def run_expand(
     tmp_dir: Path | None = None,
     observer: SyncObserver | None = None,
     cancel: CancelToken | None = None,
+    out: Path | None = None,
 ) -> ExpandSummary:
-    """``baton expand``: finish the grant expansion of a sync in a c1z file, no connector needed."""
+    """``baton expand``: finish the grant expansion of a sync in a c1z file, no connector needed.
+
+    ``out`` writes the result to a new v1 file and leaves ``path`` as it is (the way to expand a
+    v3 file, which cannot be written into)."""
     # The writer treats a missing file as a new, empty store; here that is a mistake.
     if not path.exists():
         raise NotFoundError(f"c1z file not found: {path}")
     # Also: an empty file would open as a new, empty store ("nothing pending"); it is not a c1z.
-    require_v1(path, read_magic(path))
+    # With --out it is only read, so a v3 file is fine there.
+    (require_v1 if out is None else require_readable)(path, read_magic(path))
     observer = observer or NullObserver()
     started = time.monotonic()
-    with C1ZWriter.open(path, tmp_dir=tmp_dir) as writer:  # a failure discards the work copy
+    target = path if out is None else out
+    source = None if out is None else path
+    # A failure discards the work copy.
+    with C1ZWriter.open(target, tmp_dir=tmp_dir, source=source) as writer:
         run, state = _expansion_target(writer.store, sync_id, path)
         observer.note(f"expanding grants of sync {run.sync_id} (started {run.started_at})")
         writer.resume_sync(run)
         observer.phase_started(Phase.GRANT_EXPANSION)
         expansion_started = time.monotonic()
-        result = expand_grants(writer.expansion_store(), env=os.environ, cancel=cancel)
+        result = expand_grants(
+            writer.expansion_store(),
+            env=os.environ,
+            cancel=cancel,
+            on_progress=lambda p: observer.phase_progress(Phase.GRANT_EXPANSION, p.pairs_done, p.pairs),
+        )
         expansion_seconds = time.monotonic() - expansion_started
         observer.page_stored(RowKind.GRANTS, result.grants_created)
         observer.phase_started(Phase.FINALIZE)
@@ -460,7 +482,7 @@ def run_expand(
         size = writer.save()
     return ExpandSummary(
         sync_id=run.sync_id,
-        path=str(path),
+        path=str(target),
         grants_created=result.grants_created,
         grants_updated=result.grants_updated,
         edges=result.edges,

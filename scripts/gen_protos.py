@@ -50,7 +50,7 @@ def _rewrite(text: str, *, stub: bool) -> str:
         # there: in .py files the same text is a gRPC method path or a proto name, which must
         # stay exactly as on the wire ("/c1.connectorapi.baton.v1.BatonService/Hello").
         text = re.sub(
-            r"(?<![\w./'\"])c1\.(connector|connectorapi|connector_wrapper|c1z|reader|config|ratelimit|utls)\.",
+            r"(?<![\w./'\"])c1\.(connector|connectorapi|connector_wrapper|c1z|reader|config|ratelimit|utls|storage)\.",
             r"baton_cli.pb.c1.\1.",
             text,
         )

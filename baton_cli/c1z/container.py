@@ -76,12 +76,18 @@ def require_v1(path: Path, magic: bytes) -> None:
         return
     if magic == MAGIC_V3:
         raise C1ZUnsupportedFormat(
-            f"{path} is a v3 (Pebble engine) c1z file, which baton_cli cannot read; "
-            "re-run the connector with --storage-engine sqlite (or BATON_STORAGE_ENGINE=sqlite) "
-            "to get a v1 (SQLite) c1z file"
+            f"{path} is a v3 (Pebble engine) c1z file: baton_cli reads v3 but writes only v1 (SQLite) "
+            "files, so it cannot add to this one; write a new file instead (--out), or re-run the "
+            "connector with --storage-engine sqlite (BATON_STORAGE_ENGINE=sqlite)"
         )
     detail = "empty file" if not magic else "unknown header"
     raise C1ZError(f"{path} is not a c1z file ({detail})")
+
+
+def require_readable(path: Path, magic: bytes) -> None:
+    """Either format is readable; anything else is refused as require_v1 does."""
+    if magic != MAGIC_V3:
+        require_v1(path, magic)
 
 
 def decompress_v1(path: Path, dest: Path, limits: DecodeLimits | None = None) -> int:

@@ -4,6 +4,11 @@ Both sides are read in ``external_id`` order (the order of the unique index),
 so the comparison holds one row per side in memory however big the syncs are;
 only the row ids of the differences are kept, to fetch them again for output.
 The two syncs may live in one file or in two (each side has its own store).
+
+"Changed" means different content: rows whose bytes differ are decoded and
+compared canonically (map order, also inside annotations, does not count), with
+embedded copies of other objects compared by id: so a v1 and a v3 file of the
+same data, written by different engines, show no differences.
 """
 
 from __future__ import annotations
@@ -11,9 +16,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from google.protobuf.message import Message
+
+from baton_cli.c1z.canonical import canonical_bytes, without_embedded_copies
 from baton_cli.c1z.inspect_queries import DIFF_TABLES, InspectQueries, KeyedRow
+from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, entitlement_pb2, grant_pb2, resource_pb2
 
 KINDS = tuple(DIFF_TABLES)
+_MESSAGES: dict[str, type[Message]] = {
+    "resources": resource_pb2.Resource,
+    "entitlements": entitlement_pb2.Entitlement,
+    "grants": grant_pb2.Grant,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +58,27 @@ def diff_kind(base: Side, applied: Side, kind: str) -> KindDiff:
             result.added.append(b.row_id)
         elif b is None and a is not None:
             result.removed.append(a.row_id)
-        elif a is not None and b is not None and (a.data, a.expansion) != (b.data, b.expansion):
+        elif a is not None and b is not None and _changed(kind, a, b):
             result.changed.append(b.row_id)
     return result
+
+
+def _changed(kind: str, a: KeyedRow, b: KeyedRow) -> bool:
+    if (a.data, a.expansion) == (b.data, b.expansion):
+        return False  # the common case, without decoding
+    message = _MESSAGES[kind]
+    if _content(message, a.data) != _content(message, b.data):
+        return True
+    if a.expansion == b.expansion:
+        return False
+    if a.expansion is None or b.expansion is None:
+        return True
+    expandable = annotation_grant_pb2.GrantExpandable
+    return _content(expandable, a.expansion) != _content(expandable, b.expansion)
+
+
+def _content(message: type[Message], data: bytes) -> bytes:
+    return canonical_bytes(without_embedded_copies(message.FromString(data)))
 
 
 def _merge(

@@ -1,4 +1,9 @@
-"""Read-only access to a v1 c1z file."""
+"""Read-only access to a c1z file, v1 (SQLite) or v3 (Pebble).
+
+Both become the same private SQLite work copy: a v1 file is decompressed into
+it, a v3 file is streamed into it through the v3 reader. Every query of the v1
+layer then serves either format unchanged.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,22 @@ import sqlite3
 from pathlib import Path
 from types import TracebackType
 
-from baton_cli.c1z.container import DecodeLimits, decompress_v1
+from baton_cli.c1z.container import MAGIC_V3, DecodeLimits, decompress_v1, read_magic, require_readable
 from baton_cli.c1z.store import SyncStore
+from baton_cli.c1z.v3 import import_v3
 from baton_cli.c1z.workdir import DB_NAME, connect, database_errors, make_workdir, remove_workdir
 
 
 class C1ZReader(SyncStore):
-    """A decompressed, migrated private copy of a c1z file; ``close()`` deletes the copy."""
+    """A decompressed, migrated private copy of a c1z file; ``close()`` deletes the copy.
 
-    def __init__(self, path: Path, workdir: Path, conn: sqlite3.Connection) -> None:
+    ``format`` is "v1" or "v3": the file's own format (writing back is v1 only).
+    """
+
+    def __init__(self, path: Path, workdir: Path, conn: sqlite3.Connection, file_format: str = "v1") -> None:
         super().__init__(conn, path)
         self.path = path
+        self.format = file_format
         self._workdir = workdir
         self._closed = False
 
@@ -33,7 +43,16 @@ class C1ZReader(SyncStore):
         workdir = make_workdir(None if tmp_dir is None else Path(tmp_dir))
         try:
             db_path = workdir / DB_NAME
-            decompress_v1(source, db_path, limits)
+            magic = read_magic(source)
+            require_readable(source, magic)
+            file_format = "v3" if magic == MAGIC_V3 else "v1"
+            if file_format == "v3":
+                scratch = workdir / "pebble"
+                scratch.mkdir()
+                import_v3(source, db_path, scratch, limits)
+                remove_workdir(scratch)  # the payload is in the work database now
+            else:
+                decompress_v1(source, db_path, limits)
             conn = connect(db_path, source)
         except BaseException:
             remove_workdir(workdir)
@@ -45,7 +64,7 @@ class C1ZReader(SyncStore):
             conn.close()
             remove_workdir(workdir)
             raise
-        return cls(source, workdir, conn)
+        return cls(source, workdir, conn, file_format)
 
     def close(self) -> None:
         if self._closed:

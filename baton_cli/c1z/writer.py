@@ -19,7 +19,15 @@ from typing import Any, TypeVar
 
 from baton_cli.c1z import rows
 from baton_cli.c1z.cleanup import CleanupResult, CleanupSettings, cleanup_old_syncs
-from baton_cli.c1z.container import DecodeLimits, decompress_v1, read_magic, require_v1, write_v1
+from baton_cli.c1z.container import (
+    MAGIC_V3,
+    DecodeLimits,
+    decompress_v1,
+    read_magic,
+    require_readable,
+    require_v1,
+    write_v1,
+)
 from baton_cli.c1z.expansion_store import SqliteExpansionStore
 from baton_cli.c1z.invariants import InvariantReport, check_invariants, mark_verified
 from baton_cli.c1z.ksuid import new_ksuid
@@ -36,6 +44,7 @@ from baton_cli.c1z.schema import create_indexes
 from baton_cli.c1z.stats import compute_stats, stats_json
 from baton_cli.c1z.store import SyncStore
 from baton_cli.c1z.timefmt import format_ns, now_text
+from baton_cli.c1z.v3 import import_v3
 from baton_cli.c1z.workdir import DB_NAME, connect, database_errors, make_workdir, remove_workdir
 from baton_cli.errors import C1ZError, FailedPreconditionError, NotFoundError, UsageError
 from baton_cli.pb.c1.connector.v2 import entitlement_pb2, grant_pb2, resource_pb2
@@ -108,10 +117,14 @@ class C1ZWriter:
         limits: DecodeLimits | None = None,
         resumable: bool = False,
         cleanup: CleanupSettings | None = None,
+        source: str | os.PathLike[str] | None = None,
         discard_saved_work: bool = False,
         fingerprint: Mapping[str, Any] | None = None,
     ) -> C1ZWriter:
         """Start from ``path``'s content (missing or empty file = new store); ``path`` is untouched.
+
+        ``source`` starts from another file's content instead (v1 or v3: writing is v1 only, so
+        a v3 file can be the source of a new v1 ``path`` but never be written into).
 
         ``resumable`` keeps the work database in a lasting directory (see ``resumable.py``):
         a previous interrupted run's database there is picked up instead of ``path``.
@@ -123,6 +136,11 @@ class C1ZWriter:
         if not target.parent.is_dir():
             raise NotFoundError(f"directory for c1z file {target} does not exist")
         if resumable:
+            if source is not None:
+                raise UsageError("a resumable c1z writer starts from its own file, not from another")
+            magic = read_magic(target) if target.exists() else b""
+            if magic:
+                require_v1(target, magic)  # before any work directory is made for it
             return cls._open_resumable(
                 target,
                 None if tmp_dir is None else Path(tmp_dir),
@@ -131,15 +149,23 @@ class C1ZWriter:
                 discard=discard_saved_work,
                 fingerprint=fingerprint,
             )
-        magic = read_magic(target) if target.exists() else b""
+        origin = target if source is None else Path(source)
+        magic = read_magic(origin) if source is not None or target.exists() else b""
         existing = magic != b""
-        if existing:
+        if source is None and existing:
             require_v1(target, magic)
+        elif existing:
+            require_readable(origin, magic)
         workdir = make_workdir(None if tmp_dir is None else Path(tmp_dir))
         try:
             db_path = workdir / DB_NAME
-            if existing:
-                decompress_v1(target, db_path, limits)
+            if magic == MAGIC_V3:
+                scratch = workdir / "pebble"
+                scratch.mkdir()
+                import_v3(origin, db_path, scratch, limits)
+                remove_workdir(scratch)
+            elif existing:
+                decompress_v1(origin, db_path, limits)
             # Only a fresh database defers grant indexes: an existing one already has them.
             conn = connect(db_path, target, defer_grant_indexes=not existing)
         except BaseException:

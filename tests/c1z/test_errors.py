@@ -49,12 +49,13 @@ def test_missing_file(tmp_path: Path) -> None:
     assert err.code == StatusCode.NOT_FOUND
 
 
-def test_pebble_v3_file_names_the_format_and_the_way_out(tmp_path: Path) -> None:
-    for opener in (C1ZReader.open, C1ZWriter.open):
-        err = _expect(C1ZUnsupportedFormat, fixture(PEBBLE_FIXTURE), tmp_path / "work", opener)
-        assert err.code == StatusCode.UNIMPLEMENTED
-        assert "Pebble" in str(err) and "--storage-engine sqlite" in str(err)
-        assert "BATON_STORAGE_ENGINE=sqlite" in str(err)
+def test_pebble_v3_file_opens_for_reading_but_is_never_written_into(tmp_path: Path) -> None:
+    with C1ZReader.open(fixture(PEBBLE_FIXTURE), tmp_dir=tmp_path) as reader:
+        assert reader.format == "v3"
+    err = _expect(C1ZUnsupportedFormat, fixture(PEBBLE_FIXTURE), tmp_path / "work", C1ZWriter.open)
+    assert err.code == StatusCode.UNIMPLEMENTED
+    assert "v3 (Pebble engine)" in str(err) and "writes only v1" in str(err) and "--out" in str(err)
+    assert "BATON_STORAGE_ENGINE=sqlite" in str(err)
 
 
 @pytest.mark.parametrize(

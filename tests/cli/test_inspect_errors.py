@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.c1z import v3_support as v3
 from tests.cli.test_inspect_support import ROOT, fixture, run
 
 READ_COMMANDS: list[tuple[str, ...]] = [
@@ -34,23 +35,29 @@ def _one_error_line(err: str) -> str:
     return lines[0]
 
 
+def _unreadable_v3(directory: Path) -> Path:
+    """A v3 file whose write-ahead log holds writes: something the reader cannot replay (exit 12)."""
+    manifest, files = v3.unpack(fixture("file-template-sdk-v0.25.0-pebble.c1z"))
+    log = next(name for name in files if name.endswith(".log"))
+    return v3.write(directory / "unreplayed.c1z", manifest, {**files, log: b"\x00" * 7 + b"pending write"})
+
+
 @pytest.mark.parametrize("command", READ_COMMANDS, ids=lambda c: c[0])
 @pytest.mark.parametrize("output", ["console", "json"])
-def test_pebble_file_is_refused_with_one_line(
-    command: tuple[str, ...], output: str, capsys: pytest.CaptureFixture[str]
+def test_unreadable_pebble_file_is_refused_with_one_line(
+    command: tuple[str, ...], output: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = str(fixture("file-template-sdk-v0.25.0-pebble.c1z"))
+    path = str(_unreadable_v3(tmp_path))
     result = run(capsys, *command, "-f", path, "-o", output)
     assert result.code == 12  # UNIMPLEMENTED
     assert result.out == ""
-    assert "Pebble" in _one_error_line(result.err)
+    assert "non-empty write-ahead log" in _one_error_line(result.err)
 
 
-def test_pebble_file_in_diff_and_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pebble, good = (
-        str(fixture("file-template-sdk-v0.25.0-pebble.c1z")),
-        str(fixture("file-template-sdk-v0.25.0.c1z")),
-    )
+def test_unreadable_pebble_file_in_diff_and_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pebble, good = str(_unreadable_v3(tmp_path)), str(fixture("file-template-sdk-v0.25.0.c1z"))
     for args in (
         ("diff", good, pebble),
         ("diff", pebble, good),
@@ -151,12 +158,12 @@ def test_diff_takes_zero_or_two_files(capsys: pytest.CaptureFixture[str]) -> Non
 
 @pytest.mark.parametrize(
     ("name", "content", "code"),
-    [("file-template-sdk-v0.25.0-pebble.c1z", None, 12), ("garbage.c1z", b"\x00\x01garbage" * 100, 3)],
+    [("unreplayed.c1z", None, 12), ("garbage.c1z", b"\x00\x01garbage" * 100, 3)],
 )
 def test_real_process_prints_one_line_and_exits_nonzero(
     name: str, content: bytes | None, code: int, tmp_path: Path
 ) -> None:
-    path = fixture(name) if content is None else tmp_path / name
+    path = _unreadable_v3(tmp_path) if content is None else tmp_path / name
     if content is not None:
         path.write_bytes(content)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -15,6 +15,7 @@ from baton_cli.emulator.server import EmulatorServer
 from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2 as pb
 from tests.emulator.conftest import HOST_ID, RPC_TIMEOUT, Client, upload_messages
 from tests.emulator_support import write_c1z
+from tests.external import fixture_path
 
 Task = pb.Task
 
@@ -155,3 +156,24 @@ def _wait_for(condition: Callable[[], bool], timeout: float = RPC_TIMEOUT) -> No
             return
         pause.wait(0.02)
     raise AssertionError("condition not met in time")
+
+
+def test_v3_pebble_upload_is_accepted_and_counted(
+    server: EmulatorServer, client: Client, leased: str
+) -> None:
+    """Upstream connectors write v3 by default; the platform accepts those uploads, and so do we."""
+    data = fixture_path("file-template-sdk-v0.25.0-pebble.c1z").read_bytes()
+    assert upload(client, upload_messages(HOST_ID, leased, data)) == pb.BatonServiceUploadAssetResponse()
+    record = server.queue.get(leased)
+    assert record.upload_counts == {"resource_types": 4, "resources": 15, "entitlements": 11, "grants": 40}
+    assert Path(record.upload_path).read_bytes() == data
+    assert stored_files(server) == [Path(record.upload_path)]
+
+
+def test_damaged_v3_upload_is_refused(server: EmulatorServer, client: Client, leased: str) -> None:
+    data = bytearray(fixture_path("file-template-sdk-v0.25.0-pebble.c1z").read_bytes())
+    data[-40] ^= 0x01  # the frame index no longer matches its checksum
+    error = refused(client, upload_messages(HOST_ID, leased, bytes(data)))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "upload is not a readable c1z" in (error.details() or "") and "XXH64" in (error.details() or "")
+    assert stored_files(server) == []
