@@ -468,7 +468,12 @@ def run_expand(
         writer.resume_sync(run)
         observer.phase_started(Phase.GRANT_EXPANSION)
         expansion_started = time.monotonic()
-        result = expand_grants(writer.expansion_store(), env=os.environ, cancel=cancel)
+        result = expand_grants(
+            writer.expansion_store(),
+            env=os.environ,
+            cancel=cancel,
+            on_progress=lambda p: observer.phase_progress(Phase.GRANT_EXPANSION, p.pairs_done, p.pairs),
+        )
         expansion_seconds = time.monotonic() - expansion_started
         observer.page_stored(RowKind.GRANTS, result.grants_created)
         observer.phase_started(Phase.FINALIZE)
