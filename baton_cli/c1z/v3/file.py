@@ -134,8 +134,7 @@ class V3File:
         return found
 
     def stats(self) -> records_pb2.SyncStatsRecord | None:
-        for key, value in self.items(*_exact(keyspace.meta_key(keyspace.META_STATS))):
-            del key
+        for _key, value in self.items(*_exact(keyspace.meta_key(keyspace.META_STATS))):
             try:
                 return records_pb2.SyncStatsRecord.FromString(value)
             except DecodeError:
