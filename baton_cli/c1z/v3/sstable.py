@@ -315,5 +315,6 @@ class _Guard:
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if isinstance(exc, UnsupportedColumn):
             raise unsupported(self._table.label, f"{exc} ({self._table.name})") from None
-        if isinstance(exc, (ColumnError, IndexError, ValueError, struct.error)) and not isinstance(exc, C1ZError):
+        decoding = (ColumnError, IndexError, ValueError, struct.error)
+        if isinstance(exc, decoding) and not isinstance(exc, C1ZError):
             raise self._table._fail(f"{self._kind} block at {self._offset}: {exc}") from None
