@@ -27,8 +27,9 @@ from baton_cli.c1z.v3.sstable import (
     Entry,
     RangeDeletion,
 )
-from baton_cli.errors import C1ZUnsupportedFormat
+from baton_cli.errors import C1ZError, C1ZUnsupportedFormat
 from tests.c1z import v3_support as v3
+from tests.external import fixture_path
 
 LABEL = Path("crafted.c1z")
 
@@ -293,3 +294,31 @@ def test_tuple_escaping_round_trips() -> None:
     encoded = encode_tuple(elements)
     assert b"\x01\x01" in encoded and b"\x01\x02" in encoded
     assert decode_tuple(encoded) == elements
+
+
+def test_any_damage_to_a_manifest_record_is_a_one_line_refusal(tmp_path: Path) -> None:
+    """Every payload byte of the template's MANIFEST changed, its chunk re-signed: read or refused."""
+    _, files = v3.unpack(fixture_path("file-template-sdk-v0.25.0-pebble.c1z"))
+    log = files[v3.live_manifest_name(files)]
+    chunks = []
+    pos = 0
+    while pos < len(log):
+        (length,) = struct.unpack_from("<H", log, pos + 4)
+        assert log[pos + 6] == 1  # the samples hold FULL chunks only
+        chunks.append(log[pos + 7 : pos + 7 + length])
+        pos += 7 + length
+    outcomes = {"read": 0, "refused": 0}
+    path = tmp_path / "MANIFEST-000001"
+    for i, payload in enumerate(chunks):
+        for at in range(len(payload)):
+            changed = bytearray(payload)
+            changed[at] ^= 0x41
+            records = [*chunks[:i], bytes(changed), *chunks[i + 1 :]]
+            path.write_bytes(b"".join(v3.manifest_chunk(r) for r in records))
+            try:
+                live_tables(LABEL, path)
+                outcomes["read"] += 1
+            except C1ZError as exc:
+                assert "\n" not in str(exc)
+                outcomes["refused"] += 1
+    assert outcomes["read"] > 0 and outcomes["refused"] > 0
