@@ -390,3 +390,12 @@ def test_tar_payloads_open(
     path.write_bytes(path.read_bytes()[: -len(payload) // 2])
     message = _refused(path, tmp_path / "work")
     assert "payload is not a valid tar stream" in message
+
+
+def test_an_unwritable_scratch_directory_is_one_line(tmp_path: Path) -> None:
+    from baton_cli.c1z.v3 import V3File
+
+    not_a_directory = tmp_path / "scratch"
+    not_a_directory.write_bytes(b"")  # unpacking into it fails as a full or read-only disk would
+    with pytest.raises(C1ZError, match=r"cannot unpack c1z file .*file-template-sdk-v0\.25\.0-pebble\.c1z: "):
+        V3File.open(fixture_path(TEMPLATE), not_a_directory)
