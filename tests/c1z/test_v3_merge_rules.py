@@ -7,6 +7,7 @@ upstream samples, so they are tested here on crafted MANIFEST records and tables
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -322,3 +323,42 @@ def test_any_damage_to_a_manifest_record_is_a_one_line_refusal(tmp_path: Path) -
                 assert "\n" not in str(exc)
                 outcomes["refused"] += 1
     assert outcomes["read"] > 0 and outcomes["refused"] > 0
+
+
+# -- §7: the engine-meta keys -----------------------------------------------------------------
+
+
+def _store(entries: list[tuple[bytes, int, int, bytes]]) -> None:
+    from baton_cli.c1z.v3.file import V3File
+
+    table = live(meta(1, b"\x03", b"\x03\xff\xff", (1, 99)), FakeTable(entries))
+    V3File(LABEL, None, None, [table])  # type: ignore[arg-type]
+
+
+RECORD = (b"\x03\x02\x00user\x00alice", 5, KIND_SET, b"")
+
+
+@pytest.mark.parametrize(
+    ("meta_entries", "found"),
+    [
+        ([(b"\x03\xffkeyspace_version", 9, KIND_SET, b"\x00\x00\x00\x03")], "keyspace version 00000003"),
+        ([], "the old multi-sync key layout (no keyspace_version)"),
+        (
+            [
+                (b"\x03\xffkeyspace_version", 9, KIND_SET, b"\x00\x00\x00\x02"),
+                (b"\x03\xffgrant_entitlement_id_format", 9, KIND_SET, b"\x00\x00\x00\x07"),
+            ],
+            "grant entitlement id format 00000007",
+        ),
+    ],
+)
+def test_unknown_key_layouts_are_refused(
+    meta_entries: list[tuple[bytes, int, int, bytes]], found: str
+) -> None:
+    with pytest.raises(C1ZUnsupportedFormat, match=re.escape(found)):
+        _store([RECORD, *meta_entries])
+
+
+def test_known_key_layouts_open() -> None:
+    _store([RECORD, (b"\x03\xffkeyspace_version", 9, KIND_SET, b"\x00\x00\x00\x02")])
+    _store([])  # an empty store needs no version
