@@ -32,6 +32,7 @@ from baton_cli.core.sync_state import OP_GRANT_EXPANSION, SyncState
 from baton_cli.errors import (
     BatonError,
     C1ZError,
+    CancelledError,
     ConnectorError,
     FailedPreconditionError,
     NotFoundError,
@@ -269,7 +270,15 @@ def _child_connector(
         cancel=cancel,
     )
     with launch_child(options) as session:
-        yield session.connector
+        try:
+            yield session.connector
+        except CancelledError as exc:
+            if session.died:  # its death cancelled our work: report the death, not a cancel
+                raise ConnectorError(str(exc)) from exc
+            raise
+        if session.died:
+            # It died between calls (a daemon waiting for tasks): that, not a clean stop, is the outcome.
+            raise ConnectorError(session.died)
 
 
 def run_local_sync(
@@ -458,7 +467,12 @@ def run_expand(
         writer.resume_sync(run)
         observer.phase_started(Phase.GRANT_EXPANSION)
         expansion_started = time.monotonic()
-        result = expand_grants(writer.expansion_store(), env=os.environ, cancel=cancel)
+        result = expand_grants(
+            writer.expansion_store(),
+            env=os.environ,
+            cancel=cancel,
+            on_progress=lambda p: observer.phase_progress(Phase.GRANT_EXPANSION, p.pairs_done, p.pairs),
+        )
         expansion_seconds = time.monotonic() - expansion_started
         observer.page_stored(RowKind.GRANTS, result.grants_created)
         observer.phase_started(Phase.FINALIZE)

@@ -132,11 +132,13 @@ def main() -> None:
             f"{(bridged_wall - plain_wall) / calls(bridged_rows) * 1e6:,.0f} us per call"
         )
 
-        def sync(spec: str, name: str) -> Callable[[], int]:
+        def sync(spec: str, name: str, workers: int = 0) -> Callable[[], int]:
             def run() -> int:
                 out = work / f"{name}.c1z"
                 out.unlink(missing_ok=True)
-                summary = run_local_sync(PluginRequest(spec=spec, args=demo_args, env=env), out)
+                summary = run_local_sync(
+                    PluginRequest(spec=spec, args=demo_args, env=env), out, workers=workers
+                )
                 return sum(summary.counts.values())
 
             return run
@@ -145,6 +147,12 @@ def main() -> None:
         bridged_rows, bridged_wall = timed(sync(f"exec:{standin}", "bridged"), args.repeat)
         assert bridged_rows == direct_rows
         report("sync", bridged_rows, bridged_wall, direct_rows, direct_wall)
+        parallel_rows, parallel_wall = timed(sync(f"exec:{standin}", "parallel", workers=4), args.repeat)
+        assert parallel_rows == direct_rows
+        print(
+            f"sync --workers 4 through the bridge: "
+            f"{parallel_rows / parallel_wall:,.0f} rows/s ({parallel_wall:.2f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -153,18 +153,29 @@ def serve_command(
         ProgressMode,
         opt.option(
             "--progress",
-            "--view",
             envvar=None,
             help="Live view on stdout: auto is rich on a terminal, plain elsewhere; off prints nothing.",
             show_default=True,
         ),
     ] = ProgressMode.auto,
+    view: Annotated[
+        ProgressMode | None, opt.option("--view", envvar=None, hidden=True, help="Old name of --progress.")
+    ] = None,
+    log_level: opt.LogLevel = opt.DEFAULT_LOG_LEVEL,
+    log_format: opt.LogFormat = None,
 ) -> None:
-    """Serve the token endpoint and BatonService on one TLS port until Ctrl-C."""
+    """Serve the token endpoint and BatonService on one TLS port until Ctrl-C or SIGTERM.
+
+    The live view goes to stdout; the server's own log records to stderr (--log-format).
+    """
+    from baton_cli.cli.log_setup import LogFormat, configure_logging
     from baton_cli.emulator.faults import build_plan
+
+    configure_logging(log_level, LogFormat(log_format.value) if log_format else None)
     from baton_cli.emulator.server import EmulatorServer
     from baton_cli.emulator.service import Pacing
 
+    progress = view or progress
     plan = build_plan(faults_file, fault or [], fault_seed)
     server = EmulatorServer(
         data_dir,

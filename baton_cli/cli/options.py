@@ -269,3 +269,33 @@ Resource = Annotated[
 Entitlement = Annotated[
     str | None, option("--entitlement", "-e", envvar=None, metavar="ID", help="Only this entitlement id.")
 ]
+
+
+# -- logging (cli.md §3.5) ---------------------------------------------------------------------------
+
+
+class LogFormatChoice(StrEnum):
+    """``--log-format``: upstream's default is console on a terminal, json otherwise."""
+
+    console = "console"
+    json = "json"
+
+
+DEFAULT_LOG_LEVEL = "info"
+LogLevel = Annotated[
+    str,
+    option(
+        "--log-level",
+        metavar="LEVEL",
+        help="debug, info, warn or error.",
+    ),
+]
+LogFormat = Annotated[
+    LogFormatChoice | None,
+    option(
+        "--log-format",
+        metavar="FORMAT",
+        help="console or json (default: console on a terminal, json otherwise).",
+        show_default=False,
+    ),
+]

@@ -57,7 +57,18 @@ class Invocation:
     output: OutputFormat = OutputFormat.console
 
     @classmethod
-    def of(cls, ctx: typer.Context, plugin: str, config: Path | None, output: OutputFormat) -> Invocation:
+    def of(
+        cls,
+        ctx: typer.Context,
+        plugin: str,
+        config: Path | None,
+        output: OutputFormat,
+        logs: tuple[str, opt.LogFormatChoice | None] = (opt.DEFAULT_LOG_LEVEL, None),
+    ) -> Invocation:
+        from baton_cli.cli.log_setup import LogFormat, configure_logging
+
+        level, fmt = logs
+        configure_logging(level, LogFormat(fmt.value) if fmt else None)
         return cls(PluginRequest(spec=plugin, args=list(ctx.args), config_file=config), output)
 
     @property
@@ -254,9 +265,13 @@ def register(app: typer.Typer) -> None:
         file: opt.ProvisionFile = opt.DEFAULT_FILE,
         config: opt.Config = None,
         output: opt.Output = opt.CONSOLE,
+        log_level: opt.LogLevel = opt.DEFAULT_LOG_LEVEL,
+        log_format: opt.LogFormat = None,
     ) -> None:
         """Grant an entitlement to a principal through the plugin."""
-        grant(Invocation.of(ctx, plugin, config, output), entitlement, principal, file)
+        grant(
+            Invocation.of(ctx, plugin, config, output, (log_level, log_format)), entitlement, principal, file
+        )
 
     @app.command("revoke", context_settings=EXTRA)
     def revoke_command(
@@ -275,9 +290,11 @@ def register(app: typer.Typer) -> None:
         file: opt.ProvisionFile = opt.DEFAULT_FILE,
         config: opt.Config = None,
         output: opt.Output = opt.CONSOLE,
+        log_level: opt.LogLevel = opt.DEFAULT_LOG_LEVEL,
+        log_format: opt.LogFormat = None,
     ) -> None:
         """Revoke a grant through the plugin: --grant-id, or --entitlement with --principal."""
-        invocation = Invocation.of(ctx, plugin, config, output)
+        invocation = Invocation.of(ctx, plugin, config, output, (log_level, log_format))
         revoke(invocation, file, grant_id=grant_id, entitlement=entitlement, principal=principal)
 
     @app.command("delete-resource", context_settings=EXTRA)
@@ -290,9 +307,11 @@ def register(app: typer.Typer) -> None:
         file: opt.ProvisionFile = opt.DEFAULT_FILE,
         config: opt.Config = None,
         output: opt.Output = opt.CONSOLE,
+        log_level: opt.LogLevel = opt.DEFAULT_LOG_LEVEL,
+        log_format: opt.LogFormat = None,
     ) -> None:
         """Delete a resource through the plugin."""
-        delete_resource(Invocation.of(ctx, plugin, config, output), resource, file)
+        delete_resource(Invocation.of(ctx, plugin, config, output, (log_level, log_format)), resource, file)
 
     @app.command("create-account", context_settings=EXTRA)
     def create_account_command(
@@ -315,10 +334,12 @@ def register(app: typer.Typer) -> None:
         reveal: Annotated[bool, REVEAL] = False,
         config: opt.Config = None,
         output: opt.Output = opt.CONSOLE,
+        log_level: opt.LogLevel = opt.DEFAULT_LOG_LEVEL,
+        log_format: opt.LogFormat = None,
     ) -> None:
         """Create an account through the plugin; its new password is shown only with --reveal."""
         create_account(
-            Invocation.of(ctx, plugin, config, output),
+            Invocation.of(ctx, plugin, config, output, (log_level, log_format)),
             login,
             emails=email or [],
             resource_type=resource_type,
@@ -338,10 +359,12 @@ def register(app: typer.Typer) -> None:
         reveal: Annotated[bool, REVEAL] = False,
         config: opt.Config = None,
         output: opt.Output = opt.CONSOLE,
+        log_level: opt.LogLevel = opt.DEFAULT_LOG_LEVEL,
+        log_format: opt.LogFormat = None,
     ) -> None:
         """Rotate a resource's credentials through the plugin; shown only with --reveal."""
         rotate_credentials(
-            Invocation.of(ctx, plugin, config, output),
+            Invocation.of(ctx, plugin, config, output, (log_level, log_format)),
             resource,
             age_recipients=age_recipient or [],
             reveal=reveal,

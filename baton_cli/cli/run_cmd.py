@@ -8,9 +8,9 @@ signal stops at once and exits 1 (CANCELLED), still reporting what it can.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-import time
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 import typer
 from rich.console import Console
@@ -18,52 +18,11 @@ from rich.console import Console
 from baton_cli.cli import options as opt
 from baton_cli.cli.interrupt import cancel_on_stop_signals
 from baton_cli.core.cancel import CancelToken
-from baton_cli.core.runner_events import NullRunnerObserver
 from baton_cli.errors import CancelledError
 from baton_cli.wiring import PluginRequest, run_daemon
 
 if TYPE_CHECKING:
-    from baton_cli.core.task_source import Outcome
-
-
-class DaemonLog(NullRunnerObserver):
-    """One line per event: Rich-styled on a terminal, plain timestamped lines elsewhere."""
-
-    def __init__(self, console: Console, *, styled: bool) -> None:
-        self._console = console
-        self._styled = styled
-
-    def _line(self, text: str, style: str = "") -> None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-        if self._styled:
-            self._console.print(f"[dim]{stamp}[/dim] [{style or 'default'}]{text}[/]", highlight=False)
-        else:
-            self._console.file.write(f"{stamp} {text}\n")
-            self._console.file.flush()
-
-    def task_started(self, task_id: str, kind: str) -> None:
-        self._line(f"task {task_id} ({kind}) started", "cyan")
-
-    def task_finished(self, task_id: str, kind: str, outcome: Outcome) -> None:
-        from baton_cli.core.task_source import Failure
-
-        if isinstance(outcome, Failure):
-            retry = "non-retryable" if outcome.non_retryable else "retryable"
-            self._line(
-                f"task {task_id} ({kind}) failed ({retry}, code {outcome.code}): {outcome.message}", "red"
-            )
-        else:
-            self._line(f"task {task_id} ({kind}) done", "green")
-
-    def heartbeat(self, task_id: str, ok: bool) -> None:
-        if not ok:
-            self._line(f"task {task_id}: heartbeat failed", "yellow")
-
-    def polled(self, found: bool) -> None:
-        pass  # a poll every few seconds would drown everything else
-
-    def note(self, message: str) -> None:
-        self._line(message, "yellow")
+    pass
 
 
 def register(app: typer.Typer) -> None:
@@ -86,6 +45,8 @@ def register(app: typer.Typer) -> None:
         config: opt.Config = None,
         task_concurrency: opt.TaskConcurrency = 3,
         c1z_temp_dir: opt.C1ZTempDir = None,
+        log_level: opt.LogLevel = opt.DEFAULT_LOG_LEVEL,
+        log_format: opt.LogFormat = None,
         provisioning: opt.Provisioning = False,
         ticketing: opt.Ticketing = False,
         shutdown_grace: opt.ShutdownGrace = opt.DEFAULT_SHUTDOWN_GRACE,
@@ -111,8 +72,24 @@ def register(app: typer.Typer) -> None:
             exit_when_idle=exit_when_idle,
             switches=Switches(provisioning=provisioning, ticketing=ticketing),
         )
-        console = Console(stderr=True)
-        log = DaemonLog(console, styled=sys.stderr.isatty())
+        from baton_cli.cli.daemon_log import LogObserver
+        from baton_cli.cli.daemon_view import DaemonLines, DaemonView, LiveLogStream
+        from baton_cli.cli.log_setup import LogFormat, StdoutAsLog, configure_logging
+        from baton_cli.core.runner_events import RunnerObservers
+
+        chosen = LogFormat(log_format.value) if log_format else None
+        # A terminal with console logs gets the live view, the log lines printed above it; JSON
+        # logs or no terminal get the same facts as log lines (upload progress, heartbeat trouble).
+        view: DaemonView | None = None
+        if sys.stderr.isatty() and chosen is not LogFormat.json:
+            console = Console(stderr=True)
+            view = DaemonView(console)
+            stream = cast("IO[str]", LiveLogStream(console))  # a text stream; typeshed's IO is wider
+            configure_logging(log_level, LogFormat.console, stream=stream)
+        else:
+            configure_logging(log_level, chosen)
+        log = LogObserver()
+        observer = RunnerObservers([log, view or DaemonLines()])
         cancel = CancelToken()
         force = CancelToken()
 
@@ -127,17 +104,24 @@ def register(app: typer.Typer) -> None:
             provisioning=provisioning,
             ticketing=ticketing,
         )
-        with cancel_on_stop_signals(cancel, on_second=stop_now):
-            summary = run_daemon(
-                request,
-                client_id=client_id,
-                client_secret=client_secret,
-                ca_file=ca_file,
-                settings=settings,
-                cancel=cancel,
-                observer=log,
-                force=force,
-            )
+        real_stdout = sys.stdout
+        # stdout carries nothing in the daemon: a connector's stray print becomes a log record.
+        sys.stdout = StdoutAsLog()
+        try:
+            with cancel_on_stop_signals(cancel, on_second=stop_now), view or contextlib.nullcontext():
+                summary = run_daemon(
+                    request,
+                    client_id=client_id,
+                    client_secret=client_secret,
+                    ca_file=ca_file,
+                    settings=settings,
+                    cancel=cancel,
+                    observer=observer,
+                    force=force,
+                )
+        finally:
+            sys.stdout.flush()
+            sys.stdout = real_stdout
         log.note(f"stopped: {summary}")
         if force.cancelled:
             raise CancelledError("stopped at once by a second stop signal")

@@ -403,8 +403,12 @@ class Runner:
                 env=self._env,
                 temp_dir=self._settings.c1z_temp_dir,
                 workers=self._settings.workers,
-                note=self._observer.note,
+                note=lambda message: self._observer.task_note(task_id, run.kind, message),
                 on_heartbeat=lambda ok: self._observer.heartbeat(task_id, ok),
+                on_sync_phase=lambda phase: self._observer.sync_phase(task_id, phase),
+                on_sync_rows=lambda kind, rows: self._observer.sync_rows(task_id, kind, rows),
+                on_heartbeat_due=lambda due, fails: self._observer.heartbeat_due(task_id, due, fails),
+                on_upload=lambda sent, total: self._observer.upload_progress(task_id, sent, total),
                 sleep=self._sleep,
                 switches=self._settings.switches,
             )

@@ -55,6 +55,26 @@ def _retry_after(exc: Any) -> float | None:
     return None
 
 
+_TLS_WORDS = ("certificate", "ssl", "tls", "handshake")
+_UNREACHABLE_WORDS = ("refused", "unreachable", "name or service not known", "failed to connect", "timed out")
+
+
+def connection_hint(text: str) -> str:
+    """A plain-words cause for a TLS or reachability failure ("" for anything else)."""
+    lowered = text.lower()
+    if any(word in lowered for word in _TLS_WORDS):
+        return (
+            " (TLS verification failed: the platform's certificate is not trusted; give its CA "
+            "with --ca-file or SSL_CERT_FILE)"
+        )
+    if any(word in lowered for word in _UNREACHABLE_WORDS):
+        return (
+            " (the platform cannot be reached: check the host in the client id or BATON_C1_API_HOST; "
+            "a private CA goes in --ca-file or SSL_CERT_FILE)"
+        )
+    return ""
+
+
 def from_rpc_error(exc: Any, method: str) -> PlatformError:
     """Use as ``raise from_rpc_error(exc, "GetTask") from exc``.
 
@@ -68,4 +88,6 @@ def from_rpc_error(exc: Any, method: str) -> PlatformError:
         details = ""
     details = " ".join(str(details).split())[:_MAX_DETAILS]
     message = f"platform {method} failed: {code.name}" + (f": {details}" if details else "")
+    if code is StatusCode.UNAVAILABLE:
+        message += connection_hint(details)
     return PlatformError(message, code=code, method=method, retry_after=_retry_after(exc))

@@ -35,6 +35,8 @@ from requests_oauthlib import OAuth2Session
 from baton_cli import __version__
 from baton_cli.errors import BatonError, StatusCode
 from baton_cli.transport.client_credentials import ClientCredentials, ClientId
+from baton_cli.transport.errors import connection_hint
+from baton_cli.transport.log_fence import fence_oauth_logging
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +46,6 @@ ASSERTION_SKEW = 120  # seconds either side of now: exp = now + 120, nbf = now -
 REFRESH_MARGIN = 10.0  # a token this close to its expiry is replaced before use
 USER_AGENT = f"baton-c1-credential-provider baton_cli/{__version__}"
 _TOKEN_TYPES = {"": "Bearer", "bearer": "Bearer", "mac": "MAC", "basic": "Basic"}
-# Loggers that print request bodies and tokens at DEBUG (see the module docstring).
-OAUTH_LOGGERS = ("requests_oauthlib", "oauthlib")
-
-
-def fence_oauth_logging() -> None:
-    """Keep the OAuth libraries' DEBUG lines (bodies, tokens) out of every log, at any level."""
-    for name in OAUTH_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def token_error_code(status: int) -> StatusCode:
@@ -190,8 +184,10 @@ class TokenSource:
             )
         except requests.RequestException as exc:
             # The exception text names the URL and the cause, never the form body.
+            cause = _cause(exc)
             raise BatonError(
-                f"failed to get token: cannot reach {self._url}: {_cause(exc)}", code=StatusCode.UNAVAILABLE
+                f"failed to get token: cannot reach {self._url}: {cause}{connection_hint(cause)}",
+                code=StatusCode.UNAVAILABLE,
             ) from None
         except OAuth2Error as exc:
             # Checked answers never get here (see _check_response); this is oauthlib refusing the

@@ -187,3 +187,18 @@ def test_daemon_with_a_child_serves_sync_and_grant(
     response = grant_pb2.GrantManagerServiceGrantResponse()
     assert AnyPb.FromString(queue.result(grant_id).response).Unpack(response)
     assert [g.id for g in response.grants] == ["group:g000001:member:user:u0000049"]
+
+
+def test_daemon_stops_when_its_child_dies(standin: Path, emulator: EmulatorServer, tmp_path: Path) -> None:
+    queue = emulator.queue
+    sync_id = queue.enqueue(tb.sync_task())
+    creds = emulator.mint_credentials("child-runner")
+    result = baton(
+        "run", "--plugin", f"exec:{standin}", "--client-id", creds.client_id,
+        "--ca-file", str(emulator.ca_file), "--", "--crash-on-grants", "1",
+        cwd=tmp_path, env={"BATON_CLIENT_SECRET": creds.client_secret}, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 13, result.stderr
+    assert "exited with status 3: lost the connection to the directory" in result.stderr
+    task = queue.get(sync_id)
+    assert task.state == "failed" and "lost the connection to the directory" in task.status_message

@@ -45,6 +45,14 @@ def test_full_sync_through_the_child_matches_in_process_row_for_row(standin: Pat
         assert bridged_rows[table] == direct_rows[table], table
 
 
+def test_parallel_listing_through_the_child_gives_the_same_rows(standin: Path, tmp_path: Path) -> None:
+    run_local_sync(_request("demo", *DEMO_ARGS), tmp_path / "direct.c1z")
+    run_local_sync(_request(f"exec:{standin}", *DEMO_ARGS), tmp_path / "parallel.c1z", workers=4)
+    direct_rows, parallel_rows = _rows(tmp_path / "direct.c1z"), _rows(tmp_path / "parallel.c1z")
+    for table in TABLES:
+        assert parallel_rows[table] == direct_rows[table], table
+
+
 def test_bare_name_is_found_on_path(standin: Path, tmp_path: Path) -> None:
     request = PluginRequest(
         spec=f"exec:{standin.name}", args=["--users", "3"], env={"PATH": f"{standin.parent}:/usr/bin:/bin"}

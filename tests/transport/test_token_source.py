@@ -180,6 +180,8 @@ def test_tls_is_verified(server: EmulatorServer, creds: MintedCredentials) -> No
         tokens.token()
     assert info.value.code == StatusCode.UNAVAILABLE
     assert "certificate" in str(info.value).lower()
+    # One line naming the cause and the fix.
+    assert "TLS verification failed" in str(info.value) and "--ca-file or SSL_CERT_FILE" in str(info.value)
 
 
 def test_unreachable_token_endpoint_is_unavailable(server: EmulatorServer, creds: MintedCredentials) -> None:

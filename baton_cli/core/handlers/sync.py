@@ -92,12 +92,18 @@ def _sync_with_heartbeat(task: Task.SyncFullTask, ctx: TaskContext, path: Path) 
     ctx.on_heartbeat(True)
     if beat.cancelled:
         return Unreported(Failure(int(StatusCode.CANCELLED), REASON_SERVER_CANCELLED))
+    ctx.on_heartbeat_due(heartbeat_interval(beat.next_heartbeat), 0)
+
+    def on_beat(ok: bool) -> None:
+        ctx.on_heartbeat(ok)
+        ctx.on_heartbeat_due(heartbeat.interval, heartbeat.failures)
+
     heartbeat = TaskHeartbeat(
         ctx.source,
         ctx.task_id,
         ctx.cancel,
         interval=heartbeat_interval(beat.next_heartbeat),
-        on_beat=ctx.on_heartbeat,
+        on_beat=on_beat,
         sleep=ctx.sleep,
     )
     with heartbeat:
@@ -128,27 +134,44 @@ def _sync_and_upload(task: Task.SyncFullTask, ctx: TaskContext, path: Path) -> N
     # A cancelled task's result would be thrown away by the platform: do not upload it.
     if ctx.cancel.cancelled:
         raise CancelledError(f"cancelled: {ctx.cancel.reason}")
-    ctx.source.upload(ctx.task_id, path)
+    ctx.source.upload(ctx.task_id, path, on_progress=ctx.on_upload)
 
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
 
 
+PROGRESS_INTERVAL_SECONDS = 10.0
+
+
 class _TaskSyncObserver:
-    """Forwards the engine's notes (resume, warnings) to the daemon's log, tagged with the task."""
+    """The engine's progress as task notes: each phase change at once, row counts at most every
+    ``PROGRESS_INTERVAL_SECONDS``; the engine's own notes (resume, warnings) as they come."""
 
     def __init__(self, ctx: TaskContext) -> None:
         self._ctx = ctx
+        self._phase = ""
+        self._rows: dict[str, int] = {}
+        self._last = ctx.clock()
 
     def phase_started(self, phase: Phase) -> None:
-        pass
+        self._phase = phase.value
+        self._ctx.on_sync_phase(phase.value)
+        self._report()
 
     def page_stored(self, kind: RowKind, rows: int) -> None:
-        pass
+        self._rows[kind.value] = self._rows.get(kind.value, 0) + rows
+        self._ctx.on_sync_rows(kind.value, rows)
+        if self._ctx.clock() - self._last >= PROGRESS_INTERVAL_SECONDS:
+            self._report()
 
     def phase_progress(self, phase: Phase, done: int, total: int) -> None:
-        pass
+        pass  # the row counts say enough at 10 s intervals
 
     def note(self, message: str) -> None:
         self._ctx.note(f"task {self._ctx.task_id}: {message}")
+
+    def _report(self) -> None:
+        self._last = self._ctx.clock()
+        counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in self._rows.items()) or "no rows yet"
+        self._ctx.note(f"task {self._ctx.task_id}: {self._phase} ({counts})")

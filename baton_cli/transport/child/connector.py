@@ -155,6 +155,10 @@ class ChildConnector:
         while not done.wait(_CANCEL_POLL_SECONDS):
             if self._cancel.cancelled:
                 future.cancel()
+                if self.process.returncode is not None:  # the child's death is why we were cancelled
+                    raise ConnectorError(
+                        f"connector {self.name} {self.process.exit_description()} (during {where})"
+                    )
                 raise CancelledError(f"cancelled during connector {where}: {self._cancel.reason}")
         return future.result()
 
@@ -164,6 +168,7 @@ class ChildConnector:
             StatusCode.UNAVAILABLE,
             StatusCode.CANCELLED,
             StatusCode.UNKNOWN,
+            StatusCode.INTERNAL,  # a stream reset by a dying peer
         )
         if transport_failure and self.process.wait(_EXIT_WAIT_SECONDS) is not None:
             return ConnectorError(f"connector {self.name} {self.process.exit_description()} (during {where})")

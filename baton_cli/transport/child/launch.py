@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ class ChildSession:
         self.name = options.name or options.executable.name
         self.logger = logging.getLogger(f"baton_cli.child.{self.name}")
         self._closed = False
+        self._cancel = options.cancel
+        self.died = ""  # why the child exited by itself, once it has
         self._dir = Path(tempfile.mkdtemp(prefix="baton-child-"))  # 0700: our sockets and keys
         self._bridge = TLSBridge()
         self._session_server: grpc.Server | None = None
@@ -113,6 +116,17 @@ class ChildSession:
             cancel=options.cancel,
         )
         self._wait_ready(options.ready_seconds)
+        threading.Thread(target=self._watch, name=f"{self.logger.name}-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        """Notices the child dying on its own: cancels our work so we stop instead of failing on."""
+        assert self.process is not None
+        self.process.wait(None)
+        if not self._closed:
+            self.died = f"connector {self.name} {self.process.exit_description()}"
+            self.logger.error("%s", self.died)
+            if self._cancel is not None:
+                self._cancel.cancel(self.died)
 
     def _wait_ready(self, budget: float) -> None:
         assert self.process is not None

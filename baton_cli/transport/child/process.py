@@ -79,8 +79,8 @@ class ChildProcess:
     def returncode(self) -> int | None:
         return self._process.poll()
 
-    def wait(self, timeout: float) -> int | None:
-        """The exit status once the child has exited within ``timeout`` seconds, else None."""
+    def wait(self, timeout: float | None) -> int | None:
+        """The exit status once the child exited within ``timeout`` seconds (None: no limit), else None."""
         try:
             code = self._process.wait(timeout)
         except subprocess.TimeoutExpired:
