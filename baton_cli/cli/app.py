@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     import typer
 
 
+# The variable the completion scripts set (baton_cli.cli.completion_cmd uses the same name).
+COMPLETE_VAR = "_BATON_COMPLETE"
+
+
 def __getattr__(name: str) -> Any:
     if name == "app":
         from baton_cli.cli.root import app
@@ -114,6 +118,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     import traceback
 
+    if os.environ.get(COMPLETE_VAR):
+        # A shell asks for candidates (the scripts of `baton completion SHELL`). The app is built
+        # with add_completion=False, so the shells' protocol classes are registered here, once.
+        from baton_cli.cli import completion_shells
+
+        completion_shells.register()
     _fail = _Failer(wants_json(args))
     command = typer.main.get_command(_application())
     try:

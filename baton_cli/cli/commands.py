@@ -101,6 +101,10 @@ def _metavar(param: Any) -> str | None:
     return _METAVARS.get(inner, inner.upper())
 
 
+def _complete_path(ctx: Context, param: Any, incomplete: str) -> list[CompletionItem]:
+    return [CompletionItem(incomplete, type="file")]
+
+
 def _no_type(ctx: Context) -> None:
     return None
 
@@ -111,6 +115,10 @@ def _finish(command: Command) -> Command:
         if hasattr(cmd, "rich_markup_mode"):
             cmd.rich_markup_mode = None
         for param in cmd.params:
+            descriptor = getattr(param, "type_descriptor", None)
+            if descriptor is not None and descriptor.is_path and param._custom_shell_complete is None:
+                # Typer offers nothing for a path; a "file" item lets the shells list real paths.
+                param._custom_shell_complete = _complete_path
             if isinstance(param, TyperArgument):
                 # An argument's name (NAME, PATH) already says it; typer would add `<str>`.
                 setattr(param, "display_type_rich", _no_type)  # noqa: B010
