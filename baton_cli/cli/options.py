@@ -315,3 +315,7 @@ HealthCheckBindAddress = Annotated[
     str,
     option("--health-check-bind-address", metavar="ADDRESS", help="Address the health server listens on."),
 ]
+
+SkipFullSync = Annotated[
+    bool, option("--skip-full-sync", help="Sync tasks upload an empty finished full sync instead of syncing.")
+]

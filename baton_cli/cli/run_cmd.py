@@ -50,6 +50,8 @@ def register(app: typer.Typer) -> None:
         provisioning: opt.Provisioning = False,
         ticketing: opt.Ticketing = False,
         shutdown_grace: opt.ShutdownGrace = opt.DEFAULT_SHUTDOWN_GRACE,
+        skip_full_sync: opt.SkipFullSync = False,
+        sync_resource_types: opt.SyncResourceTypes = "",
         health_check: opt.HealthCheck = False,
         health_check_port: opt.HealthCheckPort = opt.DEFAULT_HEALTH_PORT,
         health_check_bind_address: opt.HealthCheckBindAddress = opt.DEFAULT_HEALTH_BIND,
@@ -74,6 +76,8 @@ def register(app: typer.Typer) -> None:
             max_tasks=max_tasks,
             exit_when_idle=exit_when_idle,
             switches=Switches(provisioning=provisioning, ticketing=ticketing),
+            skip_full_sync=skip_full_sync,
+            sync_resource_types=tuple(opt.csv_list(sync_resource_types)),
         )
         from baton_cli.cli.daemon_log import LogObserver
         from baton_cli.cli.daemon_view import DaemonLines, DaemonView, LiveLogStream
