@@ -50,6 +50,9 @@ def register(app: typer.Typer) -> None:
         provisioning: opt.Provisioning = False,
         ticketing: opt.Ticketing = False,
         shutdown_grace: opt.ShutdownGrace = opt.DEFAULT_SHUTDOWN_GRACE,
+        health_check: opt.HealthCheck = False,
+        health_check_port: opt.HealthCheckPort = opt.DEFAULT_HEALTH_PORT,
+        health_check_bind_address: opt.HealthCheckBindAddress = opt.DEFAULT_HEALTH_BIND,
         max_tasks: int | None = typer.Option(
             None, "--max-tasks", min=1, help="Stop after this many tasks have finished."
         ),
@@ -118,6 +121,7 @@ def register(app: typer.Typer) -> None:
                     cancel=cancel,
                     observer=observer,
                     force=force,
+                    health_server=(health_check_bind_address, health_check_port) if health_check else None,
                 )
         finally:
             sys.stdout.flush()

@@ -303,6 +303,7 @@ class Runner:
         while True:
             if self._stop_polling():
                 break
+            self._observer.poll_scheduled(next_check)
             if next_check > 0 and self._wait(next_check):
                 break
             if not self._slots.acquire(self._stop_polling):
