@@ -49,6 +49,11 @@ class StatusCode(IntEnum):
     UNAUTHENTICATED = 16
 
 
+# Not an error: `baton diff --exit-code` found differences. Outside the gRPC range (0..16), so a
+# script never mistakes it for 1 (cancelled) or any other status.
+EXIT_DIFFERENCES = 20
+
+
 class BatonError(Exception):
     """Base of every expected failure; ``code`` is the exit / gRPC status code."""
 

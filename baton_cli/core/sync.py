@@ -498,7 +498,7 @@ class SyncEngine:
     def _worker_call(self, action: Action, listing: _Listing) -> Callable[[str], Page[Any]]:
         def call(token: str) -> Page[Any]:
             at = action.next_page(token)
-            page = self._call(_where(at), partial(listing.list_page, token))
+            page = self._call(at, partial(listing.list_page, token))
             return self._checked(at, page, what=listing.what)
 
         return call
@@ -707,7 +707,7 @@ class SyncEngine:
     def _page(self, action: Action, call: Callable[[], Page[T]], *, what: str) -> Page[T] | None:
         """One page from the connector; None when it said NOT_FOUND (a warning: the action is skipped)."""
         try:
-            page = self._call(_where(action), call)
+            page = self._call(action, call)
         except BatonError as exc:
             if exc.code != StatusCode.NOT_FOUND:
                 raise
@@ -752,15 +752,16 @@ class SyncEngine:
         else:
             self._worker_notes.append(message)  # the observer is only called from the engine's thread
 
-    def _call(self, where: str, call: Callable[[], T]) -> T:
+    def _call(self, where: str | Action, call: Callable[[], T]) -> T:
+        """``call`` with retries; errors name ``where`` (an action is described only on failure)."""
         try:
-            return self._retry.call(lambda: _as_baton_error(call))
+            return self._retry.call(partial(_as_baton_error, call))
         except CancelledError:
             raise
         except BatonError as exc:
-            raise type(exc)(f"{where}: {exc}", code=exc.code) from exc
+            raise type(exc)(f"{_described(where)}: {exc}", code=exc.code) from exc
         except Exception as exc:  # pragma: no cover - _as_baton_error converts everything
-            raise ConnectorError(f"{where}: {type(exc).__name__}: {exc}") from exc
+            raise ConnectorError(f"{_described(where)}: {type(exc).__name__}: {exc}") from exc
 
     def _enter(self, phase: Phase) -> None:
         if phase != self._phase:
@@ -810,6 +811,10 @@ def _parallel(action: Action) -> bool:
     if action.operation in (OP_LIST_ENTITLEMENTS, OP_LIST_GRANTS):
         return bool(action.resource_id)
     return action.operation == OP_LIST_RESOURCES and bool(action.parent_resource_id)
+
+
+def _described(where: str | Action) -> str:
+    return where if isinstance(where, str) else _where(where)
 
 
 def _where(action: Action) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from baton_cli.annotations import has_any, type_url
+from baton_cli.annotations import type_url
 from baton_cli.connector.api import Resource, ResourceType
 from baton_cli.errors import ConnectorError
 from baton_cli.pb.c1.connector.v2 import (
@@ -52,11 +52,15 @@ def child_resource_type_ids(resource: Resource) -> Iterator[str]:
 _SKIP_ALL = type_url(annotation_resource_tree_pb2.SkipEntitlementsAndGrants)
 _SKIP_ENTITLEMENTS = type_url(annotation_resource_tree_pb2.SkipEntitlements)
 _SKIP_GRANTS = type_url(annotation_resource_tree_pb2.SkipGrants)
+# Checked once per resource and listing: built once.
+_SKIPS_ENTITLEMENTS = frozenset((_SKIP_ALL, _SKIP_ENTITLEMENTS))
+_SKIPS_GRANTS = frozenset((_SKIP_ALL, _SKIP_GRANTS))
 
 
 def skips(type_annotation_urls: frozenset[str], resource: Resource, operation: str) -> bool:
     """Whether the resource or its type opts out of this listing (runner.md §7.2 steps 4-5)."""
-    marker = _SKIP_ENTITLEMENTS if operation == "list-entitlements" else _SKIP_GRANTS
-    if _SKIP_ALL in type_annotation_urls or marker in type_annotation_urls:
+    markers = _SKIPS_ENTITLEMENTS if operation == "list-entitlements" else _SKIPS_GRANTS
+    if not markers.isdisjoint(type_annotation_urls):
         return True
-    return bool(resource.annotations) and has_any(resource.annotations, frozenset((_SKIP_ALL, marker)))
+    annotations = resource.annotations
+    return bool(annotations) and any(a.type_url in markers for a in annotations)

@@ -205,21 +205,24 @@ def ticket_request_from_template(
     value = read_json(path, TICKET_TEMPLATE_FLAG)
     if not isinstance(value, dict):
         raise UsageError(f"{TICKET_TEMPLATE_FLAG}: {path} must hold a JSON object")
-    return ticket_request_from_template_value(value, schemas, str(path))
+    return ticket_request_from_template_value(value, schemas)
 
 
 def ticket_request_from_template_value(
-    value: dict[str, Any], schemas: Mapping[str, ticket_pb2.TicketSchema] | None, where: str
+    value: dict[str, Any], schemas: Mapping[str, ticket_pb2.TicketSchema] | None, where: str = ""
 ) -> tuple[ticket_pb2.TicketRequest, ticket_pb2.TicketSchema]:
+    """One template; ``where`` ("FILE ticket N: ") says which one in a bulk file."""
     schema_id = str(value.get("schema_id") or "")
     schema = ticket_pb2.TicketSchema(id=schema_id)
     if schemas is not None and schema_id:
         if schema_id not in schemas:
-            raise NotFoundError(f"{TICKET_TEMPLATE_FLAG}: the connector has no ticket schema {schema_id!r}")
+            raise NotFoundError(
+                f"{TICKET_TEMPLATE_FLAG}: {where}the connector has no ticket schema {schema_id!r}"
+            )
         schema = schemas[schema_id]
     labels = value.get("labels") or []
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
-        raise UsageError(f"{TICKET_TEMPLATE_FLAG}: 'labels' must be a list of strings")
+        raise UsageError(f"{TICKET_TEMPLATE_FLAG}: {where}'labels' must be a list of strings")
     request = ticket_pb2.TicketRequest(
         display_name=str(value.get("display_name") or ""),
         description=str(value.get("description") or ""),
@@ -231,7 +234,7 @@ def ticket_request_from_template_value(
         request.type.id = str(value["type_id"])
     fields = value.get("custom_fields") or {}
     if not isinstance(fields, dict):
-        raise UsageError(f"{TICKET_TEMPLATE_FLAG}: 'custom_fields' must be a JSON object")
+        raise UsageError(f"{TICKET_TEMPLATE_FLAG}: {where}'custom_fields' must be a JSON object")
     for name, field_value in fields.items():
         request.custom_fields[name].CopyFrom(custom_field(name, field_value, schema.custom_fields.get(name)))
     return request, schema
@@ -249,7 +252,7 @@ def ticket_requests_from_bulk_template(
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise UsageError(f"{TICKET_TEMPLATE_FLAG}: ticket {index} in {path} is not a JSON object")
-        requests.append(ticket_request_from_template_value(item, schemas, f"{path} ticket {index}"))
+        requests.append(ticket_request_from_template_value(item, schemas, f"{path} ticket {index}: "))
     return requests
 
 

@@ -38,6 +38,11 @@ class TaskContext:
     workers: int = 1  # sync tasks: connector calls at once
     note: Callable[[str], None] = lambda _message: None
     on_heartbeat: Callable[[bool], None] = lambda _ok: None
+    # What a live view shows of a sync task (see runner_events.py): phase, rows, next beat, upload.
+    on_sync_phase: Callable[[str], None] = lambda _phase: None
+    on_sync_rows: Callable[[str, int], None] = lambda _kind, _rows: None
+    on_heartbeat_due: Callable[[float, int], None] = lambda _seconds, _failures: None
+    on_upload: Callable[[int, int], None] = lambda _sent, _total: None
     # Replaces real waits (heartbeat intervals, grant retry backoff) in tests.
     sleep: Callable[[float], None] | None = None
     # Off unless the operator opted in (--provisioning, --ticketing): see handlers/gate.py.

@@ -92,12 +92,18 @@ def _sync_with_heartbeat(task: Task.SyncFullTask, ctx: TaskContext, path: Path) 
     ctx.on_heartbeat(True)
     if beat.cancelled:
         return Unreported(Failure(int(StatusCode.CANCELLED), REASON_SERVER_CANCELLED))
+    ctx.on_heartbeat_due(heartbeat_interval(beat.next_heartbeat), 0)
+
+    def on_beat(ok: bool) -> None:
+        ctx.on_heartbeat(ok)
+        ctx.on_heartbeat_due(heartbeat.interval, heartbeat.failures)
+
     heartbeat = TaskHeartbeat(
         ctx.source,
         ctx.task_id,
         ctx.cancel,
         interval=heartbeat_interval(beat.next_heartbeat),
-        on_beat=ctx.on_heartbeat,
+        on_beat=on_beat,
         sleep=ctx.sleep,
     )
     with heartbeat:
@@ -128,7 +134,7 @@ def _sync_and_upload(task: Task.SyncFullTask, ctx: TaskContext, path: Path) -> N
     # A cancelled task's result would be thrown away by the platform: do not upload it.
     if ctx.cancel.cancelled:
         raise CancelledError(f"cancelled: {ctx.cancel.reason}")
-    ctx.source.upload(ctx.task_id, path)
+    ctx.source.upload(ctx.task_id, path, on_progress=ctx.on_upload)
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -150,10 +156,12 @@ class _TaskSyncObserver:
 
     def phase_started(self, phase: Phase) -> None:
         self._phase = phase.value
+        self._ctx.on_sync_phase(phase.value)
         self._report()
 
     def page_stored(self, kind: RowKind, rows: int) -> None:
         self._rows[kind.value] = self._rows.get(kind.value, 0) + rows
+        self._ctx.on_sync_rows(kind.value, rows)
         if self._ctx.clock() - self._last >= PROGRESS_INTERVAL_SECONDS:
             self._report()
 
