@@ -17,7 +17,7 @@ from baton_cli.c1z import C1ZWriter
 from baton_cli.connector.api import ResourceId
 from baton_cli.core.handlers.common import HandlerResult, TaskContext, Unreported, failure_from
 from baton_cli.core.heartbeat import REASON_SERVER_CANCELLED, TaskHeartbeat, heartbeat_interval
-from baton_cli.core.progress import Phase, RowKind
+from baton_cli.core.progress import Phase, RowKind, row_count
 from baton_cli.core.sync import SyncEngine
 from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.task_source import Failure, Success
@@ -130,7 +130,7 @@ def _sync_and_upload(task: Task.SyncFullTask, ctx: TaskContext, path: Path) -> N
             workers=ctx.workers,
         ).run()
         writer.save()
-    ctx.note(f"task {ctx.task_id}: synced {_counts(result.counts)}; uploading {path.stat().st_size} bytes")
+    ctx.note(f"task {ctx.task_id}: synced {_counts(result.counts)}; uploading {path.stat().st_size:,} bytes")
     # A cancelled task's result would be thrown away by the platform: do not upload it.
     if ctx.cancel.cancelled:
         raise CancelledError(f"cancelled: {ctx.cancel.reason}")
@@ -138,7 +138,7 @@ def _sync_and_upload(task: Task.SyncFullTask, ctx: TaskContext, path: Path) -> N
 
 
 def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
+    return ", ".join(row_count(kind, n) for kind, n in counts.items())
 
 
 PROGRESS_INTERVAL_SECONDS = 10.0
@@ -173,5 +173,5 @@ class _TaskSyncObserver:
 
     def _report(self) -> None:
         self._last = self._ctx.clock()
-        counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in self._rows.items()) or "no rows yet"
+        counts = ", ".join(row_count(kind, n) for kind, n in self._rows.items()) or "no rows yet"
         self._ctx.note(f"task {self._ctx.task_id}: {self._phase} ({counts})")
