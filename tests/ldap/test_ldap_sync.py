@@ -28,7 +28,6 @@ def sync(tmp_path: Path, config: dict[str, object], name: str = "ldap.c1z") -> t
         str(out),
         "--progress",
         "off",
-        "--json",
         *flags(config),
         cwd=tmp_path,
     )
