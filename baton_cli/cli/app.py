@@ -1,58 +1,36 @@
-"""The ``baton`` command: Typer app plus the one place errors become exit codes.
+"""The ``baton`` console entry point: the one place errors become exit codes.
 
 Commands are not registered here: add a row to ``COMMANDS`` in baton_cli/cli/commands.py (they
 load lazily, so ``baton --help`` stays light), and shared options to baton_cli/cli/options.py.
+The Typer app itself is in baton_cli/cli/root.py; ``app`` here is that app (looked up on first
+use, so ``baton --version`` imports neither Typer nor Rich).
 """
 
 from __future__ import annotations
 
-import logging
+# Only what `baton --version` needs is imported up front; the rest inside the functions.
 import os
 import sys
-import traceback
-from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-try:  # newer typer releases vendor click; their exceptions are not click's
-    from typer._click import exceptions as click_exceptions
-except ImportError:  # pragma: no cover - older typer on real click
-    from click import exceptions as click_exceptions  # type: ignore[no-redef]
-
-from baton_cli import __version__
-from baton_cli.cli.commands import LazyGroup
 from baton_cli.errors import BatonError, StatusCode
 
-# Help follows the terminal up to this width; click keeps a 50-column floor when piped.
-HELP_MAX_WIDTH = 120
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-app = typer.Typer(
-    name="baton",
-    cls=LazyGroup,
-    help="Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform.",
-    no_args_is_help=True,
-    add_completion=False,  # `baton completion SHELL` prints committed, reviewable scripts instead
-    # Plain click help: Rich markup turns `:id:` into an emoji and shows `<bool>` on switches.
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": HELP_MAX_WIDTH},
-)
+    import typer
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"baton {__version__}")
-        raise typer.Exit()
+# The variable the completion scripts set (baton_cli.cli.completion_cmd uses the same name).
+COMPLETE_VAR = "_BATON_COMPLETE"
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
-) -> None:
-    """Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform."""
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from baton_cli.cli.root import app
+
+        return app
+    raise AttributeError(name)
 
 
 # Typer turns a KeyboardInterrupt into exit code 130; we report cancellation as upstream does (1).
@@ -63,6 +41,8 @@ _BROKEN_PIPE = 141
 
 def debug_enabled() -> bool:
     """Tracebacks are for ``BATON_DEBUG=1`` or debug logging (``--log-level debug``)."""
+    import logging
+
     if os.environ.get("BATON_DEBUG", "") not in ("", "0", "false"):
         return True
     if os.environ.get("BATON_LOG_LEVEL", "").lower() == "debug":
@@ -83,17 +63,70 @@ def _has_foreign_cause(exc: BaseException) -> bool:
     return False
 
 
-def _fail(message: str, code: int) -> None:
-    sys.stderr.write(f"baton: error: {message}\n")
-    sys.stderr.flush()
-    raise SystemExit(code)
+def wants_json(args: Sequence[str]) -> bool:
+    """Whether the command line asks for ``-o json`` (errors are then JSON too)."""
+    for index, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg in ("--json", "-ojson", "--output=json"):
+            return True
+        if arg in ("-o", "--output") and index + 1 < len(args) and args[index + 1] == "json":
+            return True
+    return False
+
+
+class _Failer:
+    """Writes the one error line (or, under ``-o json``, one JSON object) and exits."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def __call__(self, message: str, code: int) -> None:
+        if self.as_json:
+            import json
+
+            status = StatusCode(code).name if code in StatusCode._value2member_map_ else "UNKNOWN"
+            body = {"error": message, "code": int(code), "status": status}
+            sys.stderr.write(json.dumps(body, sort_keys=True) + "\n")
+        else:
+            sys.stderr.write(f"baton: error: {message}\n")
+        sys.stderr.flush()
+        raise SystemExit(code)
+
+
+def _application() -> typer.Typer:
+    from baton_cli.cli import root
+
+    found: typer.Typer | None = globals().get("app")  # a test may have put its own app in place
+    return found if found is not None else root.app
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point; exit codes follow gRPC status codes (cli.md §7)."""
-    command = typer.main.get_command(app)
+    args = list(argv) if argv is not None else sys.argv[1:]
+    if args == ["--version"]:
+        from baton_cli import __version__
+
+        sys.stdout.write(f"baton {__version__}\n")
+        raise SystemExit(0)
+    import typer
+
+    try:  # newer typer releases vendor click; their exceptions are not click's
+        from typer._click import exceptions as click_exceptions
+    except ImportError:  # pragma: no cover - older typer on real click
+        from click import exceptions as click_exceptions  # type: ignore[no-redef]
+
+    import traceback
+
+    if os.environ.get(COMPLETE_VAR):
+        # A shell asks for candidates (the scripts of `baton completion SHELL`). The app is built
+        # with add_completion=False, so the shells' protocol classes are registered here, once.
+        from baton_cli.cli import completion_shells
+
+        completion_shells.register()
+    _fail = _Failer(wants_json(args))
+    command = typer.main.get_command(_application())
     try:
-        args = list(argv) if argv is not None else sys.argv[1:]
         # upstream's one-shot flags (--list-ticket-schemas, --invoke-action NAME, ...) as aliases.
         from baton_cli.cli.upstream_oneshot import translate
 

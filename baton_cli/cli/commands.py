@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 
 try:  # newer typer releases vendor click
     from typer._click import Command, Context, HelpFormatter
@@ -35,6 +35,7 @@ class Entry:
 COMMANDS: dict[str, Entry] = {
     "sync": Entry("baton_cli.cli.sync_cmd", "Sync a connector plugin into a c1z file."),
     "run": Entry("baton_cli.cli.run_cmd", "Run a plugin as a daemon taking tasks from the platform."),
+    "health-check": Entry("baton_cli.cli.health_cmd", "Ask a running daemon's health server."),
     "grant": Entry("baton_cli.cli.provision_cmd", "Grant an entitlement to a principal."),
     "revoke": Entry("baton_cli.cli.provision_cmd", "Revoke a grant."),
     "delete-resource": Entry("baton_cli.cli.provision_cmd", "Delete a resource."),
@@ -83,11 +84,48 @@ def _walk(command: Command) -> Iterator[Command]:
             yield from _walk(sub)
 
 
+# Help names a value by what it is, never by its Python type (`<str>`, `<list[str]>`).
+_METAVARS = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "bool": "BOOL", "datetime": "TIME"}
+
+
+def _metavar(param: Any) -> str | None:
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is None or param.metavar is not None or getattr(param, "is_flag", False):
+        return None
+    if descriptor.is_choice:
+        return None  # <console|json> already says what it takes
+    if descriptor.is_path:
+        return "PATH"
+    bare = str(param.bare_type())
+    inner = bare.removeprefix("list[").removesuffix("]")
+    return _METAVARS.get(inner, inner.upper())
+
+
+def _complete_path(ctx: Context, param: Any, incomplete: str) -> list[CompletionItem]:
+    return [CompletionItem(incomplete, type="file")]
+
+
+def _no_type(ctx: Context) -> None:
+    return None
+
+
 def _finish(command: Command) -> Command:
     """Plain click help everywhere (no Rich emoji/markup, no ``<bool>``), ``--json`` where ``-o`` is."""
     for cmd in _walk(command):
         if hasattr(cmd, "rich_markup_mode"):
             cmd.rich_markup_mode = None
+        for param in cmd.params:
+            descriptor = getattr(param, "type_descriptor", None)
+            if descriptor is not None and descriptor.is_path and param._custom_shell_complete is None:
+                # Typer offers nothing for a path; a "file" item lets the shells list real paths.
+                param._custom_shell_complete = _complete_path
+            if isinstance(param, TyperArgument):
+                # An argument's name (NAME, PATH) already says it; typer would add `<str>`.
+                setattr(param, "display_type_rich", _no_type)  # noqa: B010
+                continue
+            metavar = _metavar(param)
+            if metavar is not None:
+                param.metavar = metavar
         if any("--output" in getattr(p, "opts", ()) for p in cmd.params):
             original = cmd.parse_args
 

@@ -9,8 +9,9 @@ import typer
 # The public typer.completion module re-exports this without declaring it.
 from typer._completion_shared import get_completion_script
 
+from baton_cli.cli.app import COMPLETE_VAR
+
 PROG = "baton"
-COMPLETE_VAR = "_BATON_COMPLETE"
 
 
 class Shell(StrEnum):

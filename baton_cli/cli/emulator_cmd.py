@@ -153,12 +153,14 @@ def serve_command(
         ProgressMode,
         opt.option(
             "--progress",
-            "--view",
             envvar=None,
             help="Live view on stdout: auto is rich on a terminal, plain elsewhere; off prints nothing.",
             show_default=True,
         ),
     ] = ProgressMode.auto,
+    view: Annotated[
+        ProgressMode | None, opt.option("--view", envvar=None, hidden=True, help="Old name of --progress.")
+    ] = None,
     log_level: opt.LogLevel = opt.DEFAULT_LOG_LEVEL,
     log_format: opt.LogFormat = None,
 ) -> None:
@@ -173,6 +175,7 @@ def serve_command(
     from baton_cli.emulator.server import EmulatorServer
     from baton_cli.emulator.service import Pacing
 
+    progress = view or progress
     plan = build_plan(faults_file, fault or [], fault_seed)
     server = EmulatorServer(
         data_dir,

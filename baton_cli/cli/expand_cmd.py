@@ -11,6 +11,7 @@ import typer
 from baton_cli.cli import options as opt
 from baton_cli.cli.interrupt import cancel_on_sigint
 from baton_cli.cli.options import OutputFormat
+from baton_cli.cli.progress_view import progress_display
 from baton_cli.core.cancel import CancelToken
 from baton_cli.wiring import ExpandSummary, run_expand
 
@@ -46,11 +47,15 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         output: opt.Output = opt.CONSOLE,
+        progress: opt.Progress = opt.ProgressMode.auto,
         c1z_temp_dir: opt.C1ZTempDir = None,
     ) -> None:
         cancel = CancelToken()
-        with cancel_on_sigint(cancel):
-            summary = run_expand(file, sync_id, tmp_dir=c1z_temp_dir, cancel=cancel, out=out)
+        with progress_display(progress, label="expand") as display, cancel_on_sigint(cancel):
+            summary = run_expand(
+                file, sync_id, tmp_dir=c1z_temp_dir, cancel=cancel, out=out, observer=display
+            )
+            display.finished(summary.seconds)
         typer.echo(json.dumps(_payload(summary), indent=2) if output is OutputFormat.json else _text(summary))
 
 

@@ -24,7 +24,7 @@ from baton_cli.c1z.runs import SyncRun
 from baton_cli.cli.inspect_options import DEFAULT_FILE, FileOption, OutputOption, temp_dir
 from baton_cli.cli.inspect_output import console_table, dumps, to_json
 from baton_cli.cli.options import OutputFormat
-from baton_cli.errors import FailedPreconditionError, UsageError
+from baton_cli.errors import EXIT_DIFFERENCES, FailedPreconditionError, UsageError
 from baton_cli.pb.c1.connector.v2 import entitlement_pb2, grant_pb2, resource_pb2
 
 _DECODERS: dict[str, Callable[[bytes], Message]] = {
@@ -40,7 +40,8 @@ Files = Annotated[list[Path] | None, typer.Argument(help="OLD.c1z NEW.c1z (else 
 BaseSync = Annotated[str | None, typer.Option("--base-sync-id", help="The old sync.")]
 AppliedSync = Annotated[str | None, typer.Option("--applied-sync-id", help="The new sync.")]
 ExitCode = Annotated[
-    bool, typer.Option("--exit-code", help="Exit with status 1 when anything differs (for CI).")
+    bool,
+    typer.Option("--exit-code", help=f"Exit with status {EXIT_DIFFERENCES} when anything differs (for CI)."),
 ]
 
 
@@ -68,7 +69,7 @@ def diff(
         else:
             _write_console(base, applied, diffs)
     if exit_code and not all(d.empty for d in diffs):
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_DIFFERENCES)
 
 
 def _open_sides(

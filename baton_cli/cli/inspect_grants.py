@@ -23,6 +23,7 @@ from baton_cli.cli.inspect_options import (
 from baton_cli.cli.inspect_output import console_table, dumps, json_list, to_json
 from baton_cli.cli.inspect_render import Lru, element, entitlement_name, name, via
 from baton_cli.cli.options import OutputFormat
+from baton_cli.errors import NotFoundError
 from baton_cli.pb.c1.connector.v2 import entitlement_pb2, grant_pb2, resource_pb2
 
 PrincipalOption = Annotated[
@@ -46,9 +47,10 @@ def grants(
 ) -> None:
     """List grants, optionally filtered by resource, entitlement or principal."""
     with open_session(file, sync_id) as session:
-        records = session.queries.grants(
-            session.sync_id, grant_filter(session, resource_type, resource, entitlement, principal)
-        )
+        wanted = grant_filter(session, resource_type, resource, entitlement, principal)
+        if principal is not None:
+            require_principal(session, principal, wanted)
+        records = session.queries.grants(session.sync_id, wanted)
         if output is OutputFormat.json:
             write_json(session, records)
         else:
@@ -70,6 +72,17 @@ def grant_filter(
     if principal is not None:
         principal_type, principal_id = session.split_ref(principal, what="--principal")
     return GrantFilter(type_id, resource_id, entitlement, principal_type, principal_id)
+
+
+def require_principal(session: Session, principal: str, wanted: GrantFilter) -> None:
+    """A principal that is neither a resource nor holds any grant is an error, as for `access`."""
+    if wanted.principal_type_id is None or wanted.principal_id is None:
+        return
+    if session.queries.resource(session.sync_id, wanted.principal_type_id, wanted.principal_id) is not None:
+        return
+    only_principal = GrantFilter(principal_type_id=wanted.principal_type_id, principal_id=wanted.principal_id)
+    if next(iter(session.queries.grants(session.sync_id, only_principal)), None) is None:
+        raise NotFoundError(f"principal {principal} not found in sync {session.sync_id}")
 
 
 class GrantJson:

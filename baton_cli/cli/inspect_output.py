@@ -47,16 +47,74 @@ def load_message_types() -> None:
 
 
 def to_dict(message: Message) -> dict[str, Any]:
-    """The protobuf JSON mapping of ``message`` (camelCase names), as upstream's protojson."""
+    """The protobuf JSON mapping of ``message`` (camelCase names), as upstream's protojson.
+
+    Map entries (and Struct keys) come out sorted: protobuf's own map order changes from one
+    process to the next, and the same file must give the same bytes every run.
+    """
     load_message_types()
     try:
-        return MessageToDict(message)
+        rendered = MessageToDict(message)
     except TypeError:
         # An annotation type newer than our protos: render it opaquely rather than failing the listing.
         copy = type(message)()
         copy.CopyFrom(message)
         _wrap_unknown_any(copy)
-        return MessageToDict(copy)
+        rendered = MessageToDict(copy)
+    _sort_maps(message.DESCRIPTOR, rendered)
+    return rendered
+
+
+_STRUCTS = frozenset({"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"})
+
+
+def _sort_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sort_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sort_keys(item) for item in value]
+    return value
+
+
+def _sort_maps(descriptor: Any, rendered: dict[str, Any]) -> None:
+    """Sort, in place, every map of ``rendered`` (the JSON of a ``descriptor`` message)."""
+    if descriptor.full_name == "google.protobuf.Any":
+        inner = _any_descriptor(rendered.get("@type", ""))
+        if inner is not None and inner.full_name not in _STRUCTS and "value" not in rendered:
+            _sort_maps(inner, rendered)
+        elif inner is not None and "value" in rendered:
+            rendered["value"] = _sort_keys(rendered["value"])
+        return
+    for field in descriptor.fields:
+        value = rendered.get(field.json_name)
+        if value is None or field.message_type is None:
+            continue
+        sub = field.message_type
+        if sub.GetOptions().map_entry:
+            value_type = sub.fields_by_name["value"].message_type
+            rendered[field.json_name] = {
+                key: value[key] if value_type is None else _sort_message(value_type, value[key])
+                for key in sorted(value)
+            }
+        elif field.is_repeated:
+            rendered[field.json_name] = [_sort_message(sub, item) for item in value]
+        else:
+            rendered[field.json_name] = _sort_message(sub, value)
+
+
+def _sort_message(descriptor: Any, rendered: Any) -> Any:
+    if descriptor.full_name in _STRUCTS:
+        return _sort_keys(rendered)
+    if isinstance(rendered, dict):
+        _sort_maps(descriptor, rendered)
+    return rendered
+
+
+def _any_descriptor(type_url: str) -> Any:
+    try:
+        return descriptor_pool.Default().FindMessageTypeByName(type_url.rpartition("/")[2])
+    except KeyError:
+        return None
 
 
 def to_json(message: Message) -> str:

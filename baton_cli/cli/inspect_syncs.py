@@ -62,11 +62,10 @@ def sync_dict(run: SyncRun) -> dict[str, object]:
 def syncs(
     file: FileOption = DEFAULT_FILE,
     output: OutputOption = OutputFormat.console,
-    sync_id: SyncIdOption = None,
 ) -> None:
     """List the sync runs stored in a c1z file (oldest first)."""
     with C1ZReader.open(file, tmp_dir=temp_dir()) as reader:
-        runs = reader.syncs() if sync_id is None else [reader.pick_sync(sync_id)]
+        runs = reader.syncs()
     if output is OutputFormat.json:
         with json_list("syncs") as out:
             for run in runs:

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from baton_cli.cli import humanize
+from baton_cli.cli.options import ProgressMode
 from baton_cli.core.progress import Phase, RowKind
 
 _PHASES = list(Phase)
@@ -226,8 +227,10 @@ class PlainProgress:
         *,
         interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        label: str = "sync",
     ) -> None:
         self._stream = stream or sys.stderr
+        self._label = label
         self._interval = interval
         self._tally = SyncTally(clock)
         self._last = clock()
@@ -245,7 +248,7 @@ class PlainProgress:
         self._line(f"phase {phase.value}")
 
     def note(self, message: str) -> None:
-        _note(self._stream, message)
+        _note(self._stream, message, self._label)
 
     def page_stored(self, kind: RowKind, rows: int) -> None:
         self._tally.add(kind, rows)
@@ -257,7 +260,7 @@ class PlainProgress:
 
     def finished(self, seconds: float) -> None:
         self._tally.end(seconds)
-        self._write(f"sync: done in {humanize.duration(seconds)}: {self._tally.counts()}")
+        self._write(f"{self._label}: done in {humanize.duration(seconds)}: {self._tally.counts()}")
 
     def _maybe_line(self) -> None:
         if self._tally.clock() - self._last >= self._interval:
@@ -271,7 +274,7 @@ class PlainProgress:
         tally = self._tally
         self._last = tally.clock()
         self._write(
-            f"sync: {event}; {tally.counts()}; {humanize.rate(tally.rate())}; "
+            f"{self._label}: {event}; {tally.counts()}; {humanize.rate(tally.rate())}; "
             f"elapsed {humanize.duration(tally.elapsed())}"
         )
 
@@ -283,8 +286,9 @@ class PlainProgress:
 class NoProgress:
     """No progress lines; notes and warnings still go to stderr."""
 
-    def __init__(self, stream: IO[str] | None = None) -> None:
+    def __init__(self, stream: IO[str] | None = None, *, label: str = "sync") -> None:
         self._stream = stream or sys.stderr
+        self._label = label
 
     def __enter__(self) -> NoProgress:
         return self
@@ -295,7 +299,7 @@ class NoProgress:
         pass
 
     def note(self, message: str) -> None:
-        _note(self._stream, message)
+        _note(self._stream, message, self._label)
 
     def phase_started(self, phase: Phase) -> None:
         pass
@@ -310,6 +314,18 @@ class NoProgress:
         pass
 
 
-def _note(stream: IO[str], message: str) -> None:
-    stream.write(f"sync: {message}\n")
+def _note(stream: IO[str], message: str, label: str) -> None:
+    stream.write(f"{label}: {message}\n")
     stream.flush()
+
+
+def progress_display(mode: ProgressMode, *, label: str = "sync") -> RichProgress | PlainProgress | NoProgress:
+    """The display ``--progress`` asks for; ``auto`` is rich on a terminal, plain elsewhere.
+    ``label`` starts plain lines (``sync: ...``, ``expand: ...``)."""
+    if mode is ProgressMode.auto:
+        mode = ProgressMode.rich if sys.stderr.isatty() else ProgressMode.plain
+    if mode is ProgressMode.rich:
+        return RichProgress(Console(stderr=True))
+    if mode is ProgressMode.plain:
+        return PlainProgress(sys.stderr, label=label)
+    return NoProgress(label=label)

@@ -8,10 +8,12 @@ signal stops at once and exits 1 (CANCELLED), still reporting what it can.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 import typer
+from rich.console import Console
 
 from baton_cli.cli import options as opt
 from baton_cli.cli.interrupt import cancel_on_stop_signals
@@ -48,6 +50,11 @@ def register(app: typer.Typer) -> None:
         provisioning: opt.Provisioning = False,
         ticketing: opt.Ticketing = False,
         shutdown_grace: opt.ShutdownGrace = opt.DEFAULT_SHUTDOWN_GRACE,
+        skip_full_sync: opt.SkipFullSync = False,
+        sync_resource_types: opt.SyncResourceTypes = "",
+        health_check: opt.HealthCheck = False,
+        health_check_port: opt.HealthCheckPort = opt.DEFAULT_HEALTH_PORT,
+        health_check_bind_address: opt.HealthCheckBindAddress = opt.DEFAULT_HEALTH_BIND,
         max_tasks: int | None = typer.Option(
             None, "--max-tasks", min=1, help="Stop after this many tasks have finished."
         ),
@@ -69,12 +76,27 @@ def register(app: typer.Typer) -> None:
             max_tasks=max_tasks,
             exit_when_idle=exit_when_idle,
             switches=Switches(provisioning=provisioning, ticketing=ticketing),
+            skip_full_sync=skip_full_sync,
+            sync_resource_types=tuple(opt.csv_list(sync_resource_types)),
         )
         from baton_cli.cli.daemon_log import LogObserver
+        from baton_cli.cli.daemon_view import DaemonLines, DaemonView, LiveLogStream
         from baton_cli.cli.log_setup import LogFormat, StdoutAsLog, configure_logging
+        from baton_cli.core.runner_events import RunnerObservers
 
-        configure_logging(log_level, LogFormat(log_format.value) if log_format else None)
+        chosen = LogFormat(log_format.value) if log_format else None
+        # A terminal with console logs gets the live view, the log lines printed above it; JSON
+        # logs or no terminal get the same facts as log lines (upload progress, heartbeat trouble).
+        view: DaemonView | None = None
+        if sys.stderr.isatty() and chosen is not LogFormat.json:
+            console = Console(stderr=True)
+            view = DaemonView(console)
+            stream = cast("IO[str]", LiveLogStream(console))  # a text stream; typeshed's IO is wider
+            configure_logging(log_level, LogFormat.console, stream=stream)
+        else:
+            configure_logging(log_level, chosen)
         log = LogObserver()
+        observer = RunnerObservers([log, view or DaemonLines()])
         cancel = CancelToken()
         force = CancelToken()
 
@@ -93,7 +115,7 @@ def register(app: typer.Typer) -> None:
         # stdout carries nothing in the daemon: a connector's stray print becomes a log record.
         sys.stdout = StdoutAsLog()
         try:
-            with cancel_on_stop_signals(cancel, on_second=stop_now):
+            with cancel_on_stop_signals(cancel, on_second=stop_now), view or contextlib.nullcontext():
                 summary = run_daemon(
                     request,
                     client_id=client_id,
@@ -101,8 +123,9 @@ def register(app: typer.Typer) -> None:
                     ca_file=ca_file,
                     settings=settings,
                     cancel=cancel,
-                    observer=log,
+                    observer=observer,
                     force=force,
+                    health_server=(health_check_bind_address, health_check_port) if health_check else None,
                 )
         finally:
             sys.stdout.flush()

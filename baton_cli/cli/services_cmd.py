@@ -33,8 +33,8 @@ ActionResourceType = Annotated[
     typer.Option(
         "--resource-type",
         "-t",
-        "--list-action-schemas-resource-type",
-        "--invoke-action-resource-type",
+        # upstream's --list-action-schemas-resource-type / --invoke-action-resource-type reach
+        # this through upstream_oneshot.translate; as aliases here they overflow 80-column help.
         help="Resource type the action belongs to.",
     ),
 ]

@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from baton_cli.cli import humanize
 from baton_cli.cli import options as opt
 from baton_cli.cli.interrupt import cancel_on_sigint
 from baton_cli.cli.options import OutputFormat, ProgressMode
-from baton_cli.cli.progress_view import NoProgress, PlainProgress, RichProgress
+from baton_cli.cli.progress_view import progress_display
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.targets import parse_resource_ref
 from baton_cli.errors import UsageError
 from baton_cli.wiring import PluginRequest, SyncSummary, run_local_sync
-
-
-def _display(mode: ProgressMode) -> RichProgress | PlainProgress | NoProgress:
-    if mode is ProgressMode.auto:
-        mode = ProgressMode.rich if sys.stderr.isatty() else ProgressMode.plain
-    if mode is ProgressMode.rich:
-        return RichProgress(Console(stderr=True))
-    if mode is ProgressMode.plain:
-        return PlainProgress(sys.stderr)
-    return NoProgress()
 
 
 def sync_options(
@@ -97,7 +85,7 @@ def register(app: typer.Typer) -> None:
         from baton_cli.cli.log_setup import LogFormat, configure_logging
 
         configure_logging(log_level, LogFormat(log_format.value) if log_format else None)
-        with _display(progress) as display, cancel_on_sigint(cancel):
+        with progress_display(progress) as display, cancel_on_sigint(cancel):
             summary = run_local_sync(
                 request,
                 out,

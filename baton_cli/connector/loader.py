@@ -172,9 +172,9 @@ def _load_path(spec: str, cwd: Path) -> Plugin | ExecutablePlugin:
     loaded: object = module
     for part in attr.split("."):
         if not hasattr(loaded, part):
-            raise NotFoundError(f"{label}: {module_name!r} has no attribute {attr!r}")
+            raise UsageError(f"{label}: {module_name!r} has no attribute {attr!r}")
         loaded = getattr(loaded, part)
-    plugin = _as_plugin(loaded, label)
+    plugin = _as_plugin(loaded, label, named_by_user=True)
     return plugin if plugin.version else replace(plugin, version=_module_version(module.__name__))
 
 
@@ -214,18 +214,23 @@ def _import_module(module_name: str, label: str, cwd: Path) -> ModuleType:
     except ModuleNotFoundError as error:
         missing = error.name or ""
         if missing and (module_name == missing or module_name.startswith(missing + ".")):
-            raise NotFoundError(f"{label}: no module named {missing!r}") from None
+            raise UsageError(f"{label}: no module named {missing!r}") from None
         raise ConnectorError(f"{label} failed to import: {_one_line(error)}") from error
     except Exception as error:
         raise ConnectorError(f"{label} failed to import: {_one_line(error)}") from error
 
 
-def _as_plugin(loaded: object, label: str) -> Plugin | ExecutablePlugin:
+def _as_plugin(loaded: object, label: str, *, named_by_user: bool = False) -> Plugin | ExecutablePlugin:
+    built = False
     if not isinstance(loaded, Plugin | ExecutablePlugin) and callable(loaded):
         try:
             loaded = loaded()
         except Exception as error:
             raise ConnectorError(f"{label} failed to build its Plugin: {_one_line(error)}") from error
+        built = True
     if not isinstance(loaded, Plugin | ExecutablePlugin):
-        raise ConnectorError(f"{label} is a {type(loaded).__name__}, not a baton_cli.connector.Plugin")
+        message = f"{label} is a {type(loaded).__name__}, not a baton_cli.connector.Plugin"
+        # A --plugin path naming a plain value (a module, a string) is the user's mistake; an
+        # entry point or a factory returning something else is the plugin's bug.
+        raise UsageError(message) if named_by_user and not built else ConnectorError(message)
     return loaded

@@ -103,8 +103,8 @@ class TaskHeartbeat:
                 continue  # same interval, as upstream
             self.sent += 1
             self.failures = 0
+            self._interval = heartbeat_interval(beat.next_heartbeat)  # before the report: it says when
             self._report(True)
-            self._interval = heartbeat_interval(beat.next_heartbeat)
             if beat.cancelled:
                 self._task_cancel.cancel(REASON_SERVER_CANCELLED)
                 return

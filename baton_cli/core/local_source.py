@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from baton_cli.core.task_source import Batch, Beat, Outcome, Poll
@@ -33,5 +33,7 @@ class LocalTaskSource:
     def finish(self, task_id: str, outcome: Outcome) -> None:
         self.outcome = outcome
 
-    def upload(self, task_id: str, path: Path) -> None:
+    def upload(
+        self, task_id: str, path: Path, *, on_progress: Callable[[int, int], None] | None = None
+    ) -> None:
         raise FailedPreconditionError("one-shot commands do not upload; use `baton sync --out FILE`")

@@ -9,6 +9,7 @@ added here; :class:`RunnerObservers` fans one event out to several observers.
 Events, in the order a run produces them:
 
 ``ready()``                          Hello succeeded; the poll loop starts
+``poll_scheduled(seconds)``          the poll loop will ask for work again in ``seconds``
 ``polled(found)``                    a GetTask answered (found: it carried a task)
 ``poll_failed(error, retry_in)``     a GetTask failed; the loop waits ``retry_in`` seconds
 ``task_started(task_id, kind)``      a task's thread starts its handler
@@ -16,6 +17,11 @@ Events, in the order a run produces them:
 ``task_note(task_id, kind, message)`` a running task's progress (phase changes and row counts
                                      at most every 10 s for syncs) or a warning
 ``task_finished(task_id, kind, outcome)``  the task's result is decided (and sent, if reported)
+``sync_phase(task_id, phase)``       a sync task's engine entered a phase (runner.md §7.1 names)
+``sync_rows(task_id, kind, rows)``   it stored a page of ``rows`` rows of ``kind`` (resources, ...)
+``heartbeat_due(task_id, seconds, failures)``  after each heartbeat of a sync task: the next is
+                                     due in ``seconds``; ``failures`` failed in a row so far
+``upload_progress(task_id, sent, total)``  bytes of the task's c1z sent (an attempt restarts at 0)
 ``stopping(grace_seconds, running)`` a stop was requested; ``running`` tasks get the grace
 ``note(message)``                    anything else worth one log line
 """
@@ -40,7 +46,17 @@ class RunnerObserver(Protocol):
 
     def task_note(self, task_id: str, kind: str, message: str) -> None: ...
 
+    def poll_scheduled(self, seconds: float) -> None: ...
+
     def polled(self, found: bool) -> None: ...
+
+    def sync_phase(self, task_id: str, phase: str) -> None: ...
+
+    def sync_rows(self, task_id: str, kind: str, rows: int) -> None: ...
+
+    def heartbeat_due(self, task_id: str, seconds: float, failures: int) -> None: ...
+
+    def upload_progress(self, task_id: str, sent: int, total: int) -> None: ...
 
     def poll_failed(self, error: str, retry_in: float) -> None: ...
 
@@ -67,7 +83,22 @@ class NullRunnerObserver:
     def task_note(self, task_id: str, kind: str, message: str) -> None:
         pass
 
+    def poll_scheduled(self, seconds: float) -> None:
+        pass
+
     def polled(self, found: bool) -> None:
+        pass
+
+    def sync_phase(self, task_id: str, phase: str) -> None:
+        pass
+
+    def sync_rows(self, task_id: str, kind: str, rows: int) -> None:
+        pass
+
+    def heartbeat_due(self, task_id: str, seconds: float, failures: int) -> None:
+        pass
+
+    def upload_progress(self, task_id: str, sent: int, total: int) -> None:
         pass
 
     def poll_failed(self, error: str, retry_in: float) -> None:
@@ -106,9 +137,29 @@ class RunnerObservers(NullRunnerObserver):
         for observer in self._observers:
             observer.task_note(task_id, kind, message)
 
+    def poll_scheduled(self, seconds: float) -> None:
+        for observer in self._observers:
+            observer.poll_scheduled(seconds)
+
     def polled(self, found: bool) -> None:
         for observer in self._observers:
             observer.polled(found)
+
+    def sync_phase(self, task_id: str, phase: str) -> None:
+        for observer in self._observers:
+            observer.sync_phase(task_id, phase)
+
+    def sync_rows(self, task_id: str, kind: str, rows: int) -> None:
+        for observer in self._observers:
+            observer.sync_rows(task_id, kind, rows)
+
+    def heartbeat_due(self, task_id: str, seconds: float, failures: int) -> None:
+        for observer in self._observers:
+            observer.heartbeat_due(task_id, seconds, failures)
+
+    def upload_progress(self, task_id: str, sent: int, total: int) -> None:
+        for observer in self._observers:
+            observer.upload_progress(task_id, sent, total)
 
     def poll_failed(self, error: str, retry_in: float) -> None:
         for observer in self._observers:

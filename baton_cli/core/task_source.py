@@ -8,7 +8,7 @@ whose ``code`` is the gRPC status of the failed call; they never raise
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -83,6 +83,9 @@ class TaskSource(Protocol):
         """Report a task's result; must be sent even after cancellation (own deadline)."""
         ...
 
-    def upload(self, task_id: str, path: Path) -> None:
-        """Stream a file (a c1z, or a debug log) to the platform for this task."""
+    def upload(
+        self, task_id: str, path: Path, *, on_progress: Callable[[int, int], None] | None = None
+    ) -> None:
+        """Stream a file (a c1z, or a debug log) to the platform for this task;
+        ``on_progress(sent, total)`` hears of the bytes sent (each attempt starts again at 0)."""
         ...

@@ -77,6 +77,9 @@ class PlatformTaskSource:
         self._rpc_timeout = rpc_timeout
         self._finish_timeout = finish_timeout
         self._sleep = sleep
+        # For /metrics: bytes of c1z files uploaded, and upload attempts that had to be repeated.
+        self.upload_bytes = 0
+        self.upload_retries = 0
 
     @property
     def host_id(self) -> str:
@@ -85,6 +88,11 @@ class PlatformTaskSource:
     @property
     def target(self) -> str:
         return self._channel.target
+
+    @property
+    def token_fetches(self) -> int:
+        """Access tokens obtained so far (the first and every refresh)."""
+        return int(getattr(self._tokens, "fetches", 0))
 
     # -- TaskSource ----------------------------------------------------------------------------
 
@@ -129,7 +137,9 @@ class PlatformTaskSource:
         request = finish_request(self._host_id, task_id, outcome)
         self._unary("FinishTask", request, timeout=self._finish_timeout, wait_for_ready=True)
 
-    def upload(self, task_id: str, path: Path) -> None:
+    def upload(
+        self, task_id: str, path: Path, *, on_progress: Callable[[int, int], None] | None = None
+    ) -> None:
         """Up to 3 attempts of the whole stream, each on a new connection (runner.md §6.2).
 
         A token that cannot be fetched for a transient reason (429, 5xx, network) costs an
@@ -148,8 +158,11 @@ class PlatformTaskSource:
                     last,
                 )
                 self._sleep(wait)
+            if attempt:
+                self.upload_retries += 1
             try:
-                self._upload_once(task_id, path)
+                self._upload_once(task_id, path, on_progress)
+                self.upload_bytes += path.stat().st_size
                 return
             except PlatformError as exc:
                 last = exc
@@ -176,13 +189,15 @@ class PlatformTaskSource:
 
     # -- calls ---------------------------------------------------------------------------------
 
-    def _upload_once(self, task_id: str, path: Path) -> None:
+    def _upload_once(
+        self, task_id: str, path: Path, on_progress: Callable[[int, int], None] | None = None
+    ) -> None:
         # Hashed on every attempt: a file rewritten between attempts is sent with its own hash.
         digest = upload.file_sha256(path)
         with self._channel.fresh() as stub:
 
             def call(metadata: Metadata) -> Any:
-                stream = upload.upload_requests(self._host_id, task_id, path, digest)
+                stream = upload.upload_requests(self._host_id, task_id, path, digest, on_progress)
                 return stub.UploadAsset(stream, metadata=metadata)
 
             self._authorized("UploadAsset", call)

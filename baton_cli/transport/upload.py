@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from baton_cli.errors import BatonError, NotFoundError
@@ -29,7 +30,13 @@ def file_sha256(path: Path) -> bytes:
     return digest.digest()
 
 
-def upload_requests(host_id: str, task_id: str, path: Path, sha256: bytes) -> Iterator[UploadRequest]:
+def upload_requests(
+    host_id: str,
+    task_id: str,
+    path: Path,
+    sha256: bytes,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Iterator[UploadRequest]:
     """Read lazily, so a large c1z is never held in memory; an empty file sends no data message.
 
     The generator owns the file: grpc consumes it on its own thread and may stop early (a cut
@@ -37,6 +44,14 @@ def upload_requests(host_id: str, task_id: str, path: Path, sha256: bytes) -> It
     """
     yield UploadRequest(metadata=UploadRequest.UploadMetadata(host_id=host_id, task_id=task_id))
     with path.open("rb") as fh:
+        total = os.fstat(fh.fileno()).st_size
+        sent = 0
+        if on_progress is not None:
+            on_progress(sent, total)
         while chunk := fh.read(CHUNK_SIZE):
             yield UploadRequest(data=UploadRequest.UploadData(data=chunk))
+            # Called once grpc has taken the chunk (it asks for the next one): sent, not read.
+            sent += len(chunk)
+            if on_progress is not None:
+                on_progress(sent, total)
     yield UploadRequest(eof=UploadRequest.UploadEOF(sha256_checksum=sha256))

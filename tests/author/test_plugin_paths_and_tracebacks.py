@@ -83,9 +83,9 @@ def test_a_missing_file_is_one_line_naming_it(tmp_path: Path) -> None:
     ]
 
 
-def _buggy_sync(tmp_path: Path, env: dict[str, str]) -> tuple[int, str]:
+def _buggy_sync(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[int, str]:
     write_connector(tmp_path / "buggy_conn.py", list_body=BUGGY)
-    args = ("sync", "--plugin", "./buggy_conn.py:plugin", "--out", "b.c1z", "--progress", "off")
+    args = ("sync", "--plugin", "./buggy_conn.py:plugin", "--out", "b.c1z", "--progress", "off", *extra)
     result = baton(*args, cwd=tmp_path, env=env)
     return result.returncode, result.stderr
 
@@ -98,9 +98,14 @@ def test_a_connector_bug_is_one_line_without_debugging(tmp_path: Path) -> None:
     assert len(errors) == 1 and "KeyError: 'missing'" in errors[0]
 
 
-@pytest.mark.parametrize("env", [{"BATON_DEBUG": "1"}, {"BATON_LOG_LEVEL": "debug"}])
-def test_a_connector_bug_shows_its_traceback_when_debugging(tmp_path: Path, env: dict[str, str]) -> None:
-    code, stderr = _buggy_sync(tmp_path, env)
+@pytest.mark.parametrize(
+    ("env", "flags"),
+    [({"BATON_DEBUG": "1"}, ()), ({"BATON_LOG_LEVEL": "debug"}, ()), ({}, ("--log-level", "debug"))],
+)
+def test_a_connector_bug_shows_its_traceback_when_debugging(
+    tmp_path: Path, env: dict[str, str], flags: tuple[str, ...]
+) -> None:
+    code, stderr = _buggy_sync(tmp_path, {"BATON_DEBUG": "", "BATON_LOG_LEVEL": "", **env}, *flags)
     assert code == 13
     assert "Traceback (most recent call last)" in stderr
     # The frame in the connector's own file, with the failing line.

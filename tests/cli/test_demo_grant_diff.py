@@ -9,6 +9,7 @@ from baton_cli.connector.api import Provisioner
 from baton_cli.connector.config import resolve_config
 from baton_cli.connector.demo import plugin as demo_plugin
 from baton_cli.core.sync import iter_all
+from baton_cli.errors import EXIT_DIFFERENCES
 from tests.cli.process import baton
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,7 @@ def test_diff_after_a_demo_grant_shows_exactly_that_grant(tmp_path: Path) -> Non
 
     assert baton("sync", "--out", "after.c1z", *common, cwd=tmp_path).returncode == 0
     result = baton("diff", "before.c1z", "after.c1z", "-o", "json", "--exit-code", cwd=tmp_path)
-    assert result.returncode == 1, result.stderr  # --exit-code: the diff is not empty
+    assert result.returncode == EXIT_DIFFERENCES, result.stderr  # --exit-code: the diff is not empty
     body = json.loads(result.stdout)
     expected_id = f"{member.id}:user:{outsider.id.resource}"
     assert [g["id"] for g in body["grants"]["created"]] == [expected_id]

@@ -134,3 +134,43 @@ def test_an_upstream_file_that_was_already_expanded_is_refused(tmp_path: Path) -
         main(["expand", "-f", str(copy)])
     assert info.value.code == 9
     assert copy.read_bytes() == before
+
+
+class ProgressRecorder:
+    def __init__(self) -> None:
+        self.progress: list[tuple[str, int, int]] = []
+        self.phases: list[str] = []
+
+    def phase_started(self, phase: object) -> None:
+        self.phases.append(str(phase))
+
+    def page_stored(self, kind: object, rows: int) -> None:
+        pass
+
+    def phase_progress(self, phase: object, done: int, total: int) -> None:
+        self.progress.append((str(phase), done, total))
+
+    def note(self, message: str) -> None:
+        pass
+
+
+def test_expansion_reports_its_progress_over_entitlement_pairs(tmp_path: Path) -> None:
+    target = tmp_path / "paused.c1z"
+    shutil.copyfile(fixture("small-unexpanded.c1z"), target)
+    recorder = ProgressRecorder()
+    run_expand(target, observer=recorder)  # type: ignore[arg-type]
+    assert recorder.progress, "no progress during a 20-layer expansion"
+    phases = {phase for phase, _done, _total in recorder.progress}
+    assert phases == {"grant-expansion"}
+    dones = [done for _phase, done, _total in recorder.progress]
+    assert dones == sorted(dones) and recorder.progress[-1][1] == recorder.progress[-1][2] > 0
+
+
+def test_expand_prints_plain_progress_lines(tmp_path: Path) -> None:
+    target = tmp_path / "paused.c1z"
+    shutil.copyfile(fixture("small-unexpanded.c1z"), target)
+    result = baton("expand", "-f", str(target), "--progress", "plain", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert any(line.startswith("expand: phase grant-expansion;") for line in lines), result.stderr
+    assert lines[-1].startswith("expand: done in ") and "12,072 grants" in lines[-1]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from baton_cli.errors import EXIT_DIFFERENCES
 from baton_cli.pb.c1.connector.v2 import grant_pb2, resource_pb2
 from tests.cli.test_inspect_support import fixture, grant, member, ok, resource, run, write_sync
 
@@ -61,12 +62,12 @@ def test_exit_code_flag_gates_on_a_non_empty_diff(
 ) -> None:
     before, after = before_after
     changed = run(capsys, "diff", str(before), str(after), "--exit-code")
-    assert changed.code == 1 and changed.err == ""
+    assert changed.code == EXIT_DIFFERENCES and changed.err == ""  # not 1, which means cancelled
     assert "added   grant  group:admins:member:user:bob" in changed.out
     assert run(capsys, "diff", str(before), str(after)).code == 0  # without the flag a diff is not a failure
     same = run(capsys, "diff", str(before), str(before), "--exit-code")
     assert same.code == 0 and "Object" not in same.out  # no change table when nothing changed
-    assert run(capsys, "diff", str(before), str(after), "--exit-code", "-o", "json").code == 1
+    assert run(capsys, "diff", str(before), str(after), "--exit-code", "-o", "json").code == EXIT_DIFFERENCES
 
 
 def test_changed_means_same_id_different_bytes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

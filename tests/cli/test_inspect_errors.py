@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -27,8 +28,10 @@ READ_COMMANDS: list[tuple[str, ...]] = [
 def _one_error_line(err: str) -> str:
     lines = err.splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith("baton: error: ")
     assert "Traceback" not in err
+    if lines[0].startswith("{"):  # under -o json the error is a JSON object
+        return "baton: error: " + str(json.loads(lines[0])["error"])
+    assert lines[0].startswith("baton: error: ")
     return lines[0]
 
 

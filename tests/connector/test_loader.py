@@ -98,9 +98,9 @@ def test_path_form_loads_a_plugin_or_a_callable_returning_one(fake_module: str) 
 
 
 def test_path_form_errors(fake_module: str) -> None:
-    with pytest.raises(NotFoundError, match="no module named 'no_such_module_abc'"):
+    with pytest.raises(UsageError, match="no module named 'no_such_module_abc'"):
         load_plugin("no_such_module_abc.sub:plugin")
-    with pytest.raises(NotFoundError, match=f"'{fake_module}' has no attribute 'MISSING'"):
+    with pytest.raises(UsageError, match=f"'{fake_module}' has no attribute 'MISSING'"):
         load_plugin(f"{fake_module}:MISSING")
     with pytest.raises(ConnectorError, match="failed to import: ImportError: boom: missing native lib"):
         load_plugin(f"{fake_module}_broken:PLUGIN")
@@ -108,7 +108,7 @@ def test_path_form_errors(fake_module: str) -> None:
         ConnectorError, match=r"failed to import: ModuleNotFoundError: .*definitely_not_installed"
     ):
         load_plugin(f"{fake_module}_needs:PLUGIN")
-    with pytest.raises(ConnectorError, match=r"is a str, not a baton_cli\.connector\.Plugin"):
+    with pytest.raises(UsageError, match=r"is a str, not a baton_cli\.connector\.Plugin"):
         load_plugin(f"{fake_module}:NOT_A_PLUGIN")
     with pytest.raises(ConnectorError, match=r"is a int, not a baton_cli\.connector\.Plugin"):
         load_plugin(f"{fake_module}:make_nothing")

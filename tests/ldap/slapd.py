@@ -32,7 +32,7 @@ ADMIN_PASSWORD = "admin-secret-pw"  # a test directory's root password, not a re
 SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 MODULE_DIR = Path("/usr/lib/ldap")
 SCHEMA_DIR = Path("/etc/ldap/schema")
-READY_ATTEMPTS = 200
+READY_ATTEMPTS = 600  # 30 s at most, for a loaded machine
 
 
 @dataclass(frozen=True)

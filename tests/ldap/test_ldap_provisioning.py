@@ -122,3 +122,16 @@ def test_a_listing_pages_with_the_paged_results_control(connector: LdapConnector
     assert len(first.items) == 2 and first.next_token
     second = users.list(None, first.next_token)  # type: ignore[attr-defined]
     assert {r.id.resource for r in second.items}.isdisjoint({r.id.resource for r in first.items})
+
+
+def test_targeted_get_reads_one_entry_or_none(connector: LdapConnector) -> None:
+    users, groups = syncers(connector)["user"], syncers(connector)["group"]
+    alice = users.get(builders.resource_id("user", user_dn("alice")), None)  # type: ignore[attr-defined]
+    assert (
+        alice is not None and alice.id.resource == user_dn("alice") and alice.display_name == "Alice Archer"
+    )
+    assert users.get(builders.resource_id("user", user_dn("nobody")), None) is None  # type: ignore[attr-defined]
+    ops = groups.get(builders.resource_id("group", group_dn("ops")), None)  # type: ignore[attr-defined]
+    assert ops is not None and ops.display_name == "ops"
+    # A user's DN is not a group.
+    assert groups.get(builders.resource_id("group", user_dn("alice")), None) is None  # type: ignore[attr-defined]

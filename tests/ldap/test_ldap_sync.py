@@ -8,7 +8,7 @@ from pathlib import Path
 from baton_cli.c1z import C1ZReader
 from tests.cli.process import baton
 from tests.ldap.seed import DIRECT_GRANTS, EXPANDED_GRANTS, GROUP_DNS, USERS, member
-from tests.ldap.slapd import ADMIN_PASSWORD, Slapd
+from tests.ldap.slapd import ADMIN_PASSWORD, Slapd, free_port
 
 
 def flags(config: dict[str, object]) -> list[str]:
@@ -28,7 +28,6 @@ def sync(tmp_path: Path, config: dict[str, object], name: str = "ldap.c1z") -> t
         str(out),
         "--progress",
         "off",
-        "--json",
         *flags(config),
         cwd=tmp_path,
     )
@@ -117,3 +116,14 @@ def test_the_plugin_is_listed_with_its_fields(tmp_path: Path) -> None:
     except json.JSONDecodeError:
         return
     assert payload
+
+
+def test_an_unreachable_server_fails_at_once_instead_of_retrying_forever(
+    slapd: Slapd, tmp_path: Path
+) -> None:
+    nothing_there = f"ldap://127.0.0.1:{free_port()}"
+    code, output, out = sync(tmp_path, slapd.config(url=nothing_there))
+    assert code == 13, output
+    errors = [line for line in output.splitlines() if line.startswith("baton: error:")]
+    assert len(errors) == 1 and f"cannot connect to {nothing_there}" in errors[0]
+    assert "retrying" not in output and not out.exists()

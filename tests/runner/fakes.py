@@ -130,7 +130,9 @@ class FakeTaskSource:
         if self._finish_error is not None:
             raise self._finish_error
 
-    def upload(self, task_id: str, path: Path) -> None:
+    def upload(
+        self, task_id: str, path: Path, *, on_progress: Callable[[int, int], None] | None = None
+    ) -> None:
         if self._upload_error is not None:
             raise self._upload_error
         directory = self._upload_dir or path.parent

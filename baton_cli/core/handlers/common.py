@@ -38,12 +38,21 @@ class TaskContext:
     workers: int = 1  # sync tasks: connector calls at once
     note: Callable[[str], None] = lambda _message: None
     on_heartbeat: Callable[[bool], None] = lambda _ok: None
+    # What a live view shows of a sync task (see runner_events.py): phase, rows, next beat, upload.
+    on_sync_phase: Callable[[str], None] = lambda _phase: None
+    on_sync_rows: Callable[[str, int], None] = lambda _kind, _rows: None
+    on_heartbeat_due: Callable[[float, int], None] = lambda _seconds, _failures: None
+    on_upload: Callable[[int, int], None] = lambda _sent, _total: None
     # Replaces real waits (heartbeat intervals, grant retry backoff) in tests.
     sleep: Callable[[float], None] | None = None
     # Off unless the operator opted in (--provisioning, --ticketing): see handlers/gate.py.
     switches: Switches = field(default_factory=Switches)
     # Paces progress notes (a sync's at most every 10 s); tests inject their own.
     clock: Callable[[], float] = time.monotonic
+    # --skip-full-sync: sync tasks upload an empty finished full sync (cli.md §3.1).
+    skip_full_sync: bool = False
+    # --sync-resource-types: the runner's filter, used when a task has none of its own.
+    sync_resource_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

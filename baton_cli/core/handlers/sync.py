@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from baton_cli.c1z import C1ZWriter
+from baton_cli.c1z.workdir import NO_ROOM_ERRNOS
 from baton_cli.connector.api import ResourceId
 from baton_cli.core.handlers.common import HandlerResult, TaskContext, Unreported, failure_from
 from baton_cli.core.heartbeat import REASON_SERVER_CANCELLED, TaskHeartbeat, heartbeat_interval
@@ -30,15 +31,16 @@ TEMP_PREFIX = "baton-sdk-sync-upload"
 INVARIANT_PREFIX = "ingestion invariant"
 
 
-def sync_options(task: Task.SyncFullTask) -> SyncOptions:
-    """The task's choices as engine options (runner.md §6 step 3)."""
+def sync_options(task: Task.SyncFullTask, runner_types: tuple[str, ...] = ()) -> SyncOptions:
+    """The task's choices as engine options (runner.md §6 step 3); the task's own resource
+    type list wins over the runner's ``--sync-resource-types``."""
     resources = task.targeted_sync_resources
     targets = tuple(_resource_id(r.id) for r in resources)
     parents = tuple(
         _resource_id(r.parent_resource_id) if r.parent_resource_id.resource else None for r in resources
     )
     return SyncOptions(
-        resource_type_ids=tuple(task.sync_resource_type_ids),
+        resource_type_ids=tuple(task.sync_resource_type_ids) or runner_types,
         targets=targets,
         target_parents=parents,
         skip_entitlements_and_grants=task.skip_entitlements_and_grants,
@@ -65,7 +67,9 @@ def handle_sync_full(task: Task.SyncFullTask, ctx: TaskContext) -> HandlerResult
     try:
         path = _new_temp_file(ctx)
     except OSError as exc:
-        return Failure(int(StatusCode.UNKNOWN), f"cannot create a temporary c1z file: {exc}")
+        # A full disk is worth retrying on another runner; anything else is a local problem.
+        code = StatusCode.RESOURCE_EXHAUSTED if exc.errno in NO_ROOM_ERRNOS else StatusCode.UNKNOWN
+        return Failure(int(code), f"cannot create a temporary c1z file: {exc}")
     try:
         return _sync_with_heartbeat(task, ctx, path)
     finally:
@@ -92,12 +96,18 @@ def _sync_with_heartbeat(task: Task.SyncFullTask, ctx: TaskContext, path: Path) 
     ctx.on_heartbeat(True)
     if beat.cancelled:
         return Unreported(Failure(int(StatusCode.CANCELLED), REASON_SERVER_CANCELLED))
+    ctx.on_heartbeat_due(heartbeat_interval(beat.next_heartbeat), 0)
+
+    def on_beat(ok: bool) -> None:
+        ctx.on_heartbeat(ok)
+        ctx.on_heartbeat_due(heartbeat.interval, heartbeat.failures)
+
     heartbeat = TaskHeartbeat(
         ctx.source,
         ctx.task_id,
         ctx.cancel,
         interval=heartbeat_interval(beat.next_heartbeat),
-        on_beat=ctx.on_heartbeat,
+        on_beat=on_beat,
         sleep=ctx.sleep,
     )
     with heartbeat:
@@ -109,7 +119,27 @@ def _sync_with_heartbeat(task: Task.SyncFullTask, ctx: TaskContext, path: Path) 
 
 
 def _sync_and_upload(task: Task.SyncFullTask, ctx: TaskContext, path: Path) -> None:
-    options = sync_options(task)
+    if ctx.skip_full_sync:
+        _write_empty_sync(path, ctx)
+    else:
+        _sync_into(path, task, ctx)
+    # A cancelled task's result would be thrown away by the platform: do not upload it.
+    if ctx.cancel.cancelled:
+        raise CancelledError(f"cancelled: {ctx.cancel.reason}")
+    ctx.source.upload(ctx.task_id, path, on_progress=ctx.on_upload)
+
+
+def _write_empty_sync(path: Path, ctx: TaskContext) -> None:
+    """``--skip-full-sync``: an empty, finished full sync, as upstream's runner uploads."""
+    with C1ZWriter.open(path, tmp_dir=ctx.temp_dir or path.parent) as writer:
+        writer.start_sync("full")
+        writer.end_sync()
+        writer.save()
+    ctx.note(f"task {ctx.task_id}: --skip-full-sync: uploading an empty full sync")
+
+
+def _sync_into(path: Path, task: Task.SyncFullTask, ctx: TaskContext) -> None:
+    options = sync_options(task, ctx.sync_resource_types)
     temp_dir = ctx.temp_dir or path.parent
     # Leaving the block with an error discards the work copy (a non-resumable writer aborts).
     with C1ZWriter.open(path, tmp_dir=temp_dir) as writer:
@@ -125,10 +155,6 @@ def _sync_and_upload(task: Task.SyncFullTask, ctx: TaskContext, path: Path) -> N
         ).run()
         writer.save()
     ctx.note(f"task {ctx.task_id}: synced {_counts(result.counts)}; uploading {path.stat().st_size} bytes")
-    # A cancelled task's result would be thrown away by the platform: do not upload it.
-    if ctx.cancel.cancelled:
-        raise CancelledError(f"cancelled: {ctx.cancel.reason}")
-    ctx.source.upload(ctx.task_id, path)
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -150,10 +176,12 @@ class _TaskSyncObserver:
 
     def phase_started(self, phase: Phase) -> None:
         self._phase = phase.value
+        self._ctx.on_sync_phase(phase.value)
         self._report()
 
     def page_stored(self, kind: RowKind, rows: int) -> None:
         self._rows[kind.value] = self._rows.get(kind.value, 0) + rows
+        self._ctx.on_sync_rows(kind.value, rows)
         if self._ctx.clock() - self._last >= PROGRESS_INTERVAL_SECONDS:
             self._report()
 
