@@ -234,13 +234,9 @@ def _unknown_flag(name: str, by_name: Mapping[str, ConfigField], runner_flags: C
     close = difflib.get_close_matches(name, [*by_name, *runner_flags], n=1, cutoff=0.6)
     hint = f": did you mean --{close[0]}?" if close else ""
     runner = " (runner options: see the command's --help)" if runner_flags else ""
-    return UsageError(f"unknown flag --{name}{hint} (plugin {_allowed_flags(by_name)}){runner}")
-
-
-def _allowed_flags(by_name: Mapping[str, ConfigField]) -> str:
-    if not by_name:
-        return "this connector takes no flags"
-    return "allowed: " + ", ".join(field.flag for field in sorted(by_name.values(), key=lambda f: f.name))
+    flags = ", ".join(field.flag for field in sorted(by_name.values(), key=lambda f: f.name))
+    plugin = f"plugin flags: {flags}" if flags else "the plugin takes no flags"
+    return UsageError(f"unknown flag --{name}{hint} ({plugin}){runner}")
 
 
 def _read_config_file(
