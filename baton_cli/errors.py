@@ -15,6 +15,7 @@
     │   ├── AlreadyExistsError      the object to create is already there (6 ALREADY_EXISTS)
     │   └── UnimplementedError      the remote cannot do this             (12 UNIMPLEMENTED)
     ├── FailedPreconditionError     state does not allow the action       (9 FAILED_PRECONDITION)
+    ├── ResourceExhaustedError      out of disk space (or another quota)  (8 RESOURCE_EXHAUSTED)
     └── CancelledError              Ctrl-C or server cancellation         (1 CANCELLED)
 
 The CLI prints ``str(error)`` as one line and exits with ``error.code``;
@@ -139,6 +140,12 @@ class UnimplementedError(ConnectorError):
 
 class FailedPreconditionError(BatonError):
     code = StatusCode.FAILED_PRECONDITION
+
+
+class ResourceExhaustedError(BatonError):
+    """Out of disk space or another quota: retrying elsewhere, or after freeing space, may work."""
+
+    code = StatusCode.RESOURCE_EXHAUSTED
 
 
 class CancelledError(BatonError):

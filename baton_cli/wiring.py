@@ -43,6 +43,7 @@ from baton_cli.errors import (
 if TYPE_CHECKING:
     from baton_cli.core.runner import RunnerObserver, RunnerSettings, RunSummary
     from baton_cli.core.task_source import Outcome, Task
+    from baton_cli.transport.health_http import HealthServer
 
 HELP_TIMEOUT_SECONDS = 30.0
 
@@ -567,11 +568,13 @@ def run_daemon(
     cancel: CancelToken,
     observer: RunnerObserver | None = None,
     force: CancelToken | None = None,
+    health_server: tuple[str, int] | None = None,
 ) -> RunSummary:
     """``baton run``: serve the platform's tasks with a plugin until cancelled.
 
     Task work files live in this process's own work area under the temp dir; the work areas
-    of daemons that were killed are removed first (core/workfiles.py).
+    of daemons that were killed are removed first (core/workfiles.py). ``health_server``
+    (bind address, port) starts the HTTP probes and metrics (transport/health_http.py).
     """
     # Imported here: the gRPC stack is only needed by the daemon, not by every command.
     from baton_cli.core.runner import Runner
@@ -594,7 +597,10 @@ def run_daemon(
             observer.note(f"removed the work files of a daemon that is no longer running: {stale}")
     with open_connector(request, cancel=cancel) as connector:
         source = connect_platform(client_id, client_secret, ca_file=ca_file, env=env)
+        server = None
         try:
+            if health_server is not None:
+                server, observer = _start_health_server(health_server, connector, source, settings, observer)
             with WorkArea(root) as area:
                 settings = replace(settings, c1z_temp_dir=area.path)
                 runner = Runner(
@@ -602,7 +608,39 @@ def run_daemon(
                 )
                 return runner.run()
         finally:
+            if server is not None:
+                server.stop()
             source.close()
+
+
+def _start_health_server(
+    where: tuple[str, int],
+    connector: Connector,
+    source: object,
+    settings: RunnerSettings,
+    observer: RunnerObserver | None,
+) -> tuple[HealthServer, RunnerObserver]:
+    """Start the probes before Hello, so /ready says not_ready while the platform is unreachable."""
+    from baton_cli.core.runner_events import RunnerObservers
+    from baton_cli.core.runner_health import RunnerHealth
+    from baton_cli.transport.health_http import HealthServer, TransportCounters
+
+    health = RunnerHealth(settings.task_concurrency)
+    host, port = where
+    try:
+        server = HealthServer(
+            health, connector.validate, host=host, port=port, transport=TransportCounters(source)
+        )
+    except OSError as exc:
+        raise UsageError(
+            f"--health-check-port {port}: cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from None
+    bound = server.start()
+    observers: list[RunnerObserver] = [health]
+    if observer is not None:
+        observers.insert(0, observer)
+        observer.note(f"health server on http://{host}:{bound} (/health /ready /live /metrics)")
+    return server, RunnerObservers(observers)
 
 
 def run_action(request: PluginRequest, task: Task, *, cancel: CancelToken | None = None) -> Outcome:

@@ -6,6 +6,7 @@ so migrations and writes never touch the original file.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from baton_cli.c1z.schema import ensure_schema
-from baton_cli.errors import C1ZError, NotFoundError
+from baton_cli.errors import C1ZError, NotFoundError, ResourceExhaustedError
 
 DB_NAME = "db"
 
@@ -120,12 +121,29 @@ def _take_ownership(directory: Path) -> None:
         _held[directory] = fd
 
 
+# errno values that mean "no room": no space, a quota, or a file size limit.
+NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def disk_full(label: Path, where: Path | None, cause: object) -> ResourceExhaustedError:
+    """One line naming the c1z and the directory that ran out of room."""
+    place = f" in {where}" if where is not None else ""
+    return ResourceExhaustedError(f"c1z file {label}: no space left{place} ({cause})")
+
+
+def is_no_room(exc: OSError) -> bool:
+    return exc.errno in NO_ROOM_ERRNOS
+
+
 @contextmanager
-def database_errors(label: Path) -> Iterator[None]:
-    """Turn SQLite failures (corrupt pages, full disk) into one-line C1ZErrors naming the file."""
+def database_errors(label: Path, where: Path | None = None) -> Iterator[None]:
+    """Turn SQLite failures into one-line errors naming the file: a full disk (``where`` is the
+    work directory) is RESOURCE_EXHAUSTED, anything else (corrupt pages...) a C1ZError."""
     try:
         yield
     except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc):
+            raise disk_full(label, where, exc) from exc
         raise C1ZError(f"c1z file {label}: database error: {exc}") from exc
 
 

@@ -45,7 +45,15 @@ from baton_cli.c1z.stats import compute_stats, stats_json
 from baton_cli.c1z.store import SyncStore
 from baton_cli.c1z.timefmt import format_ns, now_text
 from baton_cli.c1z.v3 import import_v3
-from baton_cli.c1z.workdir import DB_NAME, connect, database_errors, make_workdir, remove_workdir
+from baton_cli.c1z.workdir import (
+    DB_NAME,
+    connect,
+    database_errors,
+    disk_full,
+    is_no_room,
+    make_workdir,
+    remove_workdir,
+)
 from baton_cli.errors import C1ZError, FailedPreconditionError, NotFoundError, UsageError
 from baton_cli.pb.c1.connector.v2 import entitlement_pb2, grant_pb2, resource_pb2
 
@@ -315,7 +323,7 @@ class C1ZWriter:
 
     def checkpoint(self) -> None:
         self._require_open()
-        with database_errors(self.path):
+        with database_errors(self.path, self._workdir):
             self._commit()
 
     def check_invariants(self) -> InvariantReport:
@@ -364,7 +372,7 @@ class C1ZWriter:
         db_path = self._workdir / DB_NAME
         try:
             self._build_deferred_indexes()
-            with database_errors(self.path):
+            with database_errors(self.path, self._workdir):
                 self._commit()
                 if self._lock is not None:
                     # Fold the WAL back in: upstream readers expect a rollback-journal file.
@@ -373,6 +381,8 @@ class C1ZWriter:
             _require_no_sidecars(db_path, self.path)
             return write_v1(db_path, self.path)
         except OSError as exc:
+            if is_no_room(exc):
+                raise disk_full(self.path, self.path.parent, exc.strerror or exc) from exc
             raise C1ZError(f"cannot write c1z file {self.path}: {exc.strerror or exc}") from exc
         finally:
             self._conn.close()
@@ -441,7 +451,7 @@ class C1ZWriter:
     @contextmanager
     def _writing(self) -> Iterator[None]:
         # Writes accumulate in one open transaction until checkpoint()/end_sync()/save().
-        with database_errors(self.path):
+        with database_errors(self.path, self._workdir):
             if not self._conn.in_transaction:
                 self._conn.execute("BEGIN")
             yield

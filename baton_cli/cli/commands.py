@@ -35,6 +35,7 @@ class Entry:
 COMMANDS: dict[str, Entry] = {
     "sync": Entry("baton_cli.cli.sync_cmd", "Sync a connector plugin into a c1z file."),
     "run": Entry("baton_cli.cli.run_cmd", "Run a plugin as a daemon taking tasks from the platform."),
+    "health-check": Entry("baton_cli.cli.health_cmd", "Ask a running daemon's health server."),
     "grant": Entry("baton_cli.cli.provision_cmd", "Grant an entitlement to a principal."),
     "revoke": Entry("baton_cli.cli.provision_cmd", "Revoke a grant."),
     "delete-resource": Entry("baton_cli.cli.provision_cmd", "Delete a resource."),

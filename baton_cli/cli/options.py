@@ -300,6 +300,27 @@ LogFormat = Annotated[
     ),
 ]
 
+
+# -- the daemon's health server (cli.md §3.1, §5) ------------------------------------------------------
+
+DEFAULT_HEALTH_PORT = 8081
+DEFAULT_HEALTH_BIND = "127.0.0.1"
+HealthCheck = Annotated[
+    bool, option("--health-check", help="Serve /health, /ready, /live and /metrics over HTTP.")
+]
+HealthCheckPort = Annotated[
+    int, option("--health-check-port", metavar="PORT", min=0, max=65535, help="Port of the health server.")
+]
+HealthCheckBindAddress = Annotated[
+    str,
+    option("--health-check-bind-address", metavar="ADDRESS", help="Address the health server listens on."),
+]
+
+SkipFullSync = Annotated[
+    bool, option("--skip-full-sync", help="Sync tasks upload an empty finished full sync instead of syncing.")
+]
+
+
 # -- upstream flags accepted for compatibility (cli.md §3.2) ----------------------------------------
 
 

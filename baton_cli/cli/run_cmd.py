@@ -50,6 +50,11 @@ def register(app: typer.Typer) -> None:
         provisioning: opt.Provisioning = False,
         ticketing: opt.Ticketing = False,
         shutdown_grace: opt.ShutdownGrace = opt.DEFAULT_SHUTDOWN_GRACE,
+        skip_full_sync: opt.SkipFullSync = False,
+        sync_resource_types: opt.SyncResourceTypes = "",
+        health_check: opt.HealthCheck = False,
+        health_check_port: opt.HealthCheckPort = opt.DEFAULT_HEALTH_PORT,
+        health_check_bind_address: opt.HealthCheckBindAddress = opt.DEFAULT_HEALTH_BIND,
         max_tasks: int | None = typer.Option(
             None, "--max-tasks", min=1, help="Stop after this many tasks have finished."
         ),
@@ -80,6 +85,8 @@ def register(app: typer.Typer) -> None:
             max_tasks=max_tasks,
             exit_when_idle=exit_when_idle,
             switches=Switches(provisioning=provisioning, ticketing=ticketing),
+            skip_full_sync=skip_full_sync,
+            sync_resource_types=tuple(opt.csv_list(sync_resource_types)),
         )
         from baton_cli.cli.daemon_log import LogObserver
         from baton_cli.cli.daemon_view import DaemonLines, DaemonView, LiveLogStream
@@ -127,6 +134,7 @@ def register(app: typer.Typer) -> None:
                     cancel=cancel,
                     observer=observer,
                     force=force,
+                    health_server=(health_check_bind_address, health_check_port) if health_check else None,
                 )
         finally:
             sys.stdout.flush()

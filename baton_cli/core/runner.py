@@ -97,6 +97,8 @@ class RunnerSettings:
     finish_retry_seconds: float = 300.0
     # --provisioning / --ticketing: off by default, as upstream (handlers/gate.py).
     switches: Switches = field(default_factory=Switches)
+    skip_full_sync: bool = False  # --skip-full-sync
+    sync_resource_types: tuple[str, ...] = ()  # --sync-resource-types (a task's own list wins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +305,7 @@ class Runner:
         while True:
             if self._stop_polling():
                 break
+            self._observer.poll_scheduled(next_check)
             if next_check > 0 and self._wait(next_check):
                 break
             if not self._slots.acquire(self._stop_polling):
@@ -411,6 +414,8 @@ class Runner:
                 on_upload=lambda sent, total: self._observer.upload_progress(task_id, sent, total),
                 sleep=self._sleep,
                 switches=self._settings.switches,
+                skip_full_sync=self._settings.skip_full_sync,
+                sync_resource_types=self._settings.sync_resource_types,
             )
             try:
                 result = handle_task(run.task, ctx)

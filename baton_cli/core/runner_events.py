@@ -9,6 +9,7 @@ added here; :class:`RunnerObservers` fans one event out to several observers.
 Events, in the order a run produces them:
 
 ``ready()``                          Hello succeeded; the poll loop starts
+``poll_scheduled(seconds)``          the poll loop will ask for work again in ``seconds``
 ``polled(found)``                    a GetTask answered (found: it carried a task)
 ``poll_failed(error, retry_in)``     a GetTask failed; the loop waits ``retry_in`` seconds
 ``task_started(task_id, kind)``      a task's thread starts its handler
@@ -45,6 +46,8 @@ class RunnerObserver(Protocol):
 
     def task_note(self, task_id: str, kind: str, message: str) -> None: ...
 
+    def poll_scheduled(self, seconds: float) -> None: ...
+
     def polled(self, found: bool) -> None: ...
 
     def sync_phase(self, task_id: str, phase: str) -> None: ...
@@ -78,6 +81,9 @@ class NullRunnerObserver:
         pass
 
     def task_note(self, task_id: str, kind: str, message: str) -> None:
+        pass
+
+    def poll_scheduled(self, seconds: float) -> None:
         pass
 
     def polled(self, found: bool) -> None:
@@ -130,6 +136,10 @@ class RunnerObservers(NullRunnerObserver):
     def task_note(self, task_id: str, kind: str, message: str) -> None:
         for observer in self._observers:
             observer.task_note(task_id, kind, message)
+
+    def poll_scheduled(self, seconds: float) -> None:
+        for observer in self._observers:
+            observer.poll_scheduled(seconds)
 
     def polled(self, found: bool) -> None:
         for observer in self._observers:

@@ -77,6 +77,9 @@ class PlatformTaskSource:
         self._rpc_timeout = rpc_timeout
         self._finish_timeout = finish_timeout
         self._sleep = sleep
+        # For /metrics: bytes of c1z files uploaded, and upload attempts that had to be repeated.
+        self.upload_bytes = 0
+        self.upload_retries = 0
 
     @property
     def host_id(self) -> str:
@@ -85,6 +88,11 @@ class PlatformTaskSource:
     @property
     def target(self) -> str:
         return self._channel.target
+
+    @property
+    def token_fetches(self) -> int:
+        """Access tokens obtained so far (the first and every refresh)."""
+        return int(getattr(self._tokens, "fetches", 0))
 
     # -- TaskSource ----------------------------------------------------------------------------
 
@@ -150,8 +158,11 @@ class PlatformTaskSource:
                     last,
                 )
                 self._sleep(wait)
+            if attempt:
+                self.upload_retries += 1
             try:
                 self._upload_once(task_id, path, on_progress)
+                self.upload_bytes += path.stat().st_size
                 return
             except PlatformError as exc:
                 last = exc

@@ -7,6 +7,7 @@ upstream samples, so they are tested here on crafted MANIFEST records and tables
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +28,9 @@ from baton_cli.c1z.v3.sstable import (
     Entry,
     RangeDeletion,
 )
-from baton_cli.errors import C1ZUnsupportedFormat
+from baton_cli.errors import C1ZError, C1ZUnsupportedFormat
 from tests.c1z import v3_support as v3
+from tests.external import fixture_path
 
 LABEL = Path("crafted.c1z")
 
@@ -293,3 +295,70 @@ def test_tuple_escaping_round_trips() -> None:
     encoded = encode_tuple(elements)
     assert b"\x01\x01" in encoded and b"\x01\x02" in encoded
     assert decode_tuple(encoded) == elements
+
+
+def test_any_damage_to_a_manifest_record_is_a_one_line_refusal(tmp_path: Path) -> None:
+    """Every payload byte of the template's MANIFEST changed, its chunk re-signed: read or refused."""
+    _, files = v3.unpack(fixture_path("file-template-sdk-v0.25.0-pebble.c1z"))
+    log = files[v3.live_manifest_name(files)]
+    chunks = []
+    pos = 0
+    while pos < len(log):
+        (length,) = struct.unpack_from("<H", log, pos + 4)
+        assert log[pos + 6] == 1  # the samples hold FULL chunks only
+        chunks.append(log[pos + 7 : pos + 7 + length])
+        pos += 7 + length
+    outcomes = {"read": 0, "refused": 0}
+    path = tmp_path / "MANIFEST-000001"
+    for i, payload in enumerate(chunks):
+        for at in range(len(payload)):
+            changed = bytearray(payload)
+            changed[at] ^= 0x41
+            records = [*chunks[:i], bytes(changed), *chunks[i + 1 :]]
+            path.write_bytes(b"".join(v3.manifest_chunk(r) for r in records))
+            try:
+                live_tables(LABEL, path)
+                outcomes["read"] += 1
+            except C1ZError as exc:
+                assert "\n" not in str(exc)
+                outcomes["refused"] += 1
+    assert outcomes["read"] > 0 and outcomes["refused"] > 0
+
+
+# -- §7: the engine-meta keys -----------------------------------------------------------------
+
+
+def _store(entries: list[tuple[bytes, int, int, bytes]]) -> None:
+    from baton_cli.c1z.v3.file import V3File
+
+    table = live(meta(1, b"\x03", b"\x03\xff\xff", (1, 99)), FakeTable(entries))
+    V3File(LABEL, None, None, [table])  # type: ignore[arg-type]
+
+
+RECORD = (b"\x03\x02\x00user\x00alice", 5, KIND_SET, b"")
+
+
+@pytest.mark.parametrize(
+    ("meta_entries", "found"),
+    [
+        ([(b"\x03\xffkeyspace_version", 9, KIND_SET, b"\x00\x00\x00\x03")], "keyspace version 00000003"),
+        ([], "the old multi-sync key layout (no keyspace_version)"),
+        (
+            [
+                (b"\x03\xffkeyspace_version", 9, KIND_SET, b"\x00\x00\x00\x02"),
+                (b"\x03\xffgrant_entitlement_id_format", 9, KIND_SET, b"\x00\x00\x00\x07"),
+            ],
+            "grant entitlement id format 00000007",
+        ),
+    ],
+)
+def test_unknown_key_layouts_are_refused(
+    meta_entries: list[tuple[bytes, int, int, bytes]], found: str
+) -> None:
+    with pytest.raises(C1ZUnsupportedFormat, match=re.escape(found)):
+        _store([RECORD, *meta_entries])
+
+
+def test_known_key_layouts_open() -> None:
+    _store([RECORD, (b"\x03\xffkeyspace_version", 9, KIND_SET, b"\x00\x00\x00\x02")])
+    _store([])  # an empty store needs no version

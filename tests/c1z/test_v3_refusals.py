@@ -390,3 +390,38 @@ def test_tar_payloads_open(
     path.write_bytes(path.read_bytes()[: -len(payload) // 2])
     message = _refused(path, tmp_path / "work")
     assert "payload is not a valid tar stream" in message
+
+
+def test_an_unwritable_scratch_directory_is_one_line(tmp_path: Path) -> None:
+    from baton_cli.c1z.v3 import V3File
+
+    not_a_directory = tmp_path / "scratch"
+    not_a_directory.write_bytes(b"")  # unpacking into it fails as a full or read-only disk would
+    with pytest.raises(C1ZError, match=r"cannot unpack c1z file .*file-template-sdk-v0\.25\.0-pebble\.c1z: "):
+        V3File.open(fixture_path(TEMPLATE), not_a_directory)
+
+
+@pytest.mark.parametrize("name", ["../escape.sst", "/abs/000021.sst", "a/../../b", "", "x\\\\y"])
+def test_payload_names_cannot_leave_the_work_directory(
+    tmp_path: Path, template: tuple[manifest_pb2.C1ZManifestV3, Files], name: str
+) -> None:
+    manifest, files = template
+    indexed = v3.write(tmp_path / "indexed.c1z", manifest, {**files, name: b"x"})
+    assert "is not a plain relative path" in _refused(indexed, tmp_path / "work")
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for entry in [*sorted(files), name]:
+            info = tarfile.TarInfo(entry)
+            body = files.get(entry, b"x")
+            info.size = len(body)
+            archive.addfile(info, io.BytesIO(body))
+    changed = manifest_pb2.C1ZManifestV3()
+    changed.CopyFrom(manifest)
+    changed.payload_encoding = manifest_pb2.PAYLOAD_ENCODING_TAR
+    body = changed.SerializeToString()
+    tarred = tmp_path / "tar.c1z"
+    tarred.write_bytes(v3.MAGIC + struct.pack(">I", len(body)) + body + buffer.getvalue())
+    if name:  # tar cannot hold an empty name
+        assert "is not a plain relative path" in _refused(tarred, tmp_path / "work")
+    assert not (tmp_path / "escape.sst").exists() and not Path("/abs").exists()

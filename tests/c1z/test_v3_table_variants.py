@@ -9,17 +9,22 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import cramjam
 import pytest
 import xxhash
 import zstandard
 
 from baton_cli.c1z import C1ZReader
+from baton_cli.c1z.v3.sstable import Table
+from baton_cli.errors import C1ZError
 from tests.c1z import v3_support as v3
 from tests.external import fixture_path
 
 TEMPLATE = "file-template-sdk-v0.25.0-pebble.c1z"
 TABLE = "000021.sst"
 TWO_LEVEL = 1 << 5
+# c1z-v3.md §5.7: the 53-byte range-deletion block of 000019.sst (at 1566, checked below).
+RANGE_DEL_000019 = (1566, 53)
 
 
 def _sign(block: bytes, compression: int, checksum: str) -> bytes:
@@ -119,3 +124,77 @@ def test_table_variants_read_like_the_original(
         counts = reader.counts(run.sync_id)
     assert run.sync_id == "3MieZwfT42aynlAKC3KNybC749V" and run.finished
     assert (counts.resource_types, counts.resources, counts.entitlements, counts.grants) == (4, 15, 11, 40)
+
+
+def _read_all(path: Path) -> None:
+    table = Table(Path("robust.c1z"), path)
+    try:
+        for _ in table.entries(b"", None):
+            pass
+        table.range_deletions()
+    finally:
+        table.close()
+
+
+@pytest.mark.parametrize("name", ["000021.sst", "000019.sst"])
+def test_any_damage_to_uncompressed_blocks_is_a_one_line_refusal(tmp_path: Path, name: str) -> None:
+    """Every byte of the index, metaindex and range-deletion blocks, changed and re-signed.
+
+    The checksum no longer catches these, so the block decoders must: each variant either reads
+    or is refused as a C1ZError; nothing else (no IndexError, struct.error...) may escape.
+    """
+    _, files = v3.unpack(fixture_path(TEMPLATE))
+    table = files[name]
+    meta, index = v3.table_handles(table)
+    handles = [index, meta]
+    if name == "000019.sst":
+        start = RANGE_DEL_000019[0]
+        assert table[start : start + 4] == b"\x02\x00\x00\x00"  # its custom header: 2 boundary keys
+        handles.append(RANGE_DEL_000019)
+    refused = 0
+    for handle in handles:
+        assert table[handle[0] + handle[1]] == 0, "uncompressed blocks only"
+        for at in range(handle[1]):
+            for value in {table[handle[0] + at] ^ 0x01, table[handle[0] + at] ^ 0x80, 0xFF}:
+                path = tmp_path / name
+                path.write_bytes(v3.with_block_byte(table, handle, at, value, resign=True))
+                try:
+                    _read_all(path)
+                except C1ZError as exc:
+                    assert "\n" not in str(exc)
+                    refused += 1
+    assert refused > 0
+
+
+def test_any_damage_to_a_data_block_is_a_one_line_refusal(tmp_path: Path) -> None:
+    """The sync run's data block of 000021.sst, decompressed, changed byte by byte, stored raw.
+
+    The changed block is appended with a new index pointing at it, both signed, so only the
+    columnar decoders stand between a bad byte and a wrong answer.
+    """
+    _, files = v3.unpack(fixture_path(TEMPLATE))
+    table = files[TABLE]
+    meta, index = v3.table_handles(table)
+    data_length = index[0] - 5
+    assert table[data_length] == 1  # Snappy
+    block = bytes(cramjam.snappy.decompress_raw(table[:data_length]))
+    assert len(block) == 1747  # c1z-v3.md §5.7
+    refused = read = 0
+    for at in range(0, len(block), 3):
+        changed = bytearray(block)
+        changed[at] ^= 0x5A
+        body = table[:-61]
+        data_handle = (len(body), len(changed))
+        body += _sign(bytes(changed), 0, "crc")
+        top = _index_block(b"\x04", *data_handle)
+        index_handle = (len(body), len(top))
+        body += _sign(top, 0, "crc")
+        path = tmp_path / TABLE
+        path.write_bytes(body + _footer(table, meta, index_handle, _attributes(table), 1))
+        try:
+            _read_all(path)
+            read += 1
+        except C1ZError as exc:
+            assert "\n" not in str(exc)
+            refused += 1
+    assert refused > 0 and read > 0  # value bytes may change freely; structure bytes may not

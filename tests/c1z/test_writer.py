@@ -13,7 +13,12 @@ from google.protobuf import any_pb2
 
 from baton_cli.c1z import C1ZReader, C1ZWriter
 from baton_cli.c1z.ksuid import ksuid_unix_seconds
-from baton_cli.errors import C1ZError, FailedPreconditionError, NotFoundError, UsageError
+from baton_cli.errors import (
+    FailedPreconditionError,
+    NotFoundError,
+    ResourceExhaustedError,
+    UsageError,
+)
 from baton_cli.pb.c1.connector.v2 import (
     annotation_grant_pb2,
     annotation_trait_pb2,
@@ -270,10 +275,11 @@ def test_failed_save_leaves_the_target_untouched(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, failing, boom)
-    with pytest.raises(C1ZError) as info:
+    with pytest.raises(ResourceExhaustedError) as info:  # a full disk: exit 8, naming the place
         writer.save()
     monkeypatch.undo()
     assert "sync.c1z" in str(info.value) and "\n" not in str(info.value)
+    assert f"no space left in {out_dir}" in str(info.value)
     assert _snapshot(out_dir) == before
     assert list(work.iterdir()) == []
     with pytest.raises(FailedPreconditionError):

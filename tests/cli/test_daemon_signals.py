@@ -138,3 +138,34 @@ def test_a_task_the_platform_cancels_stays_cancelled(emulator: EmulatorServer, t
     record = emulator.queue.get(task_id)
     assert (record.state, record.status_code) == ("failed", 1), daemon.stderr
     assert "task was cancelled" in record.status_message
+
+
+def test_health_server_and_health_check_command(emulator: EmulatorServer, tmp_path: Path) -> None:
+    import re
+
+    from tests.cli.process import baton
+
+    (tmp_path / "work").mkdir()
+    daemon = start_daemon(emulator, tmp_path, "runner-h", "--health-check", "--health-check-port", "0")
+    try:
+        [line] = daemon.wait_for_lines("health server on http://127.0.0.1:")
+        match = re.search(r"127\.0\.0\.1:(\d+)", line)
+        assert match is not None
+        port = match.group(1)
+        daemon.wait_for_lines("ready: polling for tasks")
+        for endpoint in ("ready", "live", "health"):
+            probe = baton("health-check", "--endpoint", endpoint, "--health-check-port", port, cwd=tmp_path)
+            assert probe.returncode == 0, (endpoint, probe.stdout, probe.stderr)
+        assert (
+            '"status": "alive"'
+            in baton("health-check", "--endpoint", "live", "--health-check-port", port, cwd=tmp_path).stdout
+        )
+        daemon.signal(signal.SIGTERM)
+        assert daemon.finish() == 0, daemon.stderr
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+    gone = baton(
+        "health-check", "--endpoint", "ready", "--health-check-port", port, "--timeout", "2", cwd=tmp_path
+    )
+    assert gone.returncode == 14 and "cannot reach" in gone.stderr

@@ -91,6 +91,26 @@ def test_sync_task_uploads_a_c1z_with_the_synced_rows_and_finishes_success(
     )
 
 
+def test_a_task_asking_for_pebble_gets_a_v1_file(tmp_path: Path, work: Path) -> None:
+    """We read v3 but write v1 only; the platform accepts v1 whatever the task asked (c1z.md §1)."""
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    source = FakeTaskSource([sync_task(storage_engine="pebble")], upload_dir=uploads)
+    runner = Runner(
+        demo(tmp_path, *DEMO_FLAGS),
+        source,
+        RunnerSettings(c1z_temp_dir=work, exit_when_idle=True),
+        cancel=CancelToken(),
+        env={},
+        sleep=SleepRecorder(),
+    )
+    runner.run()
+    assert source.outcome("s1") == Success()
+    uploaded = source.uploads[0][1]
+    assert uploaded.read_bytes()[:5] == b"C1ZF\x00"
+    assert read_counts(uploaded) == ("full", Counts(3, 8, 3, 10))
+
+
 def test_targeted_sync_resources_become_targets_with_parents() -> None:
     parent = ResourceId(resource_type="org", resource="o1")
     task = Task.SyncFullTask(

@@ -18,6 +18,7 @@ from baton_cli.c1z.v3.merge import LiveTable, fragment, latest
 from baton_cli.c1z.v3.pebble_manifest import live_tables
 from baton_cli.c1z.v3.problems import corrupt, unsupported
 from baton_cli.c1z.v3.sstable import RangeDeletion, Table
+from baton_cli.errors import C1ZError
 from baton_cli.pb.c1.c1z.v3 import manifest_pb2
 from baton_cli.pb.c1.storage.v3 import records_pb2
 
@@ -49,9 +50,13 @@ class V3File:
     def open(cls, path: str | os.PathLike[str], scratch: Path, limits: DecodeLimits | None = None) -> V3File:
         source = Path(path)
         limits = limits or DecodeLimits.from_env()
-        with source.open("rb") as fh:
-            envelope = read_envelope(source, fh)
-            unpack_payload(source, fh, envelope, scratch, limits)
+        try:
+            with source.open("rb") as fh:
+                envelope = read_envelope(source, fh)
+                unpack_payload(source, fh, envelope, scratch, limits)
+        except OSError as exc:
+            # A full disk or an unreadable file: one line, as for v1 files.
+            raise C1ZError(f"cannot unpack c1z file {source}: {exc.strerror or exc}") from None
         checkpoint = open_checkpoint(source, scratch)
         opened: dict[int, Table] = {}
         try:
@@ -134,8 +139,7 @@ class V3File:
         return found
 
     def stats(self) -> records_pb2.SyncStatsRecord | None:
-        for key, value in self.items(*_exact(keyspace.meta_key(keyspace.META_STATS))):
-            del key
+        for _key, value in self.items(*_exact(keyspace.meta_key(keyspace.META_STATS))):
             try:
                 return records_pb2.SyncStatsRecord.FromString(value)
             except DecodeError:

@@ -8,6 +8,7 @@ block in memory however large the file is.
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,7 +156,9 @@ class Table:
     def _read_meta(self) -> None:
         meta = self._columnar(self._metaindex, 0, KEY_VALUE_SCHEMA, "metaindex")
         self._range_del: Handle | None = None
-        for name, value in zip(meta.slices(0), meta.slices(1), strict=True):
+        with self._guard("metaindex", self._metaindex.offset):
+            names, values = meta.slices(0), meta.slices(1)
+        for name, value in zip(names, values, strict=True):
             if name in _META_REFUSED:
                 raise unsupported(self.label, f"{_META_REFUSED[name]} ({self.name})")
             if name == META_VALUE_INDEX:
@@ -169,7 +172,9 @@ class Table:
                     self._range_del = handle
                 else:
                     # Not needed to read keys; read anyway so its checksum is verified too.
-                    self._columnar(handle, 0, KEY_VALUE_SCHEMA, "properties")
+                    properties = self._columnar(handle, 0, KEY_VALUE_SCHEMA, "properties")
+                    with self._guard("properties", handle.offset):
+                        properties.slices(0), properties.slices(1)
 
     def _checksum(self, data: bytes) -> int:
         if self._checksum_type == CHECKSUM_CRC32C:
@@ -215,7 +220,7 @@ class Table:
             return ColumnarBlock.parse(buf, header, schema)
         except UnsupportedColumn as exc:
             raise unsupported(self.label, f"{exc} ({self.name}, {kind} block)") from None
-        except (ColumnError, IndexError) as exc:
+        except (ColumnError, IndexError, struct.error) as exc:
             raise self._fail(f"{kind} block at {handle.offset}: {exc}") from None
 
     def _guard(self, kind: str, offset: int) -> _Guard:
@@ -310,5 +315,6 @@ class _Guard:
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if isinstance(exc, UnsupportedColumn):
             raise unsupported(self._table.label, f"{exc} ({self._table.name})") from None
-        if isinstance(exc, (ColumnError, IndexError, ValueError)) and not isinstance(exc, C1ZError):
+        decoding = (ColumnError, IndexError, ValueError, struct.error)
+        if isinstance(exc, decoding) and not isinstance(exc, C1ZError):
             raise self._table._fail(f"{self._kind} block at {self._offset}: {exc}") from None

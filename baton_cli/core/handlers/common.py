@@ -49,6 +49,10 @@ class TaskContext:
     switches: Switches = field(default_factory=Switches)
     # Paces progress notes (a sync's at most every 10 s); tests inject their own.
     clock: Callable[[], float] = time.monotonic
+    # --skip-full-sync: sync tasks upload an empty finished full sync (cli.md §3.1).
+    skip_full_sync: bool = False
+    # --sync-resource-types: the runner's filter, used when a task has none of its own.
+    sync_resource_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,11 @@ import tempfile
 from pathlib import Path
 
 from baton_cli.c1z import C1ZWriter
+from baton_cli.c1z.workdir import NO_ROOM_ERRNOS
 from baton_cli.connector.api import ResourceId
 from baton_cli.core.handlers.common import HandlerResult, TaskContext, Unreported, failure_from
 from baton_cli.core.heartbeat import REASON_SERVER_CANCELLED, TaskHeartbeat, heartbeat_interval
-from baton_cli.core.progress import Phase, RowKind
+from baton_cli.core.progress import Phase, RowKind, row_count
 from baton_cli.core.sync import SyncEngine
 from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.task_source import Failure, Success
@@ -30,15 +31,16 @@ TEMP_PREFIX = "baton-sdk-sync-upload"
 INVARIANT_PREFIX = "ingestion invariant"
 
 
-def sync_options(task: Task.SyncFullTask) -> SyncOptions:
-    """The task's choices as engine options (runner.md §6 step 3)."""
+def sync_options(task: Task.SyncFullTask, runner_types: tuple[str, ...] = ()) -> SyncOptions:
+    """The task's choices as engine options (runner.md §6 step 3); the task's own resource
+    type list wins over the runner's ``--sync-resource-types``."""
     resources = task.targeted_sync_resources
     targets = tuple(_resource_id(r.id) for r in resources)
     parents = tuple(
         _resource_id(r.parent_resource_id) if r.parent_resource_id.resource else None for r in resources
     )
     return SyncOptions(
-        resource_type_ids=tuple(task.sync_resource_type_ids),
+        resource_type_ids=tuple(task.sync_resource_type_ids) or runner_types,
         targets=targets,
         target_parents=parents,
         skip_entitlements_and_grants=task.skip_entitlements_and_grants,
@@ -65,7 +67,9 @@ def handle_sync_full(task: Task.SyncFullTask, ctx: TaskContext) -> HandlerResult
     try:
         path = _new_temp_file(ctx)
     except OSError as exc:
-        return Failure(int(StatusCode.UNKNOWN), f"cannot create a temporary c1z file: {exc}")
+        # A full disk is worth retrying on another runner; anything else is a local problem.
+        code = StatusCode.RESOURCE_EXHAUSTED if exc.errno in NO_ROOM_ERRNOS else StatusCode.UNKNOWN
+        return Failure(int(code), f"cannot create a temporary c1z file: {exc}")
     try:
         return _sync_with_heartbeat(task, ctx, path)
     finally:
@@ -115,7 +119,27 @@ def _sync_with_heartbeat(task: Task.SyncFullTask, ctx: TaskContext, path: Path) 
 
 
 def _sync_and_upload(task: Task.SyncFullTask, ctx: TaskContext, path: Path) -> None:
-    options = sync_options(task)
+    if ctx.skip_full_sync:
+        _write_empty_sync(path, ctx)
+    else:
+        _sync_into(path, task, ctx)
+    # A cancelled task's result would be thrown away by the platform: do not upload it.
+    if ctx.cancel.cancelled:
+        raise CancelledError(f"cancelled: {ctx.cancel.reason}")
+    ctx.source.upload(ctx.task_id, path, on_progress=ctx.on_upload)
+
+
+def _write_empty_sync(path: Path, ctx: TaskContext) -> None:
+    """``--skip-full-sync``: an empty, finished full sync, as upstream's runner uploads."""
+    with C1ZWriter.open(path, tmp_dir=ctx.temp_dir or path.parent) as writer:
+        writer.start_sync("full")
+        writer.end_sync()
+        writer.save()
+    ctx.note(f"task {ctx.task_id}: --skip-full-sync: uploading an empty full sync")
+
+
+def _sync_into(path: Path, task: Task.SyncFullTask, ctx: TaskContext) -> None:
+    options = sync_options(task, ctx.sync_resource_types)
     temp_dir = ctx.temp_dir or path.parent
     # Leaving the block with an error discards the work copy (a non-resumable writer aborts).
     with C1ZWriter.open(path, tmp_dir=temp_dir) as writer:
@@ -130,15 +154,11 @@ def _sync_and_upload(task: Task.SyncFullTask, ctx: TaskContext, path: Path) -> N
             workers=ctx.workers,
         ).run()
         writer.save()
-    ctx.note(f"task {ctx.task_id}: synced {_counts(result.counts)}; uploading {path.stat().st_size} bytes")
-    # A cancelled task's result would be thrown away by the platform: do not upload it.
-    if ctx.cancel.cancelled:
-        raise CancelledError(f"cancelled: {ctx.cancel.reason}")
-    ctx.source.upload(ctx.task_id, path, on_progress=ctx.on_upload)
+    ctx.note(f"task {ctx.task_id}: synced {_counts(result.counts)}; uploading {path.stat().st_size:,} bytes")
 
 
 def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
+    return ", ".join(row_count(kind, n) for kind, n in counts.items())
 
 
 PROGRESS_INTERVAL_SECONDS = 10.0
@@ -173,5 +193,5 @@ class _TaskSyncObserver:
 
     def _report(self) -> None:
         self._last = self._ctx.clock()
-        counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in self._rows.items()) or "no rows yet"
+        counts = ", ".join(row_count(kind, n) for kind, n in self._rows.items()) or "no rows yet"
         self._ctx.note(f"task {self._ctx.task_id}: {self._phase} ({counts})")

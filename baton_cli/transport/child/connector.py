@@ -100,6 +100,10 @@ class ChildConnector:
                 self._metadata = response.metadata
             return self._metadata
 
+    def ping(self, timeout: float) -> None:
+        """One GetMetadata within ``timeout``: the readiness probe after launch."""
+        self.call("GetMetadata", self._connector.GetMetadata, _pb_get_metadata(), timeout=timeout)
+
     def validate(self) -> None:
         response = self.call(
             "Validate", self._connector.Validate, connector_pb2.ConnectorServiceValidateRequest()

@@ -22,7 +22,6 @@ import grpc
 
 from baton_cli.core.cancel import CancelToken
 from baton_cli.errors import BatonError, ConnectorError, StatusCode
-from baton_cli.pb.c1.connector.v2 import connector_pb2
 from baton_cli.pb.c1.connector_wrapper.v1 import connector_wrapper_pb2
 from baton_cli.transport.child.connector import DEFAULT_CALL_TIMEOUT_SECONDS, ChildConnector
 from baton_cli.transport.child.credentials import new_launch_credentials
@@ -131,15 +130,9 @@ class ChildSession:
     def _wait_ready(self, budget: float) -> None:
         assert self.process is not None
         deadline = time.monotonic() + budget
-        request = connector_pb2.ConnectorServiceGetMetadataRequest()
         while True:
             try:
-                self.connector.call(
-                    "GetMetadata",
-                    self.connector._connector.GetMetadata,
-                    request,
-                    timeout=max(0.1, deadline - time.monotonic()),
-                )
+                self.connector.ping(timeout=max(0.1, deadline - time.monotonic()))
                 return
             except BatonError as exc:
                 if self.process.returncode is not None or self.process.wait(0) is not None:
