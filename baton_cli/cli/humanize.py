@@ -8,14 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from baton_cli.core.progress import RowKind
-
-_KIND_NOUNS = {
-    RowKind.RESOURCE_TYPES: ("resource type", "resource types"),
-    RowKind.RESOURCES: ("resource", "resources"),
-    RowKind.ENTITLEMENTS: ("entitlement", "entitlements"),
-    RowKind.GRANTS: ("grant", "grants"),
-}
+from baton_cli.core.progress import RowKind, row_count
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:
@@ -25,8 +18,7 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
 
 
 def kind_count(kind: RowKind, n: int) -> str:
-    singular, plural = _KIND_NOUNS[kind]
-    return count(n, singular, plural)
+    return row_count(kind.value, n)
 
 
 def kind_counts(counts: Mapping[str, int]) -> str:

@@ -25,9 +25,10 @@ from baton_cli.errors import FailedPreconditionError
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2
 
 DEFAULT_MAX_DEPTH = 20
-# Upstream flushes at 10,000 waiting grants; each decoded Grant costs ~6 KB here, so we flush
-# sooner (measured: 118 MB -> 65 MB peak for a 100-role demo sync, same speed).
-FLUSH_THRESHOLD = 2_000
+# Upstream flushes at 10,000 waiting grants. Waiting grants are kept serialized (a few hundred
+# bytes each, where a decoded Grant costs ~6 KB), so upstream's number costs little memory and
+# a grant that several sources reach is written once per flush instead of once per source.
+FLUSH_THRESHOLD = 10_000
 # Destination entitlements kept decoded; bounded so huge graphs do not hold every one.
 _ENTITLEMENT_CACHE = 4096
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
@@ -324,7 +325,7 @@ class _GrantWriter:
         # (destination id, principal) -> that principal's current grants on it, for keys with
         # unflushed writes; lookups consult it before the store.
         self._pending: dict[tuple[str, str, str], _Held] = {}
-        self._dirty: dict[str, ExpandedRow | Grant] = {}
+        self._dirty: dict[str, ExpandedRow] = {}
         self._dirty_entitlements: set[str] = set()
         self._destinations: dict[str, _Destination | None] = {}
         self.created = 0
@@ -364,9 +365,11 @@ class _GrantWriter:
                 continue
             changed = False
             for index, entry in enumerate(current):
-                grant = current[index] = Grant.FromString(entry) if isinstance(entry, bytes) else entry
+                grant = Grant.FromString(entry) if isinstance(entry, bytes) else entry
                 if add_source(grant, dest_id, source_id, direct):
-                    self._dirty[grant.id] = grant
+                    row = _row(grant)
+                    current[index] = row[6]  # kept serialized until another source reaches it
+                    self._dirty[grant.id] = row
                     self.updated += 1
                     changed = True
             if changed:
@@ -398,15 +401,13 @@ class _GrantWriter:
 
     def flush(self) -> None:
         if self._dirty:
-            self._store.upsert_expanded_rows([_row(entry) for entry in self._dirty.values()])
+            self._store.upsert_expanded_rows(list(self._dirty.values()))
         self._dirty.clear()
         self._pending.clear()
         self._dirty_entitlements.clear()
 
 
-def _row(entry: ExpandedRow | Grant) -> ExpandedRow:
-    if isinstance(entry, tuple):
-        return entry
+def _row(entry: Grant) -> ExpandedRow:
     entitlement = entry.entitlement
     target = entitlement.resource.id
     principal = entry.principal.id

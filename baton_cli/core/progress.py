@@ -25,6 +25,20 @@ class RowKind(StrEnum):
     GRANTS = "grants"
 
 
+_NOUNS = {
+    "resource_types": ("resource type", "resource types"),
+    "resources": ("resource", "resources"),
+    "entitlements": ("entitlement", "entitlements"),
+    "grants": ("grant", "grants"),
+}
+
+
+def row_count(kind: str, n: int) -> str:
+    """``1 resource type``, ``12,345 grants``: how every display and note counts rows."""
+    singular, plural = _NOUNS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
+    return f"{n:,} {singular if n == 1 else plural}"
+
+
 class SyncObserver(Protocol):
     def phase_started(self, phase: Phase) -> None: ...
 

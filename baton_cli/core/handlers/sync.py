@@ -18,7 +18,7 @@ from baton_cli.c1z.workdir import NO_ROOM_ERRNOS
 from baton_cli.connector.api import ResourceId
 from baton_cli.core.handlers.common import HandlerResult, TaskContext, Unreported, failure_from
 from baton_cli.core.heartbeat import REASON_SERVER_CANCELLED, TaskHeartbeat, heartbeat_interval
-from baton_cli.core.progress import Phase, RowKind
+from baton_cli.core.progress import Phase, RowKind, row_count
 from baton_cli.core.sync import SyncEngine
 from baton_cli.core.sync_options import SyncOptions
 from baton_cli.core.task_source import Failure, Success
@@ -154,11 +154,11 @@ def _sync_into(path: Path, task: Task.SyncFullTask, ctx: TaskContext) -> None:
             workers=ctx.workers,
         ).run()
         writer.save()
-    ctx.note(f"task {ctx.task_id}: synced {_counts(result.counts)}; uploading {path.stat().st_size} bytes")
+    ctx.note(f"task {ctx.task_id}: synced {_counts(result.counts)}; uploading {path.stat().st_size:,} bytes")
 
 
 def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
+    return ", ".join(row_count(kind, n) for kind, n in counts.items())
 
 
 PROGRESS_INTERVAL_SECONDS = 10.0
@@ -193,5 +193,5 @@ class _TaskSyncObserver:
 
     def _report(self) -> None:
         self._last = self._ctx.clock()
-        counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in self._rows.items()) or "no rows yet"
+        counts = ", ".join(row_count(kind, n) for kind, n in self._rows.items()) or "no rows yet"
         self._ctx.note(f"task {self._ctx.task_id}: {self._phase} ({counts})")
