@@ -45,6 +45,7 @@ _LABELS = {
 }
 _WALKS = (Phase.LIST_ENTITLEMENTS, Phase.LIST_GRANTS)
 BAR_WIDTH = 24
+MIN_RATE_SECONDS = 0.05
 
 
 class SyncTally:
@@ -205,7 +206,8 @@ class RichProgress:
                 Text(f"{_LABELS[kind]:<16}", style="bold"),
                 humanize.count(tally.rows[kind], "row"),
                 humanize.count(tally.pages[kind], "page"),
-                humanize.rate(tally.kind_rate(kind)),
+                # A kind whose rows all came in one instant has no rate to speak of.
+                humanize.rate(tally.kind_rate(kind)) if tally.kind_elapsed(kind) >= MIN_RATE_SECONDS else "-",
                 humanize.duration(tally.kind_elapsed(kind)),
             )
         return Group(head, kinds)

@@ -152,3 +152,13 @@ def test_warnings_reach_stderr_with_progress_off(tmp_path: Path) -> None:
     warnings = [line for line in result.stderr.splitlines() if line.startswith("sync: warning: ")]
     assert warnings[0] == "sync: warning: skipped target user:nobody: the connector has no such resource"
     assert f"; {len(warnings)} warnings (on stderr)" in result.stdout
+
+
+def test_a_kind_stored_in_one_instant_shows_no_rate() -> None:
+    clock = FakeClock()
+    view = RichProgress(Console(file=io.StringIO()), clock=clock)
+    view.phase_started(Phase.LIST_RESOURCE_TYPES)
+    view.page_stored(RowKind.RESOURCE_TYPES, 3)
+    view.phase_started(Phase.LIST_RESOURCES)
+    line = next(line for line in render(view).splitlines() if "resource types" in line)
+    assert "rows/s" not in line and " - " in line

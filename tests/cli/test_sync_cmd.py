@@ -158,9 +158,11 @@ def test_a_file_that_is_not_c1z_is_refused_not_overwritten(tmp_path: Path) -> No
 def test_rich_display_shows_phase_rows_and_rate() -> None:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=120)
-    with RichProgress(console) as display:
+    now = [0.0]
+    with RichProgress(console, clock=lambda: now[0]) as display:
         display.phase_started(Phase.LIST_RESOURCES)
         display.page_stored(RowKind.RESOURCES, 100)
+        now[0] = 1.0
         display.page_stored(RowKind.RESOURCES, 50)
     text = buffer.getvalue()
     assert "list-resources" in text or "done" in text
