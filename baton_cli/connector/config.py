@@ -9,6 +9,7 @@ values never appear in messages or reprs.
 from __future__ import annotations
 
 import csv
+import difflib
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -113,7 +114,7 @@ def resolve_config(
     it is required.
     """
     by_name = {field.name: field for field in fields}
-    from_flags = _parse_argv(by_name, argv)
+    from_flags = _parse_argv(by_name, argv, reserved_keys)
     from_file = _read_config_file(by_name, config_file, cwd, reserved_keys)
     values: dict[str, ConfigValue] = {}
     for field in fields:
@@ -186,7 +187,9 @@ def _from_text(field: ConfigField, text: str, source: str) -> ConfigValue:
     return _check_choices(field, value, source)
 
 
-def _parse_argv(by_name: Mapping[str, ConfigField], argv: Sequence[str]) -> dict[str, ConfigValue]:
+def _parse_argv(
+    by_name: Mapping[str, ConfigField], argv: Sequence[str], runner_flags: Collection[str] = ()
+) -> dict[str, ConfigValue]:
     values: dict[str, ConfigValue] = {}
     index = 0
     after_bool_flag = False
@@ -206,7 +209,7 @@ def _parse_argv(by_name: Mapping[str, ConfigField], argv: Sequence[str]) -> dict
             if field.type != "bool" or has_value:
                 raise UsageError(f"unknown flag --{name}: only bool flags have a --no- form")
         if field is None:
-            raise UsageError(f"unknown flag --{name} ({_allowed_flags(by_name)})")
+            raise _unknown_flag(name, by_name, runner_flags)
         if field.type == "bool" and not has_value:
             values[field.name] = not negated
             after_bool_flag = True
@@ -224,10 +227,16 @@ def _parse_argv(by_name: Mapping[str, ConfigField], argv: Sequence[str]) -> dict
     return values
 
 
-def _allowed_flags(by_name: Mapping[str, ConfigField]) -> str:
-    if not by_name:
-        return "this connector takes no flags"
-    return "allowed: " + ", ".join(field.flag for field in sorted(by_name.values(), key=lambda f: f.name))
+def _unknown_flag(name: str, by_name: Mapping[str, ConfigField], runner_flags: Collection[str]) -> UsageError:
+    """Names both the runner's and the plugin's options and suggests the closest one."""
+    if name in runner_flags:
+        return UsageError(f"--{name} is a runner option this command does not take (see its --help)")
+    close = difflib.get_close_matches(name, [*by_name, *runner_flags], n=1, cutoff=0.6)
+    hint = f": did you mean --{close[0]}?" if close else ""
+    runner = " (runner options: see the command's --help)" if runner_flags else ""
+    flags = ", ".join(field.flag for field in sorted(by_name.values(), key=lambda f: f.name))
+    plugin = f"plugin flags: {flags}" if flags else "the plugin takes no flags"
+    return UsageError(f"unknown flag --{name}{hint} ({plugin}){runner}")
 
 
 def _read_config_file(
