@@ -137,6 +137,37 @@ def resolve_config(
     return Config(values, secret=[field.name for field in fields if field.secret])
 
 
+def config_sources(
+    fields: Sequence[ConfigField],
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    config_file: Path | None,
+    *,
+    cwd: Path,
+    reserved_keys: Collection[str] = (),
+) -> dict[str, tuple[ConfigValue, str]]:
+    """Each field's value and where it came from (``flag``, ``env``, ``file`` or ``default``).
+
+    Same precedence and parsing as :func:`resolve_config`, without refusing unset required
+    fields: ``baton config`` shows what is missing rather than failing on it.
+    """
+    by_name = {field.name: field for field in fields}
+    from_flags = _parse_argv(by_name, argv, reserved_keys)
+    from_file = _read_config_file(by_name, config_file, cwd, reserved_keys)
+    found: dict[str, tuple[ConfigValue, str]] = {}
+    for field in fields:
+        env_text = env.get(field.env_var, "")
+        if field.name in from_flags:
+            found[field.name] = (from_flags[field.name], "flag")
+        elif env_text:
+            found[field.name] = (_from_text(field, env_text, field.env_var), "env")
+        elif field.name in from_file:
+            found[field.name] = (from_file[field.name], "file")
+        else:
+            found[field.name] = (_zero(field) if field.default is None else field.default, "default")
+    return found
+
+
 def _zero(field: ConfigField) -> ConfigValue:
     zeros: dict[str, ConfigValue] = {"string": "", "int": 0, "bool": False, "string-list": []}
     return zeros[field.type]
