@@ -226,6 +226,16 @@ def build_connector(request: PluginRequest) -> tuple[Plugin, Connector]:
     return plugin, plugin.factory(config)
 
 
+def refuse_runner_names(plugin: Plugin) -> None:
+    """A plugin field may not reuse a runner option's name (cli.md §4: no reusing default fields)."""
+    clash = sorted(field.name for field in plugin.fields if field.name in RUNNER_CONFIG_KEYS)
+    if clash:
+        names = ", ".join(f"--{name}" for name in clash)
+        raise ConnectorError(
+            f"plugin {plugin.name!r} declares {names}, which the runner already uses: rename the field"
+        )
+
+
 def resolve_plugin(request: PluginRequest) -> tuple[Plugin, Config]:
     """The plugin and its resolved configuration, before the connector is built."""
     env = dict(os.environ) if request.env is None else dict(request.env)
@@ -236,6 +246,7 @@ def resolve_plugin(request: PluginRequest) -> tuple[Plugin, Config]:
         if config_file.suffix not in (".yaml", ".yml"):
             raise UsageError(f"BATON_CONFIG_PATH must name a .yaml or .yml file, got {str(config_file)!r}")
     plugin = load_plugin(request.spec, cwd=cwd)
+    refuse_runner_names(plugin)
     config = resolve_config(
         plugin.fields, list(request.args), env, config_file, cwd=cwd, reserved_keys=RUNNER_CONFIG_KEYS
     )

@@ -101,6 +101,23 @@ def _application() -> typer.Typer:
     return found if found is not None else root.app
 
 
+def _config_defaults(args: list[str]) -> dict[str, Any] | None:
+    """Runner options from the config file, for the command about to run (see config_file.py)."""
+    from pathlib import Path
+
+    from baton_cli.cli import config_file
+    from baton_cli.cli.commands import load
+
+    name = next((arg for arg in args if not arg.startswith("-")), None)
+    command = load(name) if name is not None else None
+    if command is None or "--help" in args or "-h" in args:
+        return None
+    path = config_file.config_path(args, os.environ, Path.cwd())
+    if path is None:
+        return None
+    return config_file.default_map(name or "", command, config_file.read_document(path)) or None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point; exit codes follow gRPC status codes (cli.md §7)."""
     args = list(argv) if argv is not None else sys.argv[1:]
@@ -130,7 +147,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         # upstream's one-shot flags (--list-ticket-schemas, --invoke-action NAME, ...) as aliases.
         from baton_cli.cli.upstream_oneshot import translate
 
-        code = command.main(args=translate(args) or args, prog_name="baton", standalone_mode=False)
+        args = translate(args) or args
+        code = command.main(
+            args=args, prog_name="baton", standalone_mode=False, default_map=_config_defaults(args)
+        )
     except click_exceptions.NoArgsIsHelpError:
         raise SystemExit(int(StatusCode.INVALID_ARGUMENT)) from None  # help is already printed
     except click_exceptions.UsageError as exc:

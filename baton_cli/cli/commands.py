@@ -57,6 +57,8 @@ COMMANDS: dict[str, Entry] = {
     "stats": Entry("baton_cli.cli.inspect_syncs", "Counts of one sync."),
     "diff": Entry("baton_cli.cli.inspect_diff", "What changed between two syncs."),
     "export": Entry("baton_cli.cli.inspect_export", "Export a sync as CSV or JSON lines."),
+    "capabilities": Entry("baton_cli.cli.capabilities_cmd", "A plugin's ConnectorCapabilities as JSON."),
+    "config": Entry("baton_cli.cli.config_cmd", "The effective configuration and its sources."),
     "plugins": Entry("baton_cli.cli.plugins_cmd", "List installed plugins, or show one's fields."),
     "new": Entry("baton_cli.cli.new_cmd", "Start a new connector package from a template."),
     "emulator": Entry("baton_cli.cli.emulator_cmd", "A local ConductorOne platform for tests."),

@@ -33,7 +33,7 @@ from typing import Annotated, Any
 
 import typer
 
-from baton_cli.errors import UsageError
+from baton_cli.errors import BatonError, StatusCode, UsageError
 
 ENV_PREFIX = "BATON_"
 _DERIVE = "derive"
@@ -318,4 +318,89 @@ HealthCheckBindAddress = Annotated[
 
 SkipFullSync = Annotated[
     bool, option("--skip-full-sync", help="Sync tasks upload an empty finished full sync instead of syncing.")
+]
+
+
+# -- upstream flags accepted for compatibility (cli.md §3.2) ----------------------------------------
+
+
+def _not_supported(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
+    """Refuses an upstream flag we do not implement, by name, instead of "unknown flag"."""
+    if value:
+        raise BatonError(f"{param.opts[0]} is not supported yet", code=StatusCode.UNIMPLEMENTED)
+    return value
+
+
+STORAGE_ENGINES = ("", "sqlite", "pebble")
+
+
+def storage_engine_note(engine: str) -> str | None:
+    """``--storage-engine`` is accepted; we always write v1 (SQLite) files, and say so for pebble."""
+    if engine not in STORAGE_ENGINES:
+        raise UsageError(f"--storage-engine must be sqlite or pebble, got {engine!r}")
+    if engine == "pebble":
+        return (
+            "note: --storage-engine pebble: baton writes v1 (SQLite) c1z files, which every upstream "
+            "reader opens (the SDK reads both engines)"
+        )
+    return None
+
+
+StorageEngine = Annotated[
+    str,
+    option(
+        "--storage-engine",
+        metavar="ENGINE",
+        help="sqlite or pebble (upstream's); baton always writes v1 SQLite c1z files, which upstream reads.",
+    ),
+]
+DEFAULT_HTTP_TIMEOUT_SECONDS = 300
+HttpTimeoutSeconds = Annotated[
+    int,
+    option(
+        "--http-timeout-seconds",
+        metavar="SECONDS",
+        min=1,
+        max=1800,
+        help="HTTP client timeout, 1..1800 (upstream's; a plugin's own HTTP clients set theirs).",
+    ),
+]
+ExternalResourceC1Z = Annotated[
+    str,
+    option(
+        "--external-resource-c1z",
+        metavar="FILE",
+        callback=_not_supported,
+        help="Not supported yet: a c1z of another connector to resolve external principals.",
+    ),
+]
+ExternalResourceEntitlementIdFilter = Annotated[
+    str,
+    option(
+        "--external-resource-entitlement-id-filter",
+        metavar="ID",
+        callback=_not_supported,
+        hidden=True,
+        help="Not supported yet (needs --external-resource-c1z).",
+    ),
+]
+ExternalResourceTraits = Annotated[
+    str,
+    option(
+        "--external-resource-traits",
+        metavar="LIST",
+        callback=_not_supported,
+        hidden=True,
+        help="Not supported yet (needs --external-resource-c1z).",
+    ),
+]
+DEFAULT_SESSION_STORE_MAXIMUM_SIZE = 15728640
+SessionStoreMaximumSize = Annotated[
+    int,
+    option(
+        "--session-store-maximum-size",
+        metavar="BYTES",
+        hidden=True,
+        help="Upstream's connector-child session cache size; accepted, baton keeps no session cache.",
+    ),
 ]

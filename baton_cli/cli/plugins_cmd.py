@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -103,12 +103,24 @@ def plugins_show(
         return
     console = Console()
     console.print(f"[bold]{plugin.name}[/bold]: {plugin.description}")
-    table = Table("flag", "env", "type", "default", "description", box=None, pad_edge=False)
+    table = Table("flag", "env", "type", "default", "allowed", "description", box=None, pad_edge=False)
     for row in rows:
         default = "<secret>" if row["secret"] else ("" if row["default"] is None else str(row["default"]))
         flags = str(row["flag"]) + (" (required)" if row["required"] else "")
-        table.add_row(flags, str(row["env"]), str(row["type"]), default, str(row["description"]))
+        table.add_row(
+            flags, str(row["env"]), str(row["type"]), default, _allowed(row), str(row["description"])
+        )
     console.print(table)
+
+
+def _allowed(row: dict[str, Any]) -> str:
+    """The field's constraints: its choices, or its integer range."""
+    if row["choices"]:
+        return "|".join(row["choices"])
+    low, high = row["minimum"], row["maximum"]
+    if low is None and high is None:
+        return ""
+    return f"{'' if low is None else f'{low:,}'}..{'' if high is None else f'{high:,}'}"
 
 
 def register(app: typer.Typer) -> None:

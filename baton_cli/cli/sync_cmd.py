@@ -75,7 +75,16 @@ def register(app: typer.Typer) -> None:
         ] = False,
         workers: opt.Workers = 0,
         parallel_sync: opt.ParallelSync = False,
+        storage_engine: opt.StorageEngine = "",
+        http_timeout_seconds: opt.HttpTimeoutSeconds = opt.DEFAULT_HTTP_TIMEOUT_SECONDS,
+        external_resource_c1z: opt.ExternalResourceC1Z = "",
+        external_resource_entitlement_id_filter: opt.ExternalResourceEntitlementIdFilter = "",
+        external_resource_traits: opt.ExternalResourceTraits = "",
+        session_store_maximum_size: opt.SessionStoreMaximumSize = opt.DEFAULT_SESSION_STORE_MAXIMUM_SIZE,
     ) -> None:
+        note = opt.storage_engine_note(storage_engine)
+        if note:
+            typer.echo(note, err=True)
         request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
         requested = opt.requested_workers(workers, parallel_sync)
         options = sync_options(

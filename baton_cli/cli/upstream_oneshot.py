@@ -13,10 +13,12 @@ is rewritten; anything else reaches the normal commands untouched.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from baton_cli.errors import UsageError
+from baton_cli.errors import BatonError, StatusCode, UsageError
 
 # Flags that take a value; every other upstream flag here is a switch (cobra bools take =VALUE).
 VALUE_FLAGS = frozenset(
@@ -32,11 +34,15 @@ VALUE_FLAGS = frozenset(
         "--event-feed-id",
         "--event-feed-start-at",
         "--event-feed-cursor",
-        # Other one-shot actions: only looked at for the constraints below.
+        # The provisioning one-shot actions (cli.md §2 rows 1, 2, 4, 5, 8, 9).
         "--grant-entitlement",
+        "--grant-principal",
+        "--grant-principal-type",
         "--revoke-grant",
         "--create-account-login",
         "--create-account-email",
+        "--create-account-profile",
+        "--create-account-resource-type",
         "--delete-resource",
         "--delete-resource-type",
         "--rotate-credentials",
@@ -58,6 +64,7 @@ SWITCH_FLAGS = frozenset(
 
 # cli.md §4, in upstream's order.
 REQUIRED_TOGETHER = (
+    ("--grant-entitlement", "--grant-principal"),
     ("--create-ticket", "--ticket-template-path"),
     ("--bulk-create-ticket", "--bulk-ticket-template-path"),
     ("--get-ticket", "--ticket-id"),
@@ -97,8 +104,6 @@ ACTIONS = (
     "--list-ticket-schemas",
     "--get-ticket",
 )
-# Actions of other one-shot modes that come before ours in upstream's order (rows 1, 2, 4, 5).
-EARLIER_ACTIONS = ("--grant-entitlement", "--revoke-grant", "--create-account-login")
 GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
@@ -170,19 +175,45 @@ def _names(flags: Sequence[str]) -> str:
     return " ".join(flag.lstrip("-") for flag in flags)
 
 
-def translate(argv: Sequence[str]) -> list[str] | None:
-    """The ``baton`` command line for an upstream-style one, or None when it is not one."""
+# Switches upstream's one-shot actions turn on by themselves (cli.md §3.3): accepted, dropped.
+AUTO_ENABLED = frozenset({"--provisioning", "-p", "--ticketing"})
+# upstream one-shot modes with no `baton` equivalent yet.
+NOT_SUPPORTED = {"--diff-syncs": "baton diff", "--compact-syncs": ""}
+
+
+def _daemon_requested(argv: Sequence[str], env: Mapping[str, str]) -> bool:
+    """Daemon mode iff a client id is set (cli.md §2), on the command line or in the environment."""
+    for index, arg in enumerate(argv):
+        name, eq, inline = arg.partition("=")
+        if name == "--client-id":
+            return bool(inline if eq else (argv[index + 1] if index + 1 < len(argv) else ""))
+    return bool(env.get("BATON_CLIENT_ID"))
+
+
+def translate(argv: Sequence[str], env: Mapping[str, str] | None = None) -> list[str] | None:
+    """The ``baton`` command line for an upstream-style one, or None when it is not one.
+
+    A command line that starts with an option is an upstream connector binary's: with a client
+    id it is the daemon (``baton run``), with a one-shot action flag that action, else a sync.
+    """
     if not argv or not argv[0].startswith("-") or argv[0] in ("-h", "--help", "--version"):
         return None
-    if not any(arg.partition("=")[0] in ACTIONS for arg in argv):
-        return None
+    env = os.environ if env is None else env
     parsed = _parse(argv)
     values = parsed.values
     check_constraints(values)
-    earlier = [flag for flag in EARLIER_ACTIONS if values.get(flag)]
-    if earlier:
-        raise UsageError(f"{earlier[0]} is another of upstream's one-shot actions: use its `baton` command")
-    rest = parsed.rest
+    if _daemon_requested(argv, env):
+        return ["run", *parsed.rest]  # one-shot action flags are ignored in daemon mode, as upstream
+    rest = [arg for arg in parsed.rest if arg.partition("=")[0] not in AUTO_ENABLED]
+    provisioning = _provisioning(values, rest)
+    if provisioning is not None:
+        return provisioning
+    if not any(flag in values for flag in ACTIONS):
+        for flag, instead in NOT_SUPPORTED.items():
+            if _truth(values, flag):
+                hint = f" (see `{instead}`)" if instead else ""
+                raise BatonError(f"{flag} is not supported yet{hint}", code=StatusCode.UNIMPLEMENTED)
+        return ["sync", *rest]
     if _truth_string(values.get("--event-feed", "")):
         argv_out = ["events", "list", "--all"]
         for flag, ours in (
@@ -218,6 +249,68 @@ def translate(argv: Sequence[str]) -> list[str] | None:
     if _truth(values, "--get-ticket"):
         return ["tickets", "get", values["--ticket-id"], *rest]
     return None
+
+
+def _provisioning(values: dict[str, str], rest: list[str]) -> list[str] | None:
+    """cli.md §2 rows 1, 2, 4, 5, 8 and 9 as `baton grant|revoke|create-account|...` (first wins).
+
+    Rows 1 and 2 come before the event feed (row 3) and rows 8 and 9 after the action rows (6, 7),
+    so only the rows that come before every other action are taken first.
+    """
+    if values.get("--grant-entitlement"):
+        kind = values.get("--grant-principal-type", "")
+        if not kind:
+            raise UsageError(
+                "--grant-principal-type is required with --grant-principal (the principal's type)"
+            )
+        principal = f"{kind}:{values['--grant-principal']}"
+        return ["grant", "-e", values["--grant-entitlement"], "--principal", principal, *rest]
+    if values.get("--revoke-grant"):
+        return ["revoke", "--grant-id", values["--revoke-grant"], *rest]
+    if _truth_string(values.get("--event-feed", "")):
+        return None
+    account = _account(values, rest)
+    if account is not None:
+        return account
+    if values.get("--invoke-action") or _truth(values, "--list-action-schemas"):
+        return None
+    for flag, command in (
+        ("--delete-resource", "delete-resource"),
+        ("--rotate-credentials", "rotate-credentials"),
+    ):
+        if values.get(flag):
+            kind = values.get(f"{flag}-type", "")
+            if not kind:
+                raise UsageError(f"{flag}-type is required with {flag} (the resource's type)")
+            return [command, "-r", f"{kind}:{values[flag]}", *rest]
+    return None
+
+
+def _account(values: dict[str, str], rest: list[str]) -> list[str] | None:
+    profile_text = values.get("--create-account-profile", "")
+    login = values.get("--create-account-login", "")
+    if not profile_text and not login:
+        return None  # an email alone does not create an account (cli.md §2 row 5)
+    email = values.get("--create-account-email", "")
+    if profile_text:
+        try:
+            profile = json.loads(profile_text)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--create-account-profile must be a JSON object: {error.msg}") from None
+        if not isinstance(profile, dict):
+            raise UsageError("--create-account-profile must be a JSON object")
+        login = login or str(profile.get("login", ""))
+        email = email or str(profile.get("email", ""))
+        if not login:
+            raise UsageError(
+                "--create-account-profile needs a login (in the profile or --create-account-login)"
+            )
+    argv = ["create-account", "--login", login]
+    argv += ["--email", email] if email else []
+    argv += ["--profile", profile_text] if profile_text else []
+    if values.get("--create-account-resource-type"):
+        argv += ["-t", values["--create-account-resource-type"]]
+    return argv + rest
 
 
 def _truth_string(value: str) -> bool:

@@ -28,6 +28,10 @@ ConnectorMetadata = connector_pb2.ConnectorMetadata
 CredentialIssueOptions = resource_pb2.CredentialIssueOptions
 CredentialIssueDetails = connector_pb2.CredentialDetailsCredentialIssue
 CredentialResourceMode: TypeAlias = resource_pb2.CredentialResourceMode.ValueType
+CreateAccountRequest = resource_pb2.CreateAccountRequest
+CreateAccountResponse = resource_pb2.CreateAccountResponse
+RotateCredentialRequest = resource_pb2.RotateCredentialRequest
+RotateCredentialResponse = resource_pb2.RotateCredentialResponse
 
 T = TypeVar("T")
 
@@ -119,6 +123,25 @@ class AccountManager(Protocol):
 @runtime_checkable
 class CredentialRotator(Protocol):
     def rotate_credentials(self, resource_id: ResourceId) -> Sequence[Credential]: ...
+
+
+@runtime_checkable
+class SealingAccountManager(Protocol):
+    """An account manager that encrypts the new credentials itself.
+
+    It gets the platform's request whole (account info, credential options, encryption
+    configs) and answers with ``EncryptedData`` only, as upstream connectors do; the runner
+    delivers that unchanged instead of encrypting plaintext ``Credential`` items itself.
+    """
+
+    def create_account_sealed(self, request: CreateAccountRequest) -> CreateAccountResponse: ...
+
+
+@runtime_checkable
+class SealingCredentialRotator(Protocol):
+    """A credential rotator that encrypts the new credentials itself (see SealingAccountManager)."""
+
+    def rotate_credentials_sealed(self, request: RotateCredentialRequest) -> RotateCredentialResponse: ...
 
 
 @runtime_checkable

@@ -24,6 +24,8 @@ from baton_cli.connector.api import (
     ResourceDeleter,
     ResourceGetter,
     ResourceSyncer,
+    SealingAccountManager,
+    SealingCredentialRotator,
 )
 from baton_cli.connector.services import ActionManager, EventFeedProvider, TicketManager
 from baton_cli.errors import ConnectorError
@@ -43,14 +45,14 @@ def resource_type_capabilities(syncer: ResourceSyncer) -> list[Capability]:
         caps.append(connector_pb2.CAPABILITY_TARGETED_SYNC)
     if isinstance(syncer, Provisioner):
         caps.append(connector_pb2.CAPABILITY_PROVISION)
-    if isinstance(syncer, AccountManager):
+    if isinstance(syncer, (AccountManager, SealingAccountManager)):
         caps.append(connector_pb2.CAPABILITY_ACCOUNT_PROVISIONING)
     if isinstance(syncer, ResourceDeleter):
         caps.append(connector_pb2.CAPABILITY_RESOURCE_DELETE)
         # Upstream's resource manager is create AND delete; a creator alone reports nothing.
         if isinstance(syncer, ResourceCreator):
             caps.append(connector_pb2.CAPABILITY_RESOURCE_CREATE)
-    if isinstance(syncer, CredentialRotator):
+    if isinstance(syncer, (CredentialRotator, SealingCredentialRotator)):
         caps.append(connector_pb2.CAPABILITY_CREDENTIAL_ROTATION)
     if isinstance(syncer, CredentialIssuer):
         caps.append(connector_pb2.CAPABILITY_CREDENTIAL_ISSUE)

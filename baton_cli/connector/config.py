@@ -9,6 +9,7 @@ values never appear in messages or reprs.
 from __future__ import annotations
 
 import csv
+import difflib
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -113,7 +114,7 @@ def resolve_config(
     it is required.
     """
     by_name = {field.name: field for field in fields}
-    from_flags = _parse_argv(by_name, argv)
+    from_flags = _parse_argv(by_name, argv, reserved_keys)
     from_file = _read_config_file(by_name, config_file, cwd, reserved_keys)
     values: dict[str, ConfigValue] = {}
     for field in fields:
@@ -134,6 +135,37 @@ def resolve_config(
             )
         values[field.name] = _zero(field) if value is None else value
     return Config(values, secret=[field.name for field in fields if field.secret])
+
+
+def config_sources(
+    fields: Sequence[ConfigField],
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    config_file: Path | None,
+    *,
+    cwd: Path,
+    reserved_keys: Collection[str] = (),
+) -> dict[str, tuple[ConfigValue, str]]:
+    """Each field's value and where it came from (``flag``, ``env``, ``file`` or ``default``).
+
+    Same precedence and parsing as :func:`resolve_config`, without refusing unset required
+    fields: ``baton config`` shows what is missing rather than failing on it.
+    """
+    by_name = {field.name: field for field in fields}
+    from_flags = _parse_argv(by_name, argv, reserved_keys)
+    from_file = _read_config_file(by_name, config_file, cwd, reserved_keys)
+    found: dict[str, tuple[ConfigValue, str]] = {}
+    for field in fields:
+        env_text = env.get(field.env_var, "")
+        if field.name in from_flags:
+            found[field.name] = (from_flags[field.name], "flag")
+        elif env_text:
+            found[field.name] = (_from_text(field, env_text, field.env_var), "env")
+        elif field.name in from_file:
+            found[field.name] = (from_file[field.name], "file")
+        else:
+            found[field.name] = (_zero(field) if field.default is None else field.default, "default")
+    return found
 
 
 def _zero(field: ConfigField) -> ConfigValue:
@@ -186,7 +218,9 @@ def _from_text(field: ConfigField, text: str, source: str) -> ConfigValue:
     return _check_choices(field, value, source)
 
 
-def _parse_argv(by_name: Mapping[str, ConfigField], argv: Sequence[str]) -> dict[str, ConfigValue]:
+def _parse_argv(
+    by_name: Mapping[str, ConfigField], argv: Sequence[str], runner_flags: Collection[str] = ()
+) -> dict[str, ConfigValue]:
     values: dict[str, ConfigValue] = {}
     index = 0
     after_bool_flag = False
@@ -206,7 +240,7 @@ def _parse_argv(by_name: Mapping[str, ConfigField], argv: Sequence[str]) -> dict
             if field.type != "bool" or has_value:
                 raise UsageError(f"unknown flag --{name}: only bool flags have a --no- form")
         if field is None:
-            raise UsageError(f"unknown flag --{name} ({_allowed_flags(by_name)})")
+            raise _unknown_flag(name, by_name, runner_flags)
         if field.type == "bool" and not has_value:
             values[field.name] = not negated
             after_bool_flag = True
@@ -224,10 +258,16 @@ def _parse_argv(by_name: Mapping[str, ConfigField], argv: Sequence[str]) -> dict
     return values
 
 
-def _allowed_flags(by_name: Mapping[str, ConfigField]) -> str:
-    if not by_name:
-        return "this connector takes no flags"
-    return "allowed: " + ", ".join(field.flag for field in sorted(by_name.values(), key=lambda f: f.name))
+def _unknown_flag(name: str, by_name: Mapping[str, ConfigField], runner_flags: Collection[str]) -> UsageError:
+    """Names both the runner's and the plugin's options and suggests the closest one."""
+    if name in runner_flags:
+        return UsageError(f"--{name} is a runner option this command does not take (see its --help)")
+    close = difflib.get_close_matches(name, [*by_name, *runner_flags], n=1, cutoff=0.6)
+    hint = f": did you mean --{close[0]}?" if close else ""
+    runner = " (runner options: see the command's --help)" if runner_flags else ""
+    flags = ", ".join(field.flag for field in sorted(by_name.values(), key=lambda f: f.name))
+    plugin = f"plugin flags: {flags}" if flags else "the plugin takes no flags"
+    return UsageError(f"unknown flag --{name}{hint} ({plugin}){runner}")
 
 
 def _read_config_file(

@@ -61,6 +61,7 @@ class RunnerHealth(NullRunnerObserver):
         self._ready = False
         self._stopping = False
         self._loop_due = clock() + FIRST_POLL_WAIT
+        self._announces = False  # the loop says how long it waits (GetTask mode; batch mode does not)
         self._running: dict[str, str] = {}
         self._beating: dict[str, _Beating] = {}
         self.counts = HealthCounts()
@@ -74,12 +75,15 @@ class RunnerHealth(NullRunnerObserver):
 
     def poll_scheduled(self, seconds: float) -> None:
         with self._lock:
+            self._announces = True
             self._loop_due = self._clock() + seconds + LOOP_SLACK
 
     def polled(self, found: bool) -> None:
         with self._lock:
-            # A poll that returned proves the loop ran; its next wait is announced separately.
-            self._loop_due = max(self._loop_due, self._clock() + LOOP_SLACK)
+            # A poll that returned proves the loop ran. Its next wait is announced separately;
+            # a loop that never announces (batch mode) may wait up to the 5-minute next_poll cap.
+            wait = LOOP_SLACK if self._announces else FIRST_POLL_WAIT + LOOP_SLACK
+            self._loop_due = max(self._loop_due, self._clock() + wait)
 
     def poll_failed(self, error: str, retry_in: float) -> None:
         with self._lock:

@@ -5,8 +5,8 @@ Kept out of the CLI so it is tested without a terminal and stays free of Rich.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from baton_cli.emulator.events import Event
@@ -85,4 +85,6 @@ def task_rows(snap: LiveSnapshot, limit: int = 15) -> list[tuple[str, ...]]:
 
 
 def event_line(event: Event) -> str:
-    return f"{time.strftime('%H:%M:%S', time.localtime(event.at))} {event.text}"
+    """``2026-12-01T21:44:34.123Z text``: RFC 3339 UTC, like every log line of the daemon."""
+    moment = datetime.fromtimestamp(event.at, tz=UTC)
+    return f"{moment.strftime('%Y-%m-%dT%H:%M:%S.')}{moment.microsecond // 1000:03d}Z {event.text}"

@@ -6,7 +6,9 @@ serves mutual TLS with the Ed25519 credential it was given (TLS 1.2 minimum, cli
 signed by the CA required, ALPN h2 required: other connections are dropped), exits 0 on stdin
 EOF, writes zap-style JSON logs on stderr, and serves the bundled demo connector's data through
 the ``c1.connector.v2`` services. Provisioning services answer FAILED_PRECONDITION unless
-``--provisioning`` is given, as upstream's do.
+``--provisioning`` is given, as upstream's do. CreateAccount and RotateCredential encrypt the new
+credentials here, in the child, for the request's ``baton/age/v1`` configs, as upstream's SDK
+does (runner.md §8); the secret itself never leaves this process.
 
 Test-only flags:
   --crash-on-grants N      log an error line and exit 3 at the N-th ListGrants call
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import os
 import socket
@@ -39,12 +42,21 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pyrage  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from baton_cli.connector import demo
-from baton_cli.connector.api import Provisioner, ResourceDeleter, ResourceGetter
+from baton_cli.connector.api import (
+    AccountManager,
+    AccountRequest,
+    Credential,
+    CredentialRotator,
+    Provisioner,
+    ResourceDeleter,
+    ResourceGetter,
+)
 from baton_cli.connector.capabilities import connector_metadata_with_capabilities
 from baton_cli.connector.config import resolve_config
 from baton_cli.errors import BatonError
@@ -127,7 +139,43 @@ def abort(context: grpc.ServicerContext, error: BatonError) -> None:
     context.abort(grpc.StatusCode[error.code.name], str(error))
 
 
+AGE_PROVIDER = "baton/age/v1"
+
+
+def seal(credentials: Any, configs: Any, context: grpc.ServicerContext) -> list[Any]:
+    """Each plaintext once per config, plaintexts outer (runner.md §8); age X25519 recipients only."""
+    recipients = []
+    for index, config in enumerate(configs):
+        inferred = AGE_PROVIDER if config.HasField("age_recipient_config") else ""
+        provider = config.provider.lower() or inferred
+        if provider != AGE_PROVIDER:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, f"encryption config {index}: provider {provider!r}")
+        text = config.age_recipient_config.recipient
+        try:
+            recipients.append((text, pyrage.x25519.Recipient.from_str(text)))
+        except Exception:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"encryption config {index}: bad age recipient")
+    return [
+        resource_pb2.EncryptedData(
+            provider=AGE_PROVIDER,
+            key_ids=[hashlib.sha256(text.encode()).hexdigest()],
+            name=credential.name,
+            description=credential.description,
+            encrypted_bytes=pyrage.encrypt(credential.bytes_, [recipient]),
+        )
+        for credential in credentials
+        for text, recipient in recipients
+    ]
+
+
+def account_request(info: Any) -> AccountRequest:
+    emails = [e.address for e in info.emails if e.is_primary] or [e.address for e in info.emails]
+    return AccountRequest(login=info.login, email=emails[0] if emails else "")
+
+
 class Service(
+    resource_pb2_grpc.AccountManagerServiceServicer,
+    resource_pb2_grpc.CredentialManagerServiceServicer,
     connector_pb2_grpc.ConnectorServiceServicer,
     resource_pb2_grpc.ResourceTypesServiceServicer,
     resource_pb2_grpc.ResourcesServiceServicer,
@@ -263,6 +311,39 @@ class Service(
             abort(context, error)
         return resource_pb2.DeleteResourceV2Response()
 
+    def CreateAccount(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._provisioning(context)
+        syncer = self._syncer(request.resource_type_id or "user", context)
+        if not isinstance(syncer, AccountManager):
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "no account manager")
+        if not request.encryption_configs:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no encryption configs")
+        try:
+            result = syncer.create_account(account_request(request.account_info))
+        except BatonError as error:
+            abort(context, error)
+        response = resource_pb2.CreateAccountResponse(
+            encrypted_data=seal(result.credentials, request.encryption_configs, context)
+        )
+        outcome = response.already_exists if result.already_existed else response.success
+        outcome.resource.CopyFrom(result.resource)
+        outcome.is_create_account_result = True
+        log("info", "created account", login=request.account_info.login, sealed=len(response.encrypted_data))
+        return response
+
+    def RotateCredential(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._provisioning(context)
+        syncer = self._syncer(request.resource_id.resource_type, context)
+        if not isinstance(syncer, CredentialRotator):
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "no credential manager")
+        try:
+            credentials: list[Credential] = list(syncer.rotate_credentials(request.resource_id))
+        except BatonError as error:
+            abort(context, error)
+        sealed = seal(credentials, request.encryption_configs, context)
+        log("info", "rotated credentials", resource=request.resource_id.resource, sealed=len(sealed))
+        return resource_pb2.RotateCredentialResponse(encrypted_data=sealed, resource_id=request.resource_id)
+
 
 def go_key_to_private(raw: bytes) -> ed25519.Ed25519PrivateKey:
     if len(raw) != 64:
@@ -395,6 +476,8 @@ def main() -> None:
         entitlement_pb2_grpc.add_EntitlementsServiceServicer_to_server,
         grant_pb2_grpc.add_GrantsServiceServicer_to_server,
         grant_pb2_grpc.add_GrantManagerServiceServicer_to_server,
+        resource_pb2_grpc.add_AccountManagerServiceServicer_to_server,
+        resource_pb2_grpc.add_CredentialManagerServiceServicer_to_server,
     ):
         add(service, server)
     server.add_insecure_port(f"unix:{grpc_path}")

@@ -5,14 +5,110 @@ from __future__ import annotations
 import pytest
 
 from baton_cli.cli.upstream_oneshot import translate
-from baton_cli.errors import UsageError
+from baton_cli.errors import BatonError, StatusCode, UsageError
 
 
 def test_other_command_lines_are_left_alone() -> None:
     assert translate([]) is None
     assert translate(["tickets", "schemas", "--list-ticket-schemas"]) is None  # a subcommand comes first
     assert translate(["--help"]) is None
-    assert translate(["--plugin", "demo"]) is None
+
+
+def test_a_root_command_line_without_an_action_is_a_sync_or_the_daemon() -> None:
+    # cli.md §2: no action flag means a local sync into --file; a client id means the daemon.
+    assert translate(["--plugin", "demo", "-f", "x.c1z"], env={}) == [
+        "sync",
+        "--plugin",
+        "demo",
+        "-f",
+        "x.c1z",
+    ]
+    assert translate(["--plugin", "demo", "--provisioning"], env={}) == ["sync", "--plugin", "demo"]
+    assert translate(
+        ["--plugin", "demo", "--grant-entitlement", "e", "--grant-principal", "p", "--client-id", "x"], env={}
+    ) == [
+        "run",
+        "--plugin",
+        "demo",
+        "--client-id",
+        "x",
+    ]
+    assert translate(["--plugin", "demo"], env={"BATON_CLIENT_ID": "x"}) == ["run", "--plugin", "demo"]
+
+
+def test_the_provisioning_actions_become_their_commands() -> None:
+    grant = [
+        "--grant-entitlement",
+        "group:eng:member",
+        "--grant-principal",
+        "u1",
+        "--grant-principal-type",
+        "user",
+    ]
+    assert translate([*grant, "--plugin", "demo", "-p"], env={}) == [
+        "grant",
+        "-e",
+        "group:eng:member",
+        "--principal",
+        "user:u1",
+        "--plugin",
+        "demo",
+    ]
+    assert translate(["--revoke-grant", "g1", "--plugin", "demo"], env={}) == [
+        "revoke",
+        "--grant-id",
+        "g1",
+        "--plugin",
+        "demo",
+    ]
+    assert translate(["--delete-resource", "u1", "--delete-resource-type", "user"], env={}) == [
+        "delete-resource",
+        "-r",
+        "user:u1",
+    ]
+    assert translate(["--rotate-credentials", "u1", "--rotate-credentials-type", "user"], env={}) == [
+        "rotate-credentials",
+        "-r",
+        "user:u1",
+    ]
+    profile = '{"login": "bob", "email": "bob@example.com"}'
+    assert translate(
+        ["--create-account-profile", profile, "--create-account-resource-type", "user"], env={}
+    ) == [
+        "create-account",
+        "--login",
+        "bob",
+        "--email",
+        "bob@example.com",
+        "--profile",
+        profile,
+        "-t",
+        "user",
+    ]
+    assert translate(["--create-account-email", "a@b.c", "--plugin", "demo"], env={}) == [
+        "sync",
+        "--plugin",
+        "demo",
+    ]
+
+
+def test_provisioning_flags_keep_upstreams_constraints() -> None:
+    with pytest.raises(
+        UsageError, match=r"\[grant-entitlement grant-principal\] are set they must all be set"
+    ):
+        translate(["--grant-entitlement", "e"], env={})
+    with pytest.raises(UsageError, match="none of the others can be"):
+        translate(["--grant-entitlement", "e", "--grant-principal", "p", "--revoke-grant", "g"], env={})
+    with pytest.raises(UsageError, match="--grant-principal-type is required"):
+        translate(["--grant-entitlement", "e", "--grant-principal", "p"], env={})
+    with pytest.raises(UsageError, match="--delete-resource-type is required"):
+        translate(["--delete-resource", "u1"], env={})
+
+
+def test_diff_and_compact_syncs_are_not_supported_yet() -> None:
+    with pytest.raises(BatonError, match="--diff-syncs is not supported yet") as raised:
+        translate(["--diff-syncs", "--base-sync-id", "a", "--applied-sync-id", "b"], env={})
+    assert raised.value.code == StatusCode.UNIMPLEMENTED
 
 
 def test_the_first_action_in_upstream_order_wins_and_other_arguments_are_kept() -> None:
@@ -65,6 +161,10 @@ def test_a_value_flag_without_its_value() -> None:
         translate(["--invoke-action"])
 
 
-def test_earlier_one_shot_actions_are_pointed_elsewhere() -> None:
-    with pytest.raises(UsageError, match="--create-account-login is another of upstream's one-shot actions"):
-        translate(["--create-account-login", "bob", "--invoke-action", "x"])
+def test_earlier_one_shot_actions_win_in_upstreams_order() -> None:
+    # cli.md §2: create account (row 5) comes before invoke action (row 6).
+    assert translate(["--create-account-login", "bob", "--invoke-action", "x"]) == [
+        "create-account",
+        "--login",
+        "bob",
+    ]

@@ -130,7 +130,12 @@ def test_reserved_keys_in_the_config_file_are_skipped(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "env", "yaml_text", "message"),
     [
-        (["--pagesize=3"], {}, None, r"unknown flag --pagesize \(allowed: --api-token, --domains, --mode, "),
+        (
+            ["--pagesize=3"],
+            {},
+            None,
+            r"unknown flag --pagesize: did you mean --page-size\? \(plugin flags: --api-token, --domains, ",
+        ),
         (["-v"], {}, None, r"unexpected argument #1"),
         (["--verbose", "false"], {}, None, r"unexpected argument #2: .*bool flags take --flag=false"),
         (["--no-page-size"], {}, None, r"unknown flag --no-page-size: only bool flags have a --no- form"),
@@ -176,7 +181,7 @@ def test_missing_required_field_names_every_way_to_set_it(tmp_path: Path) -> Non
 
 
 def test_unknown_flag_for_a_plugin_without_fields(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"unknown flag --x \(this connector takes no flags\)"):
+    with pytest.raises(UsageError, match=r"unknown flag --x \(the plugin takes no flags\)"):
         resolve(tmp_path, ["--x"], fields=())
 
 

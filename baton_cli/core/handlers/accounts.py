@@ -10,13 +10,26 @@ hold: it is refused with UNIMPLEMENTED.
 Returned secrets are encrypted for every encryption config (``encryption.py``).
 The configs are checked before the connector is called, so an account is never
 created whose password could not be delivered.
+
+A connector that encrypts for itself (``SealingAccountManager``,
+``SealingCredentialRotator``, as upstream connectors do) gets the request whole,
+options and encryption configs included, and its ``EncryptedData`` is delivered
+as it comes: the checks above are then the connector's, as upstream.
 """
 
 from __future__ import annotations
 
 from google.protobuf import json_format
 
-from baton_cli.connector.api import AccountManager, AccountRequest, Connector
+from baton_cli.connector.api import (
+    AccountManager,
+    AccountRequest,
+    Connector,
+    CreateAccountRequest,
+    RotateCredentialRequest,
+    SealingAccountManager,
+    SealingCredentialRotator,
+)
 from baton_cli.core.handlers.common import (
     NoCapability,
     TaskContext,
@@ -44,9 +57,17 @@ def handle_create_account(task: Task.CreateAccountTask, ctx: TaskContext) -> Out
         return malformed("create account")
 
     def create() -> Outcome:
+        manager = account_manager(ctx.connector, task.resource_type_id)
+        if isinstance(manager, SealingAccountManager):
+            request = CreateAccountRequest(
+                account_info=task.account_info,
+                credential_options=task.credential_options,
+                encryption_configs=task.encryption_configs,
+                resource_type_id=task.resource_type_id,
+            )
+            return packed_success(manager.create_account_sealed(request))
         _check_options(task.credential_options)
         encryptors = prepare(task.encryption_configs)
-        manager = account_manager(ctx.connector, task.resource_type_id)
         result = manager.create_account(account_request(task.account_info))
         response = CreateAccountResponse(encrypted_data=encrypt_credentials(result.credentials, encryptors))
         # Connectors report their own accounts with is_create_account_result set; so do we.
@@ -66,10 +87,18 @@ def handle_rotate_credentials(task: Task.RotateCredentialsTask, ctx: TaskContext
         return malformed("rotate credentials")
 
     def rotate() -> Outcome:
+        rid = task.resource_id
+        rotator = credential_rotator(ctx.connector, rid.resource_type)
+        if isinstance(rotator, SealingCredentialRotator):
+            request = RotateCredentialRequest(
+                resource_id=rid,
+                credential_options=task.credential_options,
+                encryption_configs=task.encryption_configs,
+            )
+            return packed_success(rotator.rotate_credentials_sealed(request))
         _check_options(task.credential_options)
         encryptors = prepare(task.encryption_configs)
-        rid = task.resource_id
-        credentials = credential_rotator(ctx.connector, rid.resource_type).rotate_credentials(rid)
+        credentials = rotator.rotate_credentials(rid)
         return packed_success(
             resource_pb2.RotateCredentialResponse(
                 encrypted_data=encrypt_credentials(credentials, encryptors), resource_id=rid
@@ -79,14 +108,14 @@ def handle_rotate_credentials(task: Task.RotateCredentialsTask, ctx: TaskContext
     return non_retryable(ctx, rotate)
 
 
-def account_manager(connector: Connector, resource_type_id: str) -> AccountManager:
+def account_manager(connector: Connector, resource_type_id: str) -> AccountManager | SealingAccountManager:
     """By type id; with none given: the only account manager, else the ``user`` type's (runner.md §8)."""
     if resource_type_id:
         return typed_account_manager(connector, resource_type_id)
     managers = {
         syncer.resource_type.id: syncer
         for syncer in connector.resource_syncers()
-        if isinstance(syncer, AccountManager)
+        if isinstance(syncer, (AccountManager, SealingAccountManager))
     }
     if len(managers) == 1:
         return next(iter(managers.values()))

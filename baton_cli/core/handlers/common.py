@@ -18,6 +18,8 @@ from baton_cli.connector.api import (
     ResourceCreator,
     ResourceDeleter,
     ResourceSyncer,
+    SealingAccountManager,
+    SealingCredentialRotator,
 )
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.handlers.gate import Switches
@@ -143,16 +145,20 @@ def resource_deleter(connector: Connector, resource_type_id: str) -> ResourceDel
     raise _missing(resource_type_id, "resource deleter")
 
 
-def credential_rotator(connector: Connector, resource_type_id: str) -> CredentialRotator:
+def credential_rotator(
+    connector: Connector, resource_type_id: str
+) -> CredentialRotator | SealingCredentialRotator:
     syncer = _syncer(connector, resource_type_id, "credential manager")
-    if isinstance(syncer, CredentialRotator):
+    if isinstance(syncer, (CredentialRotator, SealingCredentialRotator)):
         return syncer
     raise _missing(resource_type_id, "credential manager")
 
 
-def typed_account_manager(connector: Connector, resource_type_id: str) -> AccountManager:
+def typed_account_manager(
+    connector: Connector, resource_type_id: str
+) -> AccountManager | SealingAccountManager:
     syncer = _syncer(connector, resource_type_id, "account manager")
-    if isinstance(syncer, AccountManager):
+    if isinstance(syncer, (AccountManager, SealingAccountManager)):
         return syncer
     raise _missing(resource_type_id, "account manager")
 

@@ -2,7 +2,9 @@
 
 The sync engine and the task handlers drive this exactly as they drive a Python plugin: one
 resource syncer per resource type the child lists, with the optional Protocols (getter,
-provisioner, deleter, creator) present where the child's metadata reports the capability.
+provisioner, deleter, creator, account manager, credential rotator) present where the child's
+metadata reports the capability. The child encrypts new credentials itself, from the encryption
+configs in the request (runner.md §8), so its account manager and rotator are the sealing kind.
 Static entitlements (ListStaticEntitlements) are materialized per resource on the first page of
 its entitlements, as upstream's syncer does (runner.md §7.2 step 3).
 """
@@ -83,6 +85,8 @@ class ChildConnector:
         self._entitlements = entitlement_pb2_grpc.EntitlementsServiceStub(channel)
         self._grants = grant_pb2_grpc.GrantsServiceStub(channel)
         self._grant_manager = grant_pb2_grpc.GrantManagerServiceStub(channel)
+        self._accounts = resource_pb2_grpc.AccountManagerServiceStub(channel)
+        self._credentials = resource_pb2_grpc.CredentialManagerServiceStub(channel)
         self._lock = threading.Lock()
         self._metadata: ConnectorMetadata | None = None
         self._syncers: list[ResourceSyncer] | None = None
@@ -330,11 +334,39 @@ class _Creator:
         return created
 
 
+class _AccountManager:
+    _connector: ChildConnector
+
+    def create_account_sealed(
+        self, request: resource_pb2.CreateAccountRequest
+    ) -> resource_pb2.CreateAccountResponse:
+        c = self._connector
+        response: resource_pb2.CreateAccountResponse = c.call(
+            "CreateAccount", c._accounts.CreateAccount, request
+        )
+        return response
+
+
+class _CredentialRotator:
+    _connector: ChildConnector
+
+    def rotate_credentials_sealed(
+        self, request: resource_pb2.RotateCredentialRequest
+    ) -> resource_pb2.RotateCredentialResponse:
+        c = self._connector
+        response: resource_pb2.RotateCredentialResponse = c.call(
+            "RotateCredential", c._credentials.RotateCredential, request
+        )
+        return response
+
+
 _MIXINS: tuple[tuple[int, type], ...] = (
     (connector_pb2.CAPABILITY_TARGETED_SYNC, _Getter),
     (connector_pb2.CAPABILITY_PROVISION, _Provisioner),
     (connector_pb2.CAPABILITY_RESOURCE_DELETE, _Deleter),
     (connector_pb2.CAPABILITY_RESOURCE_CREATE, _Creator),
+    (connector_pb2.CAPABILITY_ACCOUNT_PROVISIONING, _AccountManager),
+    (connector_pb2.CAPABILITY_CREDENTIAL_ROTATION, _CredentialRotator),
 )
 
 
