@@ -18,7 +18,7 @@ from rich.console import Console
 from baton_cli.cli import options as opt
 from baton_cli.cli.interrupt import cancel_on_stop_signals
 from baton_cli.core.cancel import CancelToken
-from baton_cli.errors import CancelledError
+from baton_cli.errors import CancelledError, UsageError
 from baton_cli.wiring import PluginRequest, run_daemon
 
 if TYPE_CHECKING:
@@ -75,6 +75,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(note, err=True)
         from baton_cli.core.handlers.gate import Switches
         from baton_cli.core.parallel import effective_workers
+
+        _require_health_check(ctx, health_check)
         from baton_cli.core.runner import RunnerSettings
 
         settings = RunnerSettings(
@@ -142,3 +144,16 @@ def register(app: typer.Typer) -> None:
         log.note(f"stopped: {summary}")
         if force.cancelled:
             raise CancelledError("stopped at once by a second stop signal")
+
+
+def _require_health_check(ctx: typer.Context, health_check: bool) -> None:
+    """cli.md §4: the health server's port and address only mean something with --health-check."""
+    if health_check:
+        return
+    for name, flag in (
+        ("health_check_port", "--health-check-port"),
+        ("health_check_bind_address", "--health-check-bind-address"),
+    ):
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
+            raise UsageError(f"{flag} needs --health-check (or BATON_HEALTH_CHECK=true)")

@@ -169,3 +169,19 @@ def test_health_server_and_health_check_command(emulator: EmulatorServer, tmp_pa
         "health-check", "--endpoint", "ready", "--health-check-port", port, "--timeout", "2", cwd=tmp_path
     )
     assert gone.returncode == 14 and "cannot reach" in gone.stderr
+
+
+def test_health_check_port_needs_health_check(tmp_path: Path) -> None:
+    from tests.cli.process import baton
+
+    result = baton(
+        "run",
+        "--plugin",
+        "demo",
+        "--client-id",
+        "x@127.0.0.1:1/pcc",
+        "--health-check-port",
+        "9999",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 3 and "--health-check-port needs --health-check" in result.stderr
