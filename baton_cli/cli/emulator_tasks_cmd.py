@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -288,7 +288,7 @@ def tasks_command(data_dir: DataDirOption = DEFAULT_DATA_DIR, output: opt.Output
         with _queue().open(data_dir) as queue:
             rows = [(record, _result_types(queue, record.id)) for record in queue.tasks()]
     if output is OutputFormat.json:
-        payload = [{**asdict(record), **_status_fields(record), **types} for record, types in rows]
+        payload = [{**_rfc3339(asdict(record)), **_status_fields(record), **types} for record, types in rows]
         typer.echo(json.dumps({"tasks": payload}, indent=2))
         return
     now = time.time()
@@ -329,6 +329,16 @@ def cancel_command(
     if record.kind not in HEARTBEAT_KINDS:
         # Runners heartbeat only sync tasks (runner.md §4): say so rather than let the user wait.
         typer.echo(f"note: runners do not heartbeat {record.kind} tasks, so it will likely run to the end")
+
+
+def _rfc3339(fields: dict[str, Any]) -> dict[str, Any]:
+    """The queue's Unix-second times as RFC 3339 UTC, as every timestamp in our JSON."""
+    out = dict(fields)
+    for key, value in fields.items():
+        if key.endswith("_at") and isinstance(value, int | float):
+            stamp = datetime.fromtimestamp(value, tz=UTC)
+            out[key] = stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return out
 
 
 def _status_fields(record: TaskRecord) -> dict[str, Any]:

@@ -17,7 +17,11 @@ HELP_MAX_WIDTH = 120
 app = typer.Typer(
     name="baton",
     cls=LazyGroup,
-    help="Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform.",
+    help=(
+        "Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform.\n\n"
+        "An upstream connector binary's command line works too: baton --plugin NAME [--file F] "
+        "[--client-id ID] [--grant-entitlement E ...] runs as that binary's root command would."
+    ),
     no_args_is_help=True,
     add_completion=False,  # `baton completion SHELL` prints committed, reviewable scripts instead
     # Plain click help: Rich markup turns `:id:` into an emoji and shows `<bool>` on switches.
@@ -40,4 +44,8 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform."""
+    """Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform.
+
+    An upstream connector binary's command line works too: baton --plugin NAME [--file F]
+    [--client-id ID] [--grant-entitlement E ...] runs as that binary's root command would.
+    """

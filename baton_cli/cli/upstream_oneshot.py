@@ -181,6 +181,16 @@ AUTO_ENABLED = frozenset({"--provisioning", "-p", "--ticketing"})
 NOT_SUPPORTED = {"--diff-syncs": "baton diff", "--compact-syncs": ""}
 
 
+def _from_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The one-shot flags' ``BATON_*`` twins (cli.md §3.4); the command line wins over them."""
+    found = {}
+    for flag in VALUE_FLAGS | SWITCH_FLAGS:
+        value = env.get("BATON_" + flag.lstrip("-").upper().replace("-", "_"), "")
+        if value:  # an empty variable counts as unset, as in viper
+            found[flag] = value
+    return found
+
+
 def _daemon_requested(argv: Sequence[str], env: Mapping[str, str]) -> bool:
     """Daemon mode iff a client id is set (cli.md §2), on the command line or in the environment."""
     for index, arg in enumerate(argv):
@@ -200,7 +210,7 @@ def translate(argv: Sequence[str], env: Mapping[str, str] | None = None) -> list
         return None
     env = os.environ if env is None else env
     parsed = _parse(argv)
-    values = parsed.values
+    values = {**_from_env(env), **parsed.values}
     check_constraints(values)
     if _daemon_requested(argv, env):
         return ["run", *parsed.rest]  # one-shot action flags are ignored in daemon mode, as upstream

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,9 @@ def test_the_readme_has_runnable_blocks_for_the_tour_and_provisioning() -> None:
     assert any("baton revoke" in b and "baton grant" in b for b in blocks)
 
 
+BLOCK_TIMEOUT_SECONDS = 240
+
+
 # Some forty `baton` processes in a row: on a loaded machine this outgrows the suite's 120 s per
 # test while every block stays within its own bound below.
 @pytest.mark.timeout(900)
@@ -47,15 +51,27 @@ def test_readme_shell_blocks_run_in_order(tmp_path: Path) -> None:
     for name in [k for k in env if k.startswith("BATON_")]:
         del env[name]
     for number, block in enumerate(runnable_blocks((ROOT / "README.md").read_text()), start=1):
-        result = subprocess.run(
+        # Own session: a block that hangs is killed with everything it started, never left running.
+        proc = subprocess.Popen(
             ["bash", "-euo", "pipefail", "-c", block],
             cwd=work,
             env=env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=300,
-            check=False,
+            start_new_session=True,
         )
+        try:
+            _out, err = proc.communicate(timeout=BLOCK_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise AssertionError(f"README block {number} did not finish:\n{block}") from None
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        result = subprocess.CompletedProcess(proc.args, proc.returncode, "", err)
         assert result.returncode == 0, (
             f"README block {number} failed:\n{block}\n--- stderr:\n{result.stderr[-3000:]}"
         )

@@ -168,3 +168,23 @@ def test_earlier_one_shot_actions_win_in_upstreams_order() -> None:
         "--login",
         "bob",
     ]
+
+
+def test_the_one_shot_flags_have_baton_env_twins() -> None:
+    env = {"BATON_REVOKE_GRANT": "g1"}
+    assert translate(["--plugin", "demo"], env=env) == ["revoke", "--grant-id", "g1", "--plugin", "demo"]
+    env = {"BATON_DELETE_RESOURCE": "u1", "BATON_DELETE_RESOURCE_TYPE": "user"}
+    assert translate(["--plugin", "demo"], env=env) == [
+        "delete-resource",
+        "-r",
+        "user:u1",
+        "--plugin",
+        "demo",
+    ]
+    # The command line wins over the environment.
+    env = {"BATON_DELETE_RESOURCE": "u1", "BATON_DELETE_RESOURCE_TYPE": "user"}
+    assert translate(["--delete-resource", "u2", "--plugin", "demo"], env=env)[:3] == [
+        "delete-resource",
+        "-r",
+        "user:u2",
+    ]

@@ -9,6 +9,7 @@ since turning errors into one stderr line and an exit code is main()'s job.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +164,9 @@ def test_tasks_json_shows_every_state(root: typer.Typer, data_dir: Path) -> None
     assert tasks[0]["status_name"] == "OK"
     assert tasks[1]["host_id"] == "host-1"
     assert tasks[2]["attempts"] == 0
+    # Timestamps are RFC 3339 UTC, as everywhere in our JSON; unset ones stay null.
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", tasks[0]["created_at"])
+    assert tasks[0]["finished_at"].endswith("Z") and tasks[2]["finished_at"] is None
 
 
 def test_tasks_plain_table(root: typer.Typer, data_dir: Path) -> None:
