@@ -3,53 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyrage  # type: ignore[import-untyped]
-import pytest
 from google.protobuf.any_pb2 import Any as AnyPb
 
 from baton_cli.emulator import task_builders as tb
 from baton_cli.emulator.server import EmulatorServer
-from baton_cli.emulator.service import Pacing
 from baton_cli.pb.c1.connector.v2 import grant_pb2, resource_pb2
+from tests.cli.daemon_support import emulator, run_daemon
 from tests.cli.process import baton
 
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[EmulatorServer]:
-    server = EmulatorServer(
-        tmp_path / "emulator", "127.0.0.1", 0, pacing=Pacing(next_poll=0.05, next_heartbeat=1.0)
-    )
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def run_daemon(
-    emulator: EmulatorServer, tmp_path: Path, *extra: str, secret: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    creds = emulator.mint_credentials("demo-runner")
-    return baton(
-        "run",
-        "--plugin",
-        "demo",
-        "--client-id",
-        creds.client_id,
-        "--ca-file",
-        str(emulator.ca_file),
-        "--exit-when-idle",
-        "--provisioning",
-        "--state-file",
-        str(tmp_path / "state.json"),
-        *extra,
-        cwd=tmp_path,
-        env={"BATON_CLIENT_SECRET": creds.client_secret if secret is None else secret},
-        timeout=120,
-    )
+__all__ = ["emulator"]  # the fixture, shared with the other daemon tests
 
 
 def test_daemon_serves_sync_and_provisioning_tasks(emulator: EmulatorServer, tmp_path: Path) -> None:
@@ -102,7 +67,7 @@ def test_daemon_keeps_serving_after_a_task_fails(emulator: EmulatorServer, tmp_p
 
 def test_wrong_secret_is_fatal_with_one_line_and_no_secret(emulator: EmulatorServer, tmp_path: Path) -> None:
     other = emulator.mint_credentials("someone-else")
-    result = run_daemon(emulator, tmp_path, secret=other.client_secret)
+    result = run_daemon(emulator, tmp_path, env={"BATON_CLIENT_SECRET": other.client_secret})
     assert result.returncode == 16, result.stderr  # UNAUTHENTICATED, as upstream's bootstrap Hello
     errors = [line for line in result.stderr.splitlines() if line.startswith("baton: error:")]
     assert len(errors) == 1 and "Traceback" not in result.stderr
@@ -110,7 +75,7 @@ def test_wrong_secret_is_fatal_with_one_line_and_no_secret(emulator: EmulatorSer
 
 
 def test_missing_secret_is_a_usage_error(emulator: EmulatorServer, tmp_path: Path) -> None:
-    result = run_daemon(emulator, tmp_path, secret="")
+    result = run_daemon(emulator, tmp_path, env={"BATON_CLIENT_SECRET": ""})
     assert result.returncode == 3 and "--client-secret" in result.stderr
 
 
