@@ -163,11 +163,7 @@ DEFERRABLE_INDEXES = frozenset(ix.name for ix in INDEXES if ix.table == "v1_gran
 # The others are built after expansion: every index present while it writes costs a B-tree
 # insert per grant it writes, and a sorted build afterwards is cheaper.
 EXPANSION_INDEXES = frozenset(
-    {
-        "idx_grants_entitlement_id_principal_id_v1",
-        "idx_grants_entitlement_sync_grant_v1",
-        "idx_grants_sync_needs_expansion_v1",
-    }
+    {"idx_grants_entitlement_id_principal_id_v1", "idx_grants_sync_needs_expansion_v1"}
 )
 
 

@@ -50,6 +50,7 @@ from baton_cli.c1z.workdir import (
     connect,
     database_errors,
     disk_full,
+    index_build_cache,
     is_no_room,
     make_workdir,
     remove_workdir,
@@ -314,7 +315,7 @@ class C1ZWriter:
         """Grant expansion's view of the running sync (it reads grants by entitlement: indexes first)."""
         sync_id = self._require_active()
         if self._indexes_deferred:
-            with self._writing():
+            with self._writing(), index_build_cache(self._conn):
                 create_indexes(self._conn, only=EXPANSION_INDEXES)
         return SqliteExpansionStore(self._conn, sync_id, label=self.path)
 
@@ -460,7 +461,7 @@ class C1ZWriter:
 
     def _build_deferred_indexes(self) -> None:
         if self._indexes_deferred:
-            with self._writing():
+            with self._writing(), index_build_cache(self._conn):
                 create_indexes(self._conn)
             self._indexes_deferred = False
 

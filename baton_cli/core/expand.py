@@ -12,6 +12,7 @@ against the c1z SQLite work database (``baton_cli.c1z.expansion_store``).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -25,13 +26,13 @@ from baton_cli.errors import FailedPreconditionError
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, grant_pb2
 
 DEFAULT_MAX_DEPTH = 20
-# Upstream flushes at 10,000 waiting grants. Waiting grants are kept serialized (a few hundred
-# bytes each, where a decoded Grant costs ~6 KB), so upstream's number costs little memory and
-# a grant that several sources reach is written once per flush instead of once per source.
-FLUSH_THRESHOLD = 10_000
+# Written grants are handed to the store in batches of this many. Each grant is written once
+# per destination window (its holders are gathered first), so a smaller batch than upstream's
+# 10,000 costs no extra writes, only a few more statements, and keeps less in memory.
+FLUSH_THRESHOLD = 2_000
 # Principals gathered for one destination before its grants are written (about 500 bytes each);
 # a destination with more holders writes them in windows, and later arrivals read them back.
-GATHER_LIMIT = 50_000
+GATHER_LIMIT = 20_000
 # Destination entitlements kept decoded; bounded so huge graphs do not hold every one.
 _ENTITLEMENT_CACHE = 4096
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
@@ -41,6 +42,9 @@ PrincipalKey = tuple[str, str]  # (resource type id, resource id)
 # entitlement resource id, entitlement id, principal type, principal id, grant id, serialized
 # grant). Expansion serializes, so the store writes bytes it is handed as they are.
 ExpandedRow = tuple[str, str, str, str, str, str, bytes]
+# A grant of a source entitlement as expansion reads it: (principal type, principal id,
+# serialized grant). The principal's key comes from the store's columns, not the message.
+HolderRow = tuple[str, str, bytes]
 
 
 class PendingExpansion(Protocol):
@@ -70,10 +74,12 @@ class ExpansionStore(Protocol):
 
     def get_entitlement(self, entitlement_id: str) -> Entitlement | None: ...
 
-    def grant_pages(
+    def holder_pages(
         self, entitlement_id: str, principal_types: Collection[str] = ()
-    ) -> Iterator[list[Grant]]:
-        """Grants of an entitlement in pages, restricted to principal types when given."""
+    ) -> Iterator[list[HolderRow]]:
+        """The grants of an entitlement in pages, restricted to principal types when given:
+        (principal type, principal id, serialized grant), each principal's grants in the
+        order they were stored (the order of principals is the store's)."""
         ...
 
     def grants_for_principals(
@@ -309,16 +315,20 @@ class _SourceEntries:
         self._entries: dict[tuple[str, bool], bytes] = {}
 
     def field(self, sources: Mapping[str, bool]) -> bytes:
-        entries = self._entries
-        parts = []
-        for item in sorted(sources.items()) if len(sources) > 1 else sources.items():
-            entry = entries.get(item)
-            if entry is None:
-                one = grant_pb2.GrantSources()
-                one.sources[item[0]].is_direct = item[1]
-                entry = entries[item] = one.SerializeToString(deterministic=True)
-            parts.append(entry)
-        return _field(_SOURCES_TAG, b"".join(parts))
+        items = sorted(sources.items()) if len(sources) > 1 else sources.items()
+        try:
+            payload = b"".join([self._entries[item] for item in items])
+        except KeyError:
+            payload = b"".join([self._entry(item) for item in items])
+        return _field(_SOURCES_TAG, payload)
+
+    def _entry(self, item: tuple[str, bool]) -> bytes:
+        entry = self._entries.get(item)
+        if entry is None:
+            one = grant_pb2.GrantSources()
+            one.sources[item[0]].is_direct = item[1]
+            entry = self._entries[item] = one.SerializeToString(deterministic=True)
+        return entry
 
 
 class _Destination:
@@ -405,18 +415,17 @@ class _GrantWriter:
         types = sorted(spec.resource_type_ids or ())
         shallow = spec.shallow
         holders = self._holders
-        for page in self._store.grant_pages(source_id, types):
-            for grant in page:
+        for page in self._store.holder_pages(source_id, types):
+            for principal_type, principal_id, data in page:
+                grant = _parse_grant(data)
                 sources = grant.sources.sources
                 direct = not sources or source_id in sources  # is_direct, inlined: the hot loop
                 if shallow and not direct:
                     continue
-                principal = grant.principal
-                pid = principal.id
-                key = (pid.resource_type, pid.resource)
+                key = (principal_type, principal_id)
                 holder = holders.get(key)
                 if holder is None:
-                    holders[key] = _Holder(principal_field(principal), [(source_id, direct)])
+                    holders[key] = _Holder(principal_field(grant.principal), [(source_id, direct)])
                 else:
                     holder.reached.append((source_id, direct))
             if len(holders) >= GATHER_LIMIT:
@@ -429,8 +438,6 @@ class _GrantWriter:
         """Write the grants of the destination gathered so far."""
         self._write_gathered()
         self._gathering = None
-        if len(self._dirty) >= FLUSH_THRESHOLD:
-            self.flush()
 
     def _write_gathered(self) -> None:
         destination, holders = self._gathering, self._holders
@@ -442,26 +449,37 @@ class _GrantWriter:
             self.flush()  # the lookup below must see every earlier write
         existing = self._store.grants_for_principals(dest_id, list(holders))
         dirty = self._dirty
+        columns = destination.columns
+        new_grant = destination.new_grant
+        created = updated = 0
         for principal, holder in holders.items():
+            reached = holder.reached
             grants = existing.get(principal)
             if grants:
                 for grant in grants:
-                    changes = sum(add_source(grant, dest_id, s, d) for s, d in holder.reached)
+                    changes = sum(add_source(grant, dest_id, s, d) for s, d in reached)
                     if changes:
-                        self.updated += changes
+                        updated += changes
                         dirty[grant.id] = _row(grant)
-                continue
-            reached = iter(holder.reached)
-            first = next(reached)
-            sources = {first[0]: first[1]}
-            for source_id, direct in reached:
-                known = sources.get(source_id)
-                if known is None or (direct and not known):
-                    sources[source_id] = direct
-                    self.updated += 1
-            grant_id, data = destination.new_grant(principal, holder.principal_bytes, sources)
-            dirty[grant_id] = (*destination.columns, *principal, grant_id, data)
-            self.created += 1
+            else:
+                if len(reached) == 1:
+                    sources = dict(reached)
+                else:
+                    # add_source's rule for a grant with sources: a new source, or an upgrade to direct.
+                    sources = {}
+                    for source_id, direct in reached:
+                        known = sources.get(source_id)
+                        if known is None or (direct and not known):
+                            sources[source_id] = direct
+                            updated += 1
+                    updated -= 1  # the first arrival created the grant
+                grant_id, data = new_grant(principal, holder.principal_bytes, sources)
+                dirty[grant_id] = (*columns, *principal, grant_id, data)
+                created += 1
+            if len(dirty) >= FLUSH_THRESHOLD:
+                self.flush()  # the lookup above is done: writing this destination now is safe
+        self.created += created
+        self.updated += updated
         self._dirty_entitlements.add(dest_id)
 
     def _destination(self, entitlement_id: str) -> _Destination | None:
@@ -474,9 +492,13 @@ class _GrantWriter:
 
     def flush(self) -> None:
         if self._dirty:
-            self._store.upsert_expanded_rows(list(self._dirty.values()))
+            self._store.upsert_expanded_rows(sorted(self._dirty.values(), key=_GRANT_ID))
         self._dirty.clear()
         self._dirty_entitlements.clear()
+
+
+_GRANT_ID = operator.itemgetter(5)
+_parse_grant = Grant.FromString
 
 
 def _row(entry: Grant) -> ExpandedRow:
