@@ -24,6 +24,9 @@ Test-only flags:
   --ignore-stdin-eof       misbehave: keep running after stdin closes
   --pid-file P             write our pid to P once serving
   --required-domain        refuse to start without --domain (as a connector with a required flag)
+  --limiter-log P          append one JSON line to P per connector call served and per rate
+                           limiter Do / Report (the limiter itself follows the ServerConfig's
+                           rate_limiter_config: fixed_mem is a fixed window, else no-op EMPTY)
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ from baton_cli.pb.c1.connector.v2 import (
 )
 from baton_cli.pb.c1.connector_wrapper.v1 import connector_wrapper_pb2
 from baton_cli.pb.c1.connectorapi.baton.v1 import session_pb2, session_pb2_grpc
+from baton_cli.pb.c1.ratelimit.v1 import ratelimit_pb2, ratelimit_pb2_grpc
 
 SUBCOMMAND = "_connector-service"
 FLAGS_WITH_VALUE = {
@@ -96,6 +100,7 @@ FLAGS_WITH_VALUE = {
     "--held-file",
     "--plain-socket",
     "--domain",
+    "--limiter-log",
 }
 FLAGS = {
     "--provisioning",
@@ -513,6 +518,73 @@ class Service(
         return response(events=page.events, cursor=page.cursor, has_more=page.has_more)
 
 
+class Limiter(ratelimit_pb2_grpc.RateLimiterServiceServicer):
+    """The child's limiter as the SDK builds it from the ServerConfig: none or disabled answers
+    EMPTY; fixed_mem admits ``rate`` calls per ``period`` window, then OVERLIMIT until it ends."""
+
+    def __init__(self, config: Any, log_path: str) -> None:
+        kind = config.WhichOneof("type") if config is not None else None
+        self.rate = config.fixed_mem.rate if kind == "fixed_mem" else 0
+        self.period = config.fixed_mem.period.ToTimedelta().total_seconds() if self.rate else 0.0
+        self.log_path = log_path
+        self.lock = threading.Lock()
+        self.window_start = 0.0
+        self.used = 0
+        self.tokens = 0
+        log("info", "rate limiter", kind=kind or "none", rate=self.rate, period_seconds=self.period)
+
+    def note(self, **record: Any) -> None:
+        if self.log_path:
+            with self.lock, open(self.log_path, "a") as out:
+                out.write(json.dumps(record) + "\n")
+
+    def Do(self, request: Any, context: grpc.ServicerContext) -> Any:
+        entries = {e.key: e.value for e in request.descriptors.entries}
+        description = ratelimit_pb2.RateLimitDescription
+        with self.lock:
+            self.tokens += 1
+            token = request.request_token or f"t{self.tokens}"
+            now = time.time()
+            if not self.rate:
+                status = description.STATUS_EMPTY
+            else:
+                if now >= self.window_start + self.period:
+                    self.window_start, self.used = now, 0
+                status = description.STATUS_OK if self.used < self.rate else description.STATUS_OVERLIMIT
+                self.used += status == description.STATUS_OK
+            reset_at = self.window_start + self.period
+        answer = ratelimit_pb2.DoResponse(request_token=token, description=description(status=status))
+        if status == description.STATUS_OVERLIMIT:
+            answer.description.reset_at.FromNanoseconds(int(reset_at * 1e9))
+        self.note(
+            kind="do",
+            service=request.service,
+            method=entries.get("connector_method", ""),
+            resource_type=entries.get("connector_resource_type", ""),
+            status=description.Status.Name(status),
+        )
+        return answer
+
+    def Report(self, request: Any, context: grpc.ServicerContext) -> Any:
+        entries = {e.key: e.value for e in request.descriptors.entries}
+        status = ratelimit_pb2.RateLimitDescription.Status.Name(request.description.status)
+        self.note(kind="report", method=entries.get("connector_method", ""), status=status)
+        return ratelimit_pb2.ReportResponse()
+
+
+class CallLog(grpc.ServerInterceptor):
+    """Records every connector call served (the limiter's own calls excepted)."""
+
+    def __init__(self, limiter: Limiter) -> None:
+        self.limiter = limiter
+
+    def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        method = handler_call_details.method
+        if not method.startswith("/c1.ratelimit.v1."):
+            self.limiter.note(kind="call", method=method)
+        return continuation(handler_call_details)
+
+
 def go_key_to_private(raw: bytes) -> ed25519.Ed25519PrivateKey:
     if len(raw) != 64:
         fail(f"credential key must be Go's 64-byte ed25519 form, got {len(raw)} bytes")
@@ -633,7 +705,12 @@ def main() -> None:
         ).result()
         session = SessionProbe(grpc.insecure_channel(f"unix:{session_path}"))
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    limiter_config = (
+        server_config.rate_limiter_config if server_config.HasField("rate_limiter_config") else None
+    )
+    limiter = Limiter(limiter_config, flags.get("--limiter-log", ""))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), interceptors=[CallLog(limiter)])
+    ratelimit_pb2_grpc.add_RateLimiterServiceServicer_to_server(limiter, server)
     service = Service(connector, flags, Faults(flags, stdin_closed), session)
     for add in (
         connector_pb2_grpc.add_ConnectorServiceServicer_to_server,
