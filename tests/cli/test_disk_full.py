@@ -19,7 +19,6 @@ from baton_cli.emulator.server import EmulatorServer
 from baton_cli.errors import C1ZError, ResourceExhaustedError, StatusCode
 from tests.cli.daemon_support import emulator
 from tests.cli.invoke import baton_here
-from tests.cli.process import baton
 from tests.external import externals_required
 
 __all__ = ["emulator"]
@@ -73,7 +72,7 @@ def test_a_daemon_sync_on_a_full_disk_fails_resource_exhausted(
 ) -> None:
     task_id = emulator.queue.enqueue(tb.sync_task())
     creds = emulator.mint_credentials("full-disk")
-    result = baton(
+    result = baton_here(
         "run",
         "--plugin",
         "demo",
@@ -90,7 +89,6 @@ def test_a_daemon_sync_on_a_full_disk_fails_resource_exhausted(
         "20000",
         cwd=tmp_path,
         env={"BATON_CLIENT_SECRET": creds.client_secret},
-        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     record = emulator.queue.get(task_id)
