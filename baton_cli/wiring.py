@@ -655,8 +655,12 @@ def run_action(request: PluginRequest, task: Task, *, cancel: CancelToken | None
 
     env = dict(os.environ) if request.env is None else dict(request.env)
     cancel = cancel or CancelToken()
-    # The one-shot provisioning commands are upstream's one-shot flags, which enable provisioning.
-    request = replace(request, provisioning=True)
+    # The one-shot commands are upstream's one-shot flags, which enable provisioning, and
+    # ticketing for the ticket ones (cli.md §2): a connector child gets the same switches.
+    from baton_cli.core.handlers.gate import TICKETING_KINDS
+
+    ticketing = task.WhichOneof("task_type") in TICKETING_KINDS
+    request = replace(request, provisioning=True, ticketing=request.ticketing or ticketing)
     with open_connector(request, cancel=cancel) as connector:
         context = TaskContext(
             task_id="local",

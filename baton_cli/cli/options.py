@@ -172,7 +172,10 @@ SyncResources = Annotated[
     option(
         "--sync-resources",
         metavar="LIST",
-        help="Targeted sync of these resources: TYPE:ID or bid:r: Baton IDs, comma separated (quote an item holding commas).",
+        help=(
+            "Targeted sync of these resources: TYPE:ID or bid:r: Baton IDs, comma separated "
+            "(quote an item holding commas)."
+        ),
     ),
 ]
 SyncResourceTypes = Annotated[

@@ -5,10 +5,12 @@ from ``BATON_CONNECTOR_SERVICE_LISTENER_FD``, reads one base64 ``ServerConfig`` 
 serves mutual TLS with the Ed25519 credential it was given (TLS 1.2 minimum, client certificate
 signed by the CA required, ALPN h2 required: other connections are dropped), exits 0 on stdin
 EOF, writes zap-style JSON logs on stderr, and serves the bundled demo connector's data through
-the ``c1.connector.v2`` services. Provisioning services answer FAILED_PRECONDITION unless
-``--provisioning`` is given, as upstream's do. CreateAccount and RotateCredential encrypt the new
-credentials here, in the child, for the request's ``baton/age/v1`` configs, as upstream's SDK
-does (runner.md §8); the secret itself never leaves this process.
+the ``c1.connector.v2`` services, the demo's ticket system, actions and event feed included.
+Provisioning services answer FAILED_PRECONDITION unless ``--provisioning`` is given, the tickets
+service unless ``--ticketing`` is, as upstream's do. CreateAccount, RotateCredential and
+IssueCredential encrypt the new credentials here, in the child, for the request's
+``baton/age/v1`` configs, as upstream's SDK does (runner.md §8); the secret itself never leaves
+this process.
 
 Test-only flags:
   --crash-on-grants N      log an error line and exit 3 at the N-th ListGrants call
@@ -38,6 +40,7 @@ import tempfile
 import threading
 import time
 from concurrent import futures
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +49,18 @@ import pyrage  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from google.protobuf import any_pb2, json_format
 
 from baton_cli.connector import demo
 from baton_cli.connector.api import (
     AccountManager,
     AccountRequest,
     Credential,
+    CredentialIssuer,
     CredentialRotator,
+    IssueRequest,
     Provisioner,
+    ResourceCreator,
     ResourceDeleter,
     ResourceGetter,
 )
@@ -61,14 +68,21 @@ from baton_cli.connector.capabilities import connector_metadata_with_capabilitie
 from baton_cli.connector.config import resolve_config
 from baton_cli.errors import BatonError
 from baton_cli.pb.c1.connector.v2 import (
+    action_pb2,
+    action_pb2_grpc,
+    annotation_etag_pb2,
     connector_pb2,
     connector_pb2_grpc,
     entitlement_pb2,
     entitlement_pb2_grpc,
+    event_feed_pb2,
+    event_feed_pb2_grpc,
     grant_pb2,
     grant_pb2_grpc,
     resource_pb2,
     resource_pb2_grpc,
+    ticket_pb2,
+    ticket_pb2_grpc,
 )
 from baton_cli.pb.c1.connector_wrapper.v1 import connector_wrapper_pb2
 from baton_cli.pb.c1.connectorapi.baton.v1 import session_pb2, session_pb2_grpc
@@ -174,6 +188,10 @@ def account_request(info: Any) -> AccountRequest:
 
 
 class Service(
+    action_pb2_grpc.ActionServiceServicer,
+    event_feed_pb2_grpc.EventServiceServicer,
+    ticket_pb2_grpc.TicketsServiceServicer,
+    resource_pb2_grpc.ResourceManagerServiceServicer,
     resource_pb2_grpc.AccountManagerServiceServicer,
     resource_pb2_grpc.CredentialManagerServiceServicer,
     connector_pb2_grpc.ConnectorServiceServicer,
@@ -202,8 +220,12 @@ class Service(
         if not self.provisioning:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, "provisioning is not enabled")
 
+    def _ticketing(self, context: grpc.ServicerContext) -> None:
+        if "--ticketing" not in self.flags:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "ticketing is not enabled")
+
     def GetMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:
-        metadata = connector_metadata_with_capabilities(self.connector)
+        metadata = connector_metadata_with_capabilities(self.connector, ticketing="--ticketing" in self.flags)
         return connector_pb2.ConnectorServiceGetMetadataResponse(metadata=metadata)
 
     def Validate(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -344,6 +366,152 @@ class Service(
         log("info", "rotated credentials", resource=request.resource_id.resource, sealed=len(sealed))
         return resource_pb2.RotateCredentialResponse(encrypted_data=sealed, resource_id=request.resource_id)
 
+    def CreateResource(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._provisioning(context)
+        syncer = self._syncer(request.resource.id.resource_type, context)
+        if not isinstance(syncer, ResourceCreator):
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "no resource manager")
+        try:
+            created = syncer.create(request.resource)
+        except BatonError as error:
+            abort(context, error)
+        log("info", "created resource", resource=created.id.resource)
+        return resource_pb2.CreateResourceResponse(created=created)
+
+    def DeleteResource(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.DeleteResourceV2(request, context)
+        return resource_pb2.DeleteResourceResponse()
+
+    def IssueCredential(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._provisioning(context)
+        syncer = self._syncer(request.identity_id.resource_type, context)
+        if not isinstance(syncer, CredentialIssuer):
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "no credential issuer")
+        issue = IssueRequest(
+            identity_id=request.identity_id,
+            options=request.credential_options,
+            request_id=request.request_id,
+            expires_at=request.expires_at.ToDatetime() if request.HasField("expires_at") else None,
+        )
+        try:
+            issued = syncer.issue_credential(issue)
+        except BatonError as error:
+            abort(context, error)
+        sealed = seal(issued.credentials, request.encryption_configs, context)
+        log("info", "issued credential", identity=request.identity_id.resource, sealed=len(sealed))
+        response = resource_pb2.IssueCredentialResponse(
+            encrypted_data=sealed, resource_mode=issued.resource_mode, request_id=request.request_id
+        )
+        if issued.secret is not None:
+            response.secret.CopyFrom(issued.secret)
+        return response
+
+    # -- tickets (only with --ticketing) ----------------------------------------------------
+
+    def ListTicketSchemas(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._ticketing(context)
+        page = self.connector.list_ticket_schemas(request.page_token)
+        response = ticket_pb2.TicketsServiceListTicketSchemasResponse
+        return response(list=page.items, next_page_token=page.next_token)
+
+    def GetTicketSchema(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._ticketing(context)
+        schemas = {schema.id: schema for schema in self.connector.list_ticket_schemas("").items}
+        if request.id not in schemas:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no ticket schema {request.id!r}")
+        return ticket_pb2.TicketsServiceGetTicketSchemaResponse(schema=schemas[request.id])
+
+    def _create_ticket(self, request: Any) -> Any:
+        schema = request.schema if request.HasField("schema") else None
+        ticket = self.connector.create_ticket(request.request, schema)
+        response = ticket_pb2.TicketsServiceCreateTicketResponse
+        return response(ticket=ticket, annotations=[self.etag("created")])
+
+    def etag(self, value: str) -> Any:
+        """Upstream connectors answer with annotations of their own; the parent must keep them."""
+        packed = any_pb2.Any()
+        packed.Pack(annotation_etag_pb2.ETag(value=f"standin-{value}"))
+        return packed
+
+    def CreateTicket(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._ticketing(context)
+        try:
+            response = self._create_ticket(request)
+        except BatonError as error:
+            abort(context, error)
+        log("info", "created ticket", ticket=response.ticket.id, annotations=len(request.annotations))
+        return response
+
+    def GetTicket(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._ticketing(context)
+        ticket = self.connector.get_ticket(request.id)
+        if ticket is None:
+            return ticket_pb2.TicketsServiceGetTicketResponse()
+        return ticket_pb2.TicketsServiceGetTicketResponse(ticket=ticket, annotations=[self.etag("got")])
+
+    def BulkCreateTickets(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._ticketing(context)
+        answers = []
+        for item in request.ticket_requests:
+            try:
+                answers.append(self._create_ticket(item))
+            except BatonError as error:
+                answers.append(ticket_pb2.TicketsServiceCreateTicketResponse(error=str(error)))
+        return ticket_pb2.TicketsServiceBulkCreateTicketsResponse(tickets=answers)
+
+    def BulkGetTickets(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._ticketing(context)
+        answers = []
+        for item in request.ticket_requests:
+            ticket = self.connector.get_ticket(item.id)
+            if ticket is None:
+                missing = f"ticket {item.id!r} not found"
+                answers.append(ticket_pb2.TicketsServiceGetTicketResponse(error=missing))
+            else:
+                answers.append(ticket_pb2.TicketsServiceGetTicketResponse(ticket=ticket))
+        return ticket_pb2.TicketsServiceBulkGetTicketsResponse(tickets=answers)
+
+    # -- actions and event feeds -------------------------------------------------------------
+
+    def ListActionSchemas(self, request: Any, context: grpc.ServicerContext) -> Any:
+        schemas = self.connector.list_action_schemas(request.resource_type_id)
+        return action_pb2.ListActionSchemasResponse(schemas=schemas)
+
+    def GetActionSchema(self, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            schema = self.connector.get_action_schema(request.name)
+        except BatonError as error:
+            abort(context, error)
+        return action_pb2.GetActionSchemaResponse(schema=schema)
+
+    def InvokeAction(self, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return self.connector.invoke_action(
+                request.name, json_format.MessageToDict(request.args), request.resource_type_id
+            )
+        except BatonError as error:
+            abort(context, error)
+
+    def GetActionStatus(self, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return self.connector.action_status(request.id)
+        except BatonError as error:
+            abort(context, error)
+
+    def ListEventFeeds(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return event_feed_pb2.ListEventFeedsResponse(list=self.connector.list_event_feeds())
+
+    def ListEvents(self, request: Any, context: grpc.ServicerContext) -> Any:
+        start_at = request.start_at.ToDatetime(tzinfo=UTC) if request.HasField("start_at") else None
+        try:
+            page = self.connector.list_events(
+                request.event_feed_id, start_at, request.cursor, request.page_size
+            )
+        except BatonError as error:
+            abort(context, error)
+        response = event_feed_pb2.ListEventsResponse
+        return response(events=page.events, cursor=page.cursor, has_more=page.has_more)
+
 
 def go_key_to_private(raw: bytes) -> ed25519.Ed25519PrivateKey:
     if len(raw) != 64:
@@ -478,6 +646,10 @@ def main() -> None:
         grant_pb2_grpc.add_GrantManagerServiceServicer_to_server,
         resource_pb2_grpc.add_AccountManagerServiceServicer_to_server,
         resource_pb2_grpc.add_CredentialManagerServiceServicer_to_server,
+        resource_pb2_grpc.add_ResourceManagerServiceServicer_to_server,
+        ticket_pb2_grpc.add_TicketsServiceServicer_to_server,
+        action_pb2_grpc.add_ActionServiceServicer_to_server,
+        event_feed_pb2_grpc.add_EventServiceServicer_to_server,
     ):
         add(service, server)
     server.add_insecure_port(f"unix:{grpc_path}")

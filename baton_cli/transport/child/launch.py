@@ -20,12 +20,14 @@ from types import TracebackType
 
 import grpc
 
+from baton_cli.connector.api import ConnectorMetadata
 from baton_cli.core.cancel import CancelToken
 from baton_cli.errors import BatonError, ConnectorError, StatusCode
 from baton_cli.pb.c1.connector_wrapper.v1 import connector_wrapper_pb2
 from baton_cli.transport.child.connector import DEFAULT_CALL_TIMEOUT_SECONDS, ChildConnector
 from baton_cli.transport.child.credentials import new_launch_credentials
 from baton_cli.transport.child.process import ChildProcess
+from baton_cli.transport.child.services import connector_class
 from baton_cli.transport.child.session_store import SessionStore, serve_session_store
 from baton_cli.transport.child.tls_bridge import TLSBridge
 
@@ -107,14 +109,17 @@ class ChildSession:
                 ("grpc.default_authority", "127.0.0.1"),
             ],
         )
-        self.connector = ChildConnector(
+        probe = ChildConnector(self._channel, self.process, name=self.name, cancel=options.cancel)
+        metadata = self._wait_ready(probe, options.ready_seconds)
+        # With the services the child reports (tickets, actions, event feeds) as our Protocols.
+        self.connector = connector_class(metadata)(
             self._channel,
             self.process,
             name=self.name,
             call_timeout=options.call_timeout,
             cancel=options.cancel,
+            metadata=metadata,
         )
-        self._wait_ready(options.ready_seconds)
         threading.Thread(target=self._watch, name=f"{self.logger.name}-watch", daemon=True).start()
 
     def _watch(self) -> None:
@@ -127,13 +132,13 @@ class ChildSession:
             if self._cancel is not None:
                 self._cancel.cancel(self.died)
 
-    def _wait_ready(self, budget: float) -> None:
+    def _wait_ready(self, probe: ChildConnector, budget: float) -> ConnectorMetadata:
+        """The child's metadata, once it answers within ``budget``."""
         assert self.process is not None
         deadline = time.monotonic() + budget
         while True:
             try:
-                self.connector.ping(timeout=max(0.1, deadline - time.monotonic()))
-                return
+                return probe.ping(timeout=max(0.1, deadline - time.monotonic()))
             except BatonError as exc:
                 if self.process.returncode is not None or self.process.wait(0) is not None:
                     raise ConnectorError(
