@@ -273,6 +273,7 @@ def _child_connector(
 ) -> Iterator[Connector]:
     # Imported here: only connector executables need the child-process bridge.
     from baton_cli.transport.child import ChildOptions, launch_child
+    from baton_cli.transport.child.rate_limit import rate_limit_from_env
 
     env = dict(os.environ) if request.env is None else dict(request.env)
     options = ChildOptions(
@@ -283,6 +284,7 @@ def _child_connector(
         provisioning=request.provisioning,
         ticketing=request.ticketing,
         cancel=cancel,
+        rate_limit=rate_limit_from_env(env),
     )
     with launch_child(options) as session:
         try:
@@ -655,8 +657,12 @@ def run_action(request: PluginRequest, task: Task, *, cancel: CancelToken | None
 
     env = dict(os.environ) if request.env is None else dict(request.env)
     cancel = cancel or CancelToken()
-    # The one-shot provisioning commands are upstream's one-shot flags, which enable provisioning.
-    request = replace(request, provisioning=True)
+    # The one-shot commands are upstream's one-shot flags, which enable provisioning, and
+    # ticketing for the ticket ones (cli.md §2): a connector child gets the same switches.
+    from baton_cli.core.handlers.gate import TICKETING_KINDS
+
+    ticketing = task.WhichOneof("task_type") in TICKETING_KINDS
+    request = replace(request, provisioning=True, ticketing=request.ticketing or ticketing)
     with open_connector(request, cancel=cancel) as connector:
         context = TaskContext(
             task_id="local",

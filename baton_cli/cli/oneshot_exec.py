@@ -64,7 +64,14 @@ def emit(message: Message | None, as_json: bool, describe: Callable[[Any], str])
     if as_json:
         from google.protobuf.json_format import MessageToDict
 
-        body = MessageToDict(message) if message is not None else {}
+        try:
+            body = MessageToDict(message) if message is not None else {}
+        except TypeError:
+            # An annotation whose type this process has not imported yet (a connector child's own,
+            # such as an ETag): render it by its type URL once every generated type is loaded.
+            from baton_cli.cli.inspect_output import to_dict
+
+            body = to_dict(message) if message is not None else {}
         typer.echo(json.dumps(body, indent=2, sort_keys=True))
     elif message is not None:
         typer.echo(describe(message))

@@ -51,9 +51,21 @@ def option(*names: str, help: str, envvar: str | None = _DERIVE, **kwargs: Any) 
     return typer.Option(*names, envvar=envvar, help=help, **kwargs)
 
 
-def csv_list(text: str) -> list[str]:
-    """A comma-separated list value (upstream string-slice fields), empty items dropped."""
-    return [item.strip() for item in text.split(",") if item.strip()]
+def csv_list(text: str, *, flag: str = "list") -> list[str]:
+    """A comma-separated list value, read as CSV like upstream's string-slice flags.
+
+    Upstream parses these with a CSV reader, so a double-quoted item may hold commas: an LDAP DN
+    such as ``"group:cn=admins,dc=example,dc=org"`` stays one item. Empty items are dropped.
+    """
+    import csv
+
+    if not text.strip():
+        return []
+    try:
+        rows = list(csv.reader([text], strict=True, skipinitialspace=True))
+    except csv.Error as exc:
+        raise UsageError(f"{flag}: {text!r} is not a valid comma-separated list ({exc})") from None
+    return [item.strip() for row in rows for item in row if item.strip()]
 
 
 def complete_plugin(incomplete: str) -> list[str]:
@@ -160,7 +172,10 @@ SyncResources = Annotated[
     option(
         "--sync-resources",
         metavar="LIST",
-        help="Targeted sync of these resources: TYPE:ID or bid:r: Baton IDs, comma separated.",
+        help=(
+            "Targeted sync of these resources: TYPE:ID or bid:r: Baton IDs, comma separated "
+            "(quote an item holding commas)."
+        ),
     ),
 ]
 SyncResourceTypes = Annotated[

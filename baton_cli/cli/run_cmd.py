@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
             exit_when_idle=exit_when_idle,
             switches=Switches(provisioning=provisioning, ticketing=ticketing),
             skip_full_sync=skip_full_sync,
-            sync_resource_types=tuple(opt.csv_list(sync_resource_types)),
+            sync_resource_types=tuple(opt.csv_list(sync_resource_types, flag="--sync-resource-types")),
         )
         from baton_cli.cli.daemon_log import LogObserver
         from baton_cli.cli.daemon_view import DaemonLines, DaemonView, LiveLogStream

@@ -26,11 +26,11 @@ def sync_options(
     skip_grants: bool,
     skip_expand_grants: bool,
 ) -> SyncOptions:
-    refs = [parse_resource_ref(item) for item in opt.csv_list(sync_resources)]
+    refs = [parse_resource_ref(item) for item in opt.csv_list(sync_resources, flag="--sync-resources")]
     if skip_grants and not refs:
         raise UsageError("--skip-grants is only allowed together with --sync-resources")
     return SyncOptions(
-        resource_type_ids=tuple(opt.csv_list(sync_resource_types)),
+        resource_type_ids=tuple(opt.csv_list(sync_resource_types, flag="--sync-resource-types")),
         targets=tuple(target for target, _parent in refs),
         target_parents=tuple(parent for _target, parent in refs),
         skip_entitlements_and_grants=skip_entitlements_and_grants,

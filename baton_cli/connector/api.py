@@ -32,6 +32,8 @@ CreateAccountRequest = resource_pb2.CreateAccountRequest
 CreateAccountResponse = resource_pb2.CreateAccountResponse
 RotateCredentialRequest = resource_pb2.RotateCredentialRequest
 RotateCredentialResponse = resource_pb2.RotateCredentialResponse
+IssueCredentialRequest = resource_pb2.IssueCredentialRequest
+IssueCredentialResponse = resource_pb2.IssueCredentialResponse
 
 T = TypeVar("T")
 
@@ -182,6 +184,15 @@ class CredentialIssuer(Protocol):
         ...
 
     def issue_credential(self, request: IssueRequest) -> IssuedCredential: ...
+
+
+@runtime_checkable
+class SealingCredentialIssuer(Protocol):
+    """A credential issuer that encrypts the new secrets itself (see SealingAccountManager)."""
+
+    def credential_issue_details(self) -> CredentialIssueDetails: ...
+
+    def issue_credential_sealed(self, request: IssueCredentialRequest) -> IssueCredentialResponse: ...
 
 
 @runtime_checkable

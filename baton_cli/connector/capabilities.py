@@ -25,6 +25,7 @@ from baton_cli.connector.api import (
     ResourceGetter,
     ResourceSyncer,
     SealingAccountManager,
+    SealingCredentialIssuer,
     SealingCredentialRotator,
 )
 from baton_cli.connector.services import ActionManager, EventFeedProvider, TicketManager
@@ -54,7 +55,7 @@ def resource_type_capabilities(syncer: ResourceSyncer) -> list[Capability]:
             caps.append(connector_pb2.CAPABILITY_RESOURCE_CREATE)
     if isinstance(syncer, (CredentialRotator, SealingCredentialRotator)):
         caps.append(connector_pb2.CAPABILITY_CREDENTIAL_ROTATION)
-    if isinstance(syncer, CredentialIssuer):
+    if isinstance(syncer, (CredentialIssuer, SealingCredentialIssuer)):
         caps.append(connector_pb2.CAPABILITY_CREDENTIAL_ISSUE)
     return caps
 
@@ -85,7 +86,7 @@ def _type_capability(syncer: ResourceSyncer) -> connector_pb2.ResourceTypeCapabi
     for annotation in rtype.annotations:
         if annotation.Is(connector_pb2.CapabilityPermissions.DESCRIPTOR):
             annotation.Unpack(entry.permissions)
-    if isinstance(syncer, CredentialIssuer):
+    if isinstance(syncer, (CredentialIssuer, SealingCredentialIssuer)):
         entry.credential_issue.CopyFrom(syncer.credential_issue_details())
     return entry
 
@@ -159,9 +160,13 @@ def connector_metadata_with_capabilities(
         capabilities.credential_details.CopyFrom(details)
     metadata.capabilities.CopyFrom(capabilities)
     if isinstance(connector, TicketManager):
+        # Replaces one the connector reported itself (a child's), as upstream's annotation Update does.
+        marker = annotation_external_ticket_pb2.ExternalTicketSettings
+        kept = [a for a in metadata.annotations if not a.Is(marker.DESCRIPTOR)]
         settings = any_pb2.Any()
-        settings.Pack(annotation_external_ticket_pb2.ExternalTicketSettings(enabled=ticketing))
-        metadata.annotations.append(settings)
+        settings.Pack(marker(enabled=ticketing))
+        del metadata.annotations[:]
+        metadata.annotations.extend([*kept, settings])
     return metadata
 
 

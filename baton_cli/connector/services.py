@@ -22,6 +22,7 @@ TicketRequest = ticket_pb2.TicketRequest
 TicketSchema = ticket_pb2.TicketSchema
 CreateTicketRequest = ticket_pb2.TicketsServiceCreateTicketRequest
 CreateTicketResponse = ticket_pb2.TicketsServiceCreateTicketResponse
+GetTicketRequest = ticket_pb2.TicketsServiceGetTicketRequest
 GetTicketResponse = ticket_pb2.TicketsServiceGetTicketResponse
 ActionSchema = action_pb2.BatonActionSchema
 InvokeActionResponse = action_pb2.InvokeActionResponse
@@ -52,6 +53,16 @@ class BulkTicketManager(Protocol):
     ) -> Sequence[CreateTicketResponse]: ...
 
     def bulk_get_tickets(self, ticket_ids: Sequence[str]) -> Sequence[GetTicketResponse]: ...
+
+
+@runtime_checkable
+class TicketForwarder(Protocol):
+    """Optional: takes upstream's create/get requests whole (the task's annotations in them) and
+    answers with its own responses, annotations included, as an upstream connector child does."""
+
+    def create_ticket_forwarded(self, request: CreateTicketRequest) -> CreateTicketResponse: ...
+
+    def get_ticket_forwarded(self, request: GetTicketRequest) -> GetTicketResponse: ...
 
 
 @runtime_checkable

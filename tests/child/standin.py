@@ -5,10 +5,12 @@ from ``BATON_CONNECTOR_SERVICE_LISTENER_FD``, reads one base64 ``ServerConfig`` 
 serves mutual TLS with the Ed25519 credential it was given (TLS 1.2 minimum, client certificate
 signed by the CA required, ALPN h2 required: other connections are dropped), exits 0 on stdin
 EOF, writes zap-style JSON logs on stderr, and serves the bundled demo connector's data through
-the ``c1.connector.v2`` services. Provisioning services answer FAILED_PRECONDITION unless
-``--provisioning`` is given, as upstream's do. CreateAccount and RotateCredential encrypt the new
-credentials here, in the child, for the request's ``baton/age/v1`` configs, as upstream's SDK
-does (runner.md §8); the secret itself never leaves this process.
+the ``c1.connector.v2`` services, the demo's ticket system, actions and event feed included.
+Provisioning services answer FAILED_PRECONDITION unless ``--provisioning`` is given, the tickets
+service unless ``--ticketing`` is, as upstream's do. CreateAccount, RotateCredential and
+IssueCredential encrypt the new credentials here, in the child, for the request's
+``baton/age/v1`` configs, as upstream's SDK does (runner.md §8); the secret itself never leaves
+this process.
 
 Test-only flags:
   --crash-on-grants N      log an error line and exit 3 at the N-th ListGrants call
@@ -22,6 +24,9 @@ Test-only flags:
   --ignore-stdin-eof       misbehave: keep running after stdin closes
   --pid-file P             write our pid to P once serving
   --required-domain        refuse to start without --domain (as a connector with a required flag)
+  --limiter-log P          append one JSON line to P per connector call served and per rate
+                           limiter Do / Report (the limiter itself follows the ServerConfig's
+                           rate_limiter_config: fixed_mem is a fixed window, else no-op EMPTY)
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import tempfile
 import threading
 import time
 from concurrent import futures
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +52,18 @@ import pyrage  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from google.protobuf import any_pb2, json_format
 
 from baton_cli.connector import demo
 from baton_cli.connector.api import (
     AccountManager,
     AccountRequest,
     Credential,
+    CredentialIssuer,
     CredentialRotator,
+    IssueRequest,
     Provisioner,
+    ResourceCreator,
     ResourceDeleter,
     ResourceGetter,
 )
@@ -61,17 +71,25 @@ from baton_cli.connector.capabilities import connector_metadata_with_capabilitie
 from baton_cli.connector.config import resolve_config
 from baton_cli.errors import BatonError
 from baton_cli.pb.c1.connector.v2 import (
+    action_pb2,
+    action_pb2_grpc,
+    annotation_etag_pb2,
     connector_pb2,
     connector_pb2_grpc,
     entitlement_pb2,
     entitlement_pb2_grpc,
+    event_feed_pb2,
+    event_feed_pb2_grpc,
     grant_pb2,
     grant_pb2_grpc,
     resource_pb2,
     resource_pb2_grpc,
+    ticket_pb2,
+    ticket_pb2_grpc,
 )
 from baton_cli.pb.c1.connector_wrapper.v1 import connector_wrapper_pb2
 from baton_cli.pb.c1.connectorapi.baton.v1 import session_pb2, session_pb2_grpc
+from baton_cli.pb.c1.ratelimit.v1 import ratelimit_pb2, ratelimit_pb2_grpc
 
 SUBCOMMAND = "_connector-service"
 FLAGS_WITH_VALUE = {
@@ -82,6 +100,7 @@ FLAGS_WITH_VALUE = {
     "--held-file",
     "--plain-socket",
     "--domain",
+    "--limiter-log",
 }
 FLAGS = {
     "--provisioning",
@@ -174,6 +193,10 @@ def account_request(info: Any) -> AccountRequest:
 
 
 class Service(
+    action_pb2_grpc.ActionServiceServicer,
+    event_feed_pb2_grpc.EventServiceServicer,
+    ticket_pb2_grpc.TicketsServiceServicer,
+    resource_pb2_grpc.ResourceManagerServiceServicer,
     resource_pb2_grpc.AccountManagerServiceServicer,
     resource_pb2_grpc.CredentialManagerServiceServicer,
     connector_pb2_grpc.ConnectorServiceServicer,
@@ -202,8 +225,12 @@ class Service(
         if not self.provisioning:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, "provisioning is not enabled")
 
+    def _ticketing(self, context: grpc.ServicerContext) -> None:
+        if "--ticketing" not in self.flags:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "ticketing is not enabled")
+
     def GetMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:
-        metadata = connector_metadata_with_capabilities(self.connector)
+        metadata = connector_metadata_with_capabilities(self.connector, ticketing="--ticketing" in self.flags)
         return connector_pb2.ConnectorServiceGetMetadataResponse(metadata=metadata)
 
     def Validate(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -344,6 +371,219 @@ class Service(
         log("info", "rotated credentials", resource=request.resource_id.resource, sealed=len(sealed))
         return resource_pb2.RotateCredentialResponse(encrypted_data=sealed, resource_id=request.resource_id)
 
+    def CreateResource(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._provisioning(context)
+        syncer = self._syncer(request.resource.id.resource_type, context)
+        if not isinstance(syncer, ResourceCreator):
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "no resource manager")
+        try:
+            created = syncer.create(request.resource)
+        except BatonError as error:
+            abort(context, error)
+        log("info", "created resource", resource=created.id.resource)
+        return resource_pb2.CreateResourceResponse(created=created)
+
+    def DeleteResource(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self.DeleteResourceV2(request, context)
+        return resource_pb2.DeleteResourceResponse()
+
+    def IssueCredential(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._provisioning(context)
+        syncer = self._syncer(request.identity_id.resource_type, context)
+        if not isinstance(syncer, CredentialIssuer):
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "no credential issuer")
+        issue = IssueRequest(
+            identity_id=request.identity_id,
+            options=request.credential_options,
+            request_id=request.request_id,
+            expires_at=request.expires_at.ToDatetime() if request.HasField("expires_at") else None,
+        )
+        try:
+            issued = syncer.issue_credential(issue)
+        except BatonError as error:
+            abort(context, error)
+        sealed = seal(issued.credentials, request.encryption_configs, context)
+        log("info", "issued credential", identity=request.identity_id.resource, sealed=len(sealed))
+        response = resource_pb2.IssueCredentialResponse(
+            encrypted_data=sealed, resource_mode=issued.resource_mode, request_id=request.request_id
+        )
+        if issued.secret is not None:
+            response.secret.CopyFrom(issued.secret)
+        return response
+
+    # -- tickets (only with --ticketing) ----------------------------------------------------
+
+    def ListTicketSchemas(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._ticketing(context)
+        page = self.connector.list_ticket_schemas(request.page_token)
+        response = ticket_pb2.TicketsServiceListTicketSchemasResponse
+        return response(list=page.items, next_page_token=page.next_token)
+
+    def GetTicketSchema(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._ticketing(context)
+        schemas = {schema.id: schema for schema in self.connector.list_ticket_schemas("").items}
+        if request.id not in schemas:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"no ticket schema {request.id!r}")
+        return ticket_pb2.TicketsServiceGetTicketSchemaResponse(schema=schemas[request.id])
+
+    def _create_ticket(self, request: Any) -> Any:
+        schema = request.schema if request.HasField("schema") else None
+        ticket = self.connector.create_ticket(request.request, schema)
+        response = ticket_pb2.TicketsServiceCreateTicketResponse
+        return response(ticket=ticket, annotations=[self.etag("created")])
+
+    def etag(self, value: str) -> Any:
+        """Upstream connectors answer with annotations of their own; the parent must keep them."""
+        packed = any_pb2.Any()
+        packed.Pack(annotation_etag_pb2.ETag(value=f"standin-{value}"))
+        return packed
+
+    def CreateTicket(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._ticketing(context)
+        try:
+            response = self._create_ticket(request)
+        except BatonError as error:
+            abort(context, error)
+        log("info", "created ticket", ticket=response.ticket.id, annotations=len(request.annotations))
+        return response
+
+    def GetTicket(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._ticketing(context)
+        ticket = self.connector.get_ticket(request.id)
+        if ticket is None:
+            return ticket_pb2.TicketsServiceGetTicketResponse()
+        return ticket_pb2.TicketsServiceGetTicketResponse(ticket=ticket, annotations=[self.etag("got")])
+
+    def BulkCreateTickets(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._ticketing(context)
+        answers = []
+        for item in request.ticket_requests:
+            try:
+                answers.append(self._create_ticket(item))
+            except BatonError as error:
+                answers.append(ticket_pb2.TicketsServiceCreateTicketResponse(error=str(error)))
+        return ticket_pb2.TicketsServiceBulkCreateTicketsResponse(tickets=answers)
+
+    def BulkGetTickets(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._ticketing(context)
+        answers = []
+        for item in request.ticket_requests:
+            ticket = self.connector.get_ticket(item.id)
+            if ticket is None:
+                missing = f"ticket {item.id!r} not found"
+                answers.append(ticket_pb2.TicketsServiceGetTicketResponse(error=missing))
+            else:
+                answers.append(ticket_pb2.TicketsServiceGetTicketResponse(ticket=ticket))
+        return ticket_pb2.TicketsServiceBulkGetTicketsResponse(tickets=answers)
+
+    # -- actions and event feeds -------------------------------------------------------------
+
+    def ListActionSchemas(self, request: Any, context: grpc.ServicerContext) -> Any:
+        schemas = self.connector.list_action_schemas(request.resource_type_id)
+        return action_pb2.ListActionSchemasResponse(schemas=schemas)
+
+    def GetActionSchema(self, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            schema = self.connector.get_action_schema(request.name)
+        except BatonError as error:
+            abort(context, error)
+        return action_pb2.GetActionSchemaResponse(schema=schema)
+
+    def InvokeAction(self, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return self.connector.invoke_action(
+                request.name, json_format.MessageToDict(request.args), request.resource_type_id
+            )
+        except BatonError as error:
+            abort(context, error)
+
+    def GetActionStatus(self, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return self.connector.action_status(request.id)
+        except BatonError as error:
+            abort(context, error)
+
+    def ListEventFeeds(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return event_feed_pb2.ListEventFeedsResponse(list=self.connector.list_event_feeds())
+
+    def ListEvents(self, request: Any, context: grpc.ServicerContext) -> Any:
+        start_at = request.start_at.ToDatetime(tzinfo=UTC) if request.HasField("start_at") else None
+        try:
+            page = self.connector.list_events(
+                request.event_feed_id, start_at, request.cursor, request.page_size
+            )
+        except BatonError as error:
+            abort(context, error)
+        response = event_feed_pb2.ListEventsResponse
+        return response(events=page.events, cursor=page.cursor, has_more=page.has_more)
+
+
+class Limiter(ratelimit_pb2_grpc.RateLimiterServiceServicer):
+    """The child's limiter as the SDK builds it from the ServerConfig: none or disabled answers
+    EMPTY; fixed_mem admits ``rate`` calls per ``period`` window, then OVERLIMIT until it ends."""
+
+    def __init__(self, config: Any, log_path: str) -> None:
+        kind = config.WhichOneof("type") if config is not None else None
+        self.rate = config.fixed_mem.rate if kind == "fixed_mem" else 0
+        self.period = config.fixed_mem.period.ToTimedelta().total_seconds() if self.rate else 0.0
+        self.log_path = log_path
+        self.lock = threading.Lock()
+        self.window_start = 0.0
+        self.used = 0
+        self.tokens = 0
+        log("info", "rate limiter", kind=kind or "none", rate=self.rate, period_seconds=self.period)
+
+    def note(self, **record: Any) -> None:
+        if self.log_path:
+            with self.lock, open(self.log_path, "a") as out:
+                out.write(json.dumps(record) + "\n")
+
+    def Do(self, request: Any, context: grpc.ServicerContext) -> Any:
+        entries = {e.key: e.value for e in request.descriptors.entries}
+        description = ratelimit_pb2.RateLimitDescription
+        with self.lock:
+            self.tokens += 1
+            token = request.request_token or f"t{self.tokens}"
+            now = time.time()
+            if not self.rate:
+                status = description.STATUS_EMPTY
+            else:
+                if now >= self.window_start + self.period:
+                    self.window_start, self.used = now, 0
+                status = description.STATUS_OK if self.used < self.rate else description.STATUS_OVERLIMIT
+                self.used += status == description.STATUS_OK
+            reset_at = self.window_start + self.period
+        answer = ratelimit_pb2.DoResponse(request_token=token, description=description(status=status))
+        if status == description.STATUS_OVERLIMIT:
+            answer.description.reset_at.FromNanoseconds(int(reset_at * 1e9))
+        self.note(
+            kind="do",
+            service=request.service,
+            method=entries.get("connector_method", ""),
+            resource_type=entries.get("connector_resource_type", ""),
+            status=description.Status.Name(status),
+        )
+        return answer
+
+    def Report(self, request: Any, context: grpc.ServicerContext) -> Any:
+        entries = {e.key: e.value for e in request.descriptors.entries}
+        status = ratelimit_pb2.RateLimitDescription.Status.Name(request.description.status)
+        self.note(kind="report", method=entries.get("connector_method", ""), status=status)
+        return ratelimit_pb2.ReportResponse()
+
+
+class CallLog(grpc.ServerInterceptor):
+    """Records every connector call served (the limiter's own calls excepted)."""
+
+    def __init__(self, limiter: Limiter) -> None:
+        self.limiter = limiter
+
+    def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        method = handler_call_details.method
+        if not method.startswith("/c1.ratelimit.v1."):
+            self.limiter.note(kind="call", method=method)
+        return continuation(handler_call_details)
+
 
 def go_key_to_private(raw: bytes) -> ed25519.Ed25519PrivateKey:
     if len(raw) != 64:
@@ -465,7 +705,12 @@ def main() -> None:
         ).result()
         session = SessionProbe(grpc.insecure_channel(f"unix:{session_path}"))
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    limiter_config = (
+        server_config.rate_limiter_config if server_config.HasField("rate_limiter_config") else None
+    )
+    limiter = Limiter(limiter_config, flags.get("--limiter-log", ""))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), interceptors=[CallLog(limiter)])
+    ratelimit_pb2_grpc.add_RateLimiterServiceServicer_to_server(limiter, server)
     service = Service(connector, flags, Faults(flags, stdin_closed), session)
     for add in (
         connector_pb2_grpc.add_ConnectorServiceServicer_to_server,
@@ -478,6 +723,10 @@ def main() -> None:
         grant_pb2_grpc.add_GrantManagerServiceServicer_to_server,
         resource_pb2_grpc.add_AccountManagerServiceServicer_to_server,
         resource_pb2_grpc.add_CredentialManagerServiceServicer_to_server,
+        resource_pb2_grpc.add_ResourceManagerServiceServicer_to_server,
+        ticket_pb2_grpc.add_TicketsServiceServicer_to_server,
+        action_pb2_grpc.add_ActionServiceServicer_to_server,
+        event_feed_pb2_grpc.add_EventServiceServicer_to_server,
     ):
         add(service, server)
     server.add_insecure_port(f"unix:{grpc_path}")

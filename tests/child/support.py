@@ -7,6 +7,8 @@ import stat
 import sys
 from pathlib import Path
 
+import pytest
+
 STANDIN = Path(__file__).with_name("standin.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,3 +35,21 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, IndexError):
         return False
     return state != "Z"
+
+
+def baton_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``baton ARGS`` in this process: exit code, stdout, stderr.
+
+    For commands whose own process adds nothing to what a test checks (the connector child is
+    still a real process); signal and no-child-left tests run the real command instead.
+    """
+    from baton_cli.cli.app import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -8,13 +8,22 @@ encrypted for every config with the same code as rotation and account
 creation, and the configs are checked before the connector is called. Every
 failure is non-retryable: issuance may have happened before an error, and
 upstream never replays that ambiguity.
+
+An issuer that encrypts for itself (``SealingCredentialIssuer``, as an upstream
+connector child does) gets the whole request, encryption configs included, and
+its response is delivered as it comes.
 """
 
 from __future__ import annotations
 
 from datetime import UTC
 
-from baton_cli.connector.api import CredentialIssuer, IssueRequest
+from baton_cli.connector.api import (
+    CredentialIssuer,
+    IssueCredentialRequest,
+    IssueRequest,
+    SealingCredentialIssuer,
+)
 from baton_cli.core.handlers.common import (
     NoCapability,
     TaskContext,
@@ -36,8 +45,18 @@ def handle_issue_credential(task: Task.IssueCredentialTask, ctx: TaskContext) ->
         return malformed("issue credential")
 
     def issue() -> Outcome:
-        encryptors = prepare(task.encryption_configs)
         issuer = credential_issuer(ctx, task.identity_id.resource_type)
+        if isinstance(issuer, SealingCredentialIssuer):
+            request_pb = IssueCredentialRequest(
+                identity_id=task.identity_id,
+                credential_options=task.credential_options,
+                encryption_configs=task.encryption_configs,
+                request_id=ctx.task_id,
+            )
+            if task.HasField("expires_at"):
+                request_pb.expires_at.CopyFrom(task.expires_at)
+            return packed_success(issuer.issue_credential_sealed(request_pb))
+        encryptors = prepare(task.encryption_configs)
         request = IssueRequest(
             identity_id=task.identity_id,
             options=task.credential_options,
@@ -57,9 +76,9 @@ def handle_issue_credential(task: Task.IssueCredentialTask, ctx: TaskContext) ->
     return non_retryable(ctx, issue)
 
 
-def credential_issuer(ctx: TaskContext, resource_type_id: str) -> CredentialIssuer:
+def credential_issuer(ctx: TaskContext, resource_type_id: str) -> CredentialIssuer | SealingCredentialIssuer:
     syncer = syncer_for(ctx.connector, resource_type_id)
-    if isinstance(syncer, CredentialIssuer):
+    if isinstance(syncer, (CredentialIssuer, SealingCredentialIssuer)):
         return syncer
     shown = repr(resource_type_id) if resource_type_id else "(empty)"
     raise NoCapability(f"resource type {shown} has no credential issuer configured")

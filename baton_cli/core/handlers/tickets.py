@@ -20,7 +20,7 @@ from dataclasses import replace
 from google.protobuf.any_pb2 import Any as AnyPb
 
 from baton_cli.connector.api import Connector
-from baton_cli.connector.services import BulkTicketManager, TicketManager, TicketSchema
+from baton_cli.connector.services import BulkTicketManager, TicketForwarder, TicketManager, TicketSchema
 from baton_cli.core.handlers.common import NoCapability, TaskContext, malformed, packed_success
 from baton_cli.core.handlers.outcomes import final, merged, retryable
 from baton_cli.core.task_source import Failure, Outcome, Success
@@ -48,8 +48,16 @@ def handle_create_ticket(task: Task.CreateTicketTask, ctx: TaskContext) -> Outco
 
     def create() -> Outcome:
         schema = task.ticket_schema if task.HasField("ticket_schema") else None
-        ticket = ticket_manager(ctx.connector).create_ticket(task.ticket_request, schema)
-        annotations = merged([], task.annotations)
+        manager = ticket_manager(ctx.connector)
+        if isinstance(manager, TicketForwarder):
+            request = ticket_pb2.TicketsServiceCreateTicketRequest(
+                request=task.ticket_request, schema=schema, annotations=task.annotations
+            )
+            answer = manager.create_ticket_forwarded(request)
+            ticket, annotations = answer.ticket, merged(answer.annotations, task.annotations)
+        else:
+            ticket = manager.create_ticket(task.ticket_request, schema)
+            annotations = merged([], task.annotations)
         response = ticket_pb2.TicketsServiceCreateTicketResponse(ticket=ticket, annotations=annotations)
         return _with_annotations(packed_success(response), annotations)
 
@@ -85,10 +93,19 @@ def handle_get_ticket(task: Task.GetTicketTask, ctx: TaskContext) -> Outcome:
         return malformed("get ticket")
 
     def get() -> Outcome:
-        ticket = ticket_manager(ctx.connector).get_ticket(task.ticket_id)
+        manager = ticket_manager(ctx.connector)
+        answered: Sequence[AnyPb] = ()
+        if isinstance(manager, TicketForwarder):
+            answer = manager.get_ticket_forwarded(
+                ticket_pb2.TicketsServiceGetTicketRequest(id=task.ticket_id, annotations=task.annotations)
+            )
+            ticket = answer.ticket if answer.HasField("ticket") else None
+            answered = answer.annotations
+        else:
+            ticket = manager.get_ticket(task.ticket_id)
         if ticket is None:
             return final("connector returned empty ticket", task.annotations)
-        annotations = merged([], task.annotations)
+        annotations = merged(answered, task.annotations)
         response = ticket_pb2.TicketsServiceGetTicketResponse(ticket=ticket, annotations=annotations)
         return _with_annotations(packed_success(response), annotations)
 

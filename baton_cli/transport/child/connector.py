@@ -2,9 +2,11 @@
 
 The sync engine and the task handlers drive this exactly as they drive a Python plugin: one
 resource syncer per resource type the child lists, with the optional Protocols (getter,
-provisioner, deleter, creator, account manager, credential rotator) present where the child's
-metadata reports the capability. The child encrypts new credentials itself, from the encryption
-configs in the request (runner.md §8), so its account manager and rotator are the sealing kind.
+provisioner, deleter, creator, account manager, credential rotator, credential issuer) present
+where the child's metadata reports the capability. The child encrypts new credentials itself,
+from the encryption configs in the request (runner.md §8), so its account manager, rotator and
+issuer are the sealing kind. Its connector-wide services (tickets, actions, event feeds) are in
+services.py.
 Static entitlements (ListStaticEntitlements) are materialized per resource on the first page of
 its entitlements, as upstream's syncer does (runner.md §7.2 step 3).
 """
@@ -21,6 +23,7 @@ import grpc
 
 from baton_cli.connector.api import (
     ConnectorMetadata,
+    CredentialIssueDetails,
     Entitlement,
     Grant,
     Page,
@@ -32,15 +35,18 @@ from baton_cli.connector.api import (
 from baton_cli.core.cancel import CancelToken
 from baton_cli.errors import BatonError, CancelledError, ConnectorError, StatusCode
 from baton_cli.pb.c1.connector.v2 import (
+    action_pb2_grpc,
     annotation_exclusion_group_pb2,
     connector_pb2,
     connector_pb2_grpc,
     entitlement_pb2,
     entitlement_pb2_grpc,
+    event_feed_pb2_grpc,
     grant_pb2,
     grant_pb2_grpc,
     resource_pb2,
     resource_pb2_grpc,
+    ticket_pb2_grpc,
 )
 from baton_cli.transport.child.process import ChildProcess
 from baton_cli.transport.child.rpc_errors import connector_error, status_code
@@ -60,6 +66,15 @@ def sdk_at_least(version: str, wanted: tuple[int, int, int]) -> bool:
     return match is not None and tuple(int(g) for g in match.groups()) >= wanted
 
 
+class ConnectorWideStubs:
+    """Stubs of the child's connector-wide services (used by services.py)."""
+
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.tickets = ticket_pb2_grpc.TicketsServiceStub(channel)
+        self.actions = action_pb2_grpc.ActionServiceStub(channel)
+        self.events = event_feed_pb2_grpc.EventServiceStub(channel)
+
+
 class ChildConnector:
     """Calls the child; ``close`` is the launcher's (see launch.py), not the engine's."""
 
@@ -71,6 +86,7 @@ class ChildConnector:
         name: str,
         call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS,
         cancel: CancelToken | None = None,
+        metadata: ConnectorMetadata | None = None,
     ) -> None:
         self.name = name
         self._cancel = cancel
@@ -87,8 +103,9 @@ class ChildConnector:
         self._grant_manager = grant_pb2_grpc.GrantManagerServiceStub(channel)
         self._accounts = resource_pb2_grpc.AccountManagerServiceStub(channel)
         self._credentials = resource_pb2_grpc.CredentialManagerServiceStub(channel)
+        self.stubs = ConnectorWideStubs(channel)
         self._lock = threading.Lock()
-        self._metadata: ConnectorMetadata | None = None
+        self._metadata: ConnectorMetadata | None = metadata
         self._syncers: list[ResourceSyncer] | None = None
         self._static: dict[str, list[Entitlement]] = {}
         self.sdk_version = ""
@@ -104,9 +121,11 @@ class ChildConnector:
                 self._metadata = response.metadata
             return self._metadata
 
-    def ping(self, timeout: float) -> None:
+    def ping(self, timeout: float) -> ConnectorMetadata:
         """One GetMetadata within ``timeout``: the readiness probe after launch."""
-        self.call("GetMetadata", self._connector.GetMetadata, _pb_get_metadata(), timeout=timeout)
+        response = self.call("GetMetadata", self._connector.GetMetadata, _pb_get_metadata(), timeout=timeout)
+        metadata: ConnectorMetadata = response.metadata
+        return metadata
 
     def validate(self) -> None:
         response = self.call(
@@ -360,6 +379,26 @@ class _CredentialRotator:
         return response
 
 
+class _Issuer:
+    _connector: ChildConnector
+    _type: ResourceType
+
+    def credential_issue_details(self) -> CredentialIssueDetails:
+        for entry in self._connector.metadata().capabilities.resource_type_capabilities:
+            if entry.resource_type.id == self._type.id:
+                return entry.credential_issue
+        return CredentialIssueDetails()
+
+    def issue_credential_sealed(
+        self, request: resource_pb2.IssueCredentialRequest
+    ) -> resource_pb2.IssueCredentialResponse:
+        c = self._connector
+        response: resource_pb2.IssueCredentialResponse = c.call(
+            "IssueCredential", c._credentials.IssueCredential, request
+        )
+        return response
+
+
 _MIXINS: tuple[tuple[int, type], ...] = (
     (connector_pb2.CAPABILITY_TARGETED_SYNC, _Getter),
     (connector_pb2.CAPABILITY_PROVISION, _Provisioner),
@@ -367,6 +406,7 @@ _MIXINS: tuple[tuple[int, type], ...] = (
     (connector_pb2.CAPABILITY_RESOURCE_CREATE, _Creator),
     (connector_pb2.CAPABILITY_ACCOUNT_PROVISIONING, _AccountManager),
     (connector_pb2.CAPABILITY_CREDENTIAL_ROTATION, _CredentialRotator),
+    (connector_pb2.CAPABILITY_CREDENTIAL_ISSUE, _Issuer),
 )
 
 
