@@ -440,7 +440,8 @@ class C1ZWriter:
         self, sql: str, items: Iterable[M], make_row: Callable[[M, str, str], tuple[object, ...]]
     ) -> int:
         sync_id = self._require_active()
-        if isinstance(items, Collection) and not items:
+        # A list or tuple first: an ABC isinstance check per call showed in profiles.
+        if (type(items) is list or type(items) is tuple or isinstance(items, Collection)) and not items:
             # Most resources have no entitlements or grants: skip the clock and the transaction.
             return 0
         now = now_text()
