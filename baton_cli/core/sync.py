@@ -663,12 +663,12 @@ class SyncEngine:
         self._report_duplicate(
             "grant", duplicate_grant(page.items), f"{action.resource_type_id}:{action.resource_id}"
         )
-        kept = self._filter.grants(page.items)
+        kept, ids = self._filter.grants_with_ids(page.items)
         if not state.needs_expansion and self._filter.saw_expandable:
             state.needs_expansion = not self._options.skip_expand_grants and not self._options.targets
         if self._options.targets:
             self._fetch_related(kept, state)
-        self._stored(RowKind.GRANTS, self._store.put_grants(kept))
+        self._stored(RowKind.GRANTS, self._store.put_grants(kept, ids))
 
     def _fetch_related(self, grants: Sequence[Grant], state: SyncState) -> None:
         """Targeted syncs store the entitlement resources their grants name (runner.md §7.2 step 5)."""
