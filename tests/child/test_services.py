@@ -192,3 +192,13 @@ def test_one_shot_service_commands_through_the_child(standin: Path, tmp_path: Pa
     assert pyrage.decrypt(base64.b64decode(sealed["encryptedBytes"]), [identity]).startswith(b"demo_")
     events = _one_shot(tmp_path, standin, "events", "list", "--feed-id", "provisioning")
     assert [e["resourceChangeEvent"]["resourceId"]["resource"] for e in events["events"]] == ["u0000002"]  # type: ignore[index,union-attr]
+
+
+def test_capabilities_through_the_child_are_the_in_process_ones(standin: Path, tmp_path: Path) -> None:
+    """What the child reports becomes our Protocols (per type and connector-wide), and those give
+    back exactly the capabilities the same connector has in-process."""
+    bridged = baton_here("capabilities", "--plugin", f"exec:{standin}", cwd=tmp_path)
+    direct = baton_here("capabilities", "--plugin", "demo", cwd=tmp_path)
+    assert bridged.returncode == direct.returncode == 0, bridged.stderr + direct.stderr
+    assert json.loads(bridged.stdout) == json.loads(direct.stdout)
+    assert "CAPABILITY_CREDENTIAL_ISSUE" in json.loads(bridged.stdout)["connectorCapabilities"]
