@@ -12,6 +12,12 @@ IssueCredential encrypt the new credentials here, in the child, for the request'
 ``baton/age/v1`` configs, as upstream's SDK does (runner.md §8); the secret itself never leaves
 this process.
 
+Upstream connectors' argument shapes (the README's documented forms):
+  --db-file P [--init-db]  as baton-demo: the demo's data kept in P (its --state-file); with
+                           --init-db P starts afresh, without it P must exist
+  --input FILE             as baton-file: serve what FILE, a c1z written by an upstream connector,
+                           recorded (tests/child/replay.py) instead of the demo
+
 Test-only flags:
   --crash-on-grants N      log an error line and exit 3 at the N-th ListGrants call
   --hold-grants            block ListGrants until stdin closes (for signal tests)
@@ -101,6 +107,8 @@ FLAGS_WITH_VALUE = {
     "--plain-socket",
     "--domain",
     "--limiter-log",
+    "--db-file",
+    "--input",
 }
 FLAGS = {
     "--provisioning",
@@ -110,6 +118,7 @@ FLAGS = {
     "--use-session-store",
     "--required-domain",
     "--ignore-stdin-eof",
+    "--init-db",
 }
 
 
@@ -641,9 +650,25 @@ def main() -> None:
     if "--required-domain" in flags and not flags.get("--domain"):
         fail('required flag(s) "domain" not set')
     env = {k: v for k, v in os.environ.items() if k.startswith("BATON_")}
+    connector: Any
     try:
-        config = resolve_config(demo.FIELDS, demo_args, env, None, cwd=Path.cwd())
-        connector = demo.build(config)
+        if flags.get("--input"):
+            from tests.child.replay import ReplayConnector
+
+            source = Path(flags["--input"])
+            if not source.is_file():
+                fail(f"input file {source} does not exist")
+            connector = ReplayConnector(source)
+        else:
+            if flags.get("--db-file"):
+                database = Path(flags["--db-file"])
+                if "--init-db" in flags:
+                    database.unlink(missing_ok=True)
+                elif not database.exists():
+                    fail(f"database {database} does not exist (pass --init-db to create it)")
+                demo_args = [*demo_args, "--state-file", str(database)]
+            config = resolve_config(demo.FIELDS, demo_args, env, None, cwd=Path.cwd())
+            connector = demo.build(config)
         connector.validate()
     except BatonError as error:
         fail(str(error))

@@ -27,7 +27,7 @@ from baton_cli.transport.child.rate_limit import (
     descriptors,
     rate_limit_from_env,
 )
-from tests.child.support import baton_in_process
+from tests.cli.invoke import Invocation, baton_here
 
 Description = ratelimit_pb2.RateLimitDescription
 
@@ -152,22 +152,18 @@ def _records(path: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def _sync(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, standin: Path, log: Path
-) -> tuple[int, str, str]:
-    return baton_in_process(
-        capsys, "sync", "--plugin", f"exec:{standin}", "--out", str(tmp_path / "out.c1z"), "--fresh",
+def _sync(tmp_path: Path, standin: Path, log: Path, limit: str | None) -> Invocation:
+    return baton_here(
+        "sync", "--plugin", f"exec:{standin}", "--out", str(tmp_path / "out.c1z"), "--fresh",
         "--", "--limiter-log", str(log),
+        cwd=tmp_path, env={RATE_LIMIT_ENV: limit} if limit is not None else None,
     )  # fmt: skip
 
 
-def test_sync_asks_the_childs_limiter_before_every_call(
-    standin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(RATE_LIMIT_ENV, "1000000/1s")
+def test_sync_asks_the_childs_limiter_before_every_call(standin: Path, tmp_path: Path) -> None:
     log = tmp_path / "limiter.jsonl"
-    code, _out, err = _sync(capsys, tmp_path, standin, log)
-    assert code == 0, err
+    result = _sync(tmp_path, standin, log, "1000000/1s")
+    assert result.returncode == 0, result.stderr
     records = _records(log)
     served = Counter(r["method"] for r in records if r["kind"] == "call")
     asked = Counter(r["method"] for r in records if r["kind"] == "do")
@@ -182,21 +178,18 @@ def test_sync_asks_the_childs_limiter_before_every_call(
 
 
 def test_no_limit_configured_asks_nothing(
-    standin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    standin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(RATE_LIMIT_ENV, raising=False)
     log = tmp_path / "limiter.jsonl"
-    code, _out, err = _sync(capsys, tmp_path, standin, log)
-    assert code == 0, err
+    result = _sync(tmp_path, standin, log, None)
+    assert result.returncode == 0, result.stderr
     records = _records(log)
     assert any(r["kind"] == "call" for r in records) and not any(r["kind"] == "do" for r in records)
 
 
-def test_a_malformed_limit_is_refused_before_the_child_starts(
-    standin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(RATE_LIMIT_ENV, "lots")
+def test_a_malformed_limit_is_refused_before_the_child_starts(standin: Path, tmp_path: Path) -> None:
     log = tmp_path / "limiter.jsonl"
-    code, _out, err = _sync(capsys, tmp_path, standin, log)
-    assert code == 3 and RATE_LIMIT_ENV in err
+    result = _sync(tmp_path, standin, log, "lots")
+    assert result.returncode == 3 and RATE_LIMIT_ENV in result.stderr
     assert not log.exists()
