@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 
+from tests.bytecode_cache import keep_bytecode_outside_the_tree
 from tests.external import REQUIRE_VARIABLE, externals_required
+
+# Before any test module is imported (and rewritten), and before xdist starts its workers.
+keep_bytecode_outside_the_tree(Path(__file__).resolve().parents[1])
 
 
 @pytest.hookimpl(hookwrapper=True)
