@@ -8,10 +8,15 @@ tail of the run.
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 
+from tests.bytecode_cache import keep_bytecode_outside_the_tree
 from tests.external import REQUIRE_VARIABLE, externals_required
+
+# Before any test module is imported (and rewritten), and before xdist starts its workers.
+keep_bytecode_outside_the_tree(Path(__file__).resolve().parents[1])
 
 # Tests (node-id prefixes) that take seconds each, longest first; from `--durations` in CI's
 # output. A prefix that matches nothing (a subset run, a renamed test) is simply not moved.

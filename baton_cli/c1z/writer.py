@@ -40,16 +40,16 @@ from baton_cli.c1z.resumable import (
     write_fingerprint,
 )
 from baton_cli.c1z.runs import SYNC_TYPES, SyncRun
-from baton_cli.c1z.schema import create_indexes
+from baton_cli.c1z.schema import EXPANSION_INDEXES, create_indexes
 from baton_cli.c1z.stats import compute_stats, stats_json
 from baton_cli.c1z.store import SyncStore
 from baton_cli.c1z.timefmt import format_ns, now_text
-from baton_cli.c1z.v3 import import_v3
 from baton_cli.c1z.workdir import (
     DB_NAME,
     connect,
     database_errors,
     disk_full,
+    index_build_cache,
     is_no_room,
     make_workdir,
     remove_workdir,
@@ -170,6 +170,8 @@ class C1ZWriter:
             if magic == MAGIC_V3:
                 scratch = workdir / "pebble"
                 scratch.mkdir()
+                from baton_cli.c1z.v3 import import_v3  # only v3 files pay for the Pebble reader
+
                 import_v3(origin, db_path, scratch, limits)
                 remove_workdir(scratch)
             elif existing:
@@ -313,7 +315,9 @@ class C1ZWriter:
     def expansion_store(self) -> SqliteExpansionStore:
         """Grant expansion's view of the running sync (it reads grants by entitlement: indexes first)."""
         sync_id = self._require_active()
-        self._build_deferred_indexes()
+        if self._indexes_deferred:
+            with self._writing(), index_build_cache(self._conn):
+                create_indexes(self._conn, only=EXPANSION_INDEXES)
         return SqliteExpansionStore(self._conn, sync_id, label=self.path)
 
     def set_sync_token(self, token: str) -> None:
@@ -458,7 +462,7 @@ class C1ZWriter:
 
     def _build_deferred_indexes(self) -> None:
         if self._indexes_deferred:
-            with self._writing():
+            with self._writing(), index_build_cache(self._conn):
                 create_indexes(self._conn)
             self._indexes_deferred = False
 
