@@ -1,4 +1,4 @@
-"""Tickets, actions, event feeds, create-resource and issue-credential through a connector child.
+"""Tickets, actions, event feeds and the provisioning kinds through a connector child.
 
 The stand-in serves the demo's ticket system, actions and event feed over upstream's
 ``TicketsService``, ``ActionService`` and ``EventService``, and issues credentials sealed in the
@@ -16,6 +16,7 @@ import pyrage  # type: ignore[import-untyped]
 from google.protobuf.any_pb2 import Any as AnyPb
 
 from baton_cli.emulator import service_task_builders as sb
+from baton_cli.emulator import task_builders as tb
 from baton_cli.emulator.server import EmulatorServer
 from baton_cli.pb.c1.connector.v2 import (
     action_pb2,
@@ -87,6 +88,9 @@ def test_daemon_serves_every_service_kind_through_the_child(
         "status": q.enqueue(sb.action_status_task("act000001")),
         "feeds": q.enqueue(sb.list_event_feeds_task()),
         "events": q.enqueue(sb.list_events_task("provisioning", page_size=2)),
+        "grant": q.enqueue(tb.grant_task("group:g000001:member", "user:u0000049")),
+        "revoke": q.enqueue(tb.revoke_task("group:g000001:member", "user:u0000049")),
+        "delete": q.enqueue(tb.delete_resource_task("user:u0000002")),
     }
     result = run_child_daemon(
         emulator, tmp_path, standin, "--exit-when-idle", "--provisioning", "--ticketing",
@@ -170,7 +174,13 @@ def test_daemon_serves_every_service_kind_through_the_child(
     events = response_of(emulator, ids["events"], event_feed_pb2.ListEventsResponse())
     # The changes made above, in the child's own state file: the created user, the issued key's user.
     assert [e.resource_change_event.resource_id.resource for e in events.events] == ["u0000050", "u0000001"]
-    assert (events.cursor, events.has_more) == ("pos:2", False)  # no grant here: two changes only
+    # Listed before the grant, revoke and delete that follow it: two changes so far.
+    assert (events.cursor, events.has_more) == ("pos:2", False)
+
+    # The child changed its own state: a grant, its revocation, a deleted user.
+    saved = json.loads((tmp_path / "state.json").read_text())
+    assert [e["kind"] for e in saved["events"]][2:] == ["grant", "revoke", "change"]
+    assert saved["deleted"] == ["user:u0000002"] and saved["granted"] == []
 
 
 def _one_shot(tmp_path: Path, standin: Path, *args: str) -> dict[str, object]:
