@@ -223,3 +223,8 @@ def test_capabilities_through_the_child_are_the_in_process_ones(standin: Path, t
     assert bridged.returncode == direct.returncode == 0, bridged.stderr + direct.stderr
     assert json.loads(bridged.stdout) == json.loads(direct.stdout)
     assert "CAPABILITY_CREDENTIAL_ISSUE" in json.loads(bridged.stdout)["connectorCapabilities"]
+    # The whole metadata too: one ExternalTicketSettings, not the child's plus ours.
+    bridged = baton_here("capabilities", "--metadata", "--plugin", f"exec:{standin}", cwd=tmp_path)
+    direct = baton_here("capabilities", "--metadata", "--plugin", "demo", cwd=tmp_path)
+    assert bridged.returncode == direct.returncode == 0, bridged.stderr + direct.stderr
+    assert json.loads(bridged.stdout) == json.loads(direct.stdout)
