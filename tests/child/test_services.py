@@ -228,3 +228,24 @@ def test_capabilities_through_the_child_are_the_in_process_ones(standin: Path, t
     direct = baton_here("capabilities", "--metadata", "--plugin", "demo", cwd=tmp_path)
     assert bridged.returncode == direct.returncode == 0, bridged.stderr + direct.stderr
     assert json.loads(bridged.stdout) == json.loads(direct.stdout)
+
+
+def test_upstream_root_flags_run_through_the_child(standin: Path, tmp_path: Path) -> None:
+    """`baton --plugin exec:X --list-ticket-schemas` as one would run the Go binary itself."""
+    state = str(tmp_path / "state.json")
+    schemas = baton_here(
+        "--plugin", f"exec:{standin}", "--list-ticket-schemas", "-o", "json", "--", "--state-file", state,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert schemas.returncode == 0, schemas.stderr
+    assert [s["id"] for s in json.loads(schemas.stdout)["list"]] == ["access-request", "incident"]
+    invoked = baton_here(
+        "--plugin", f"exec:{standin}", "--invoke-action", "greet", "--invoke-action-args", '{"name": "Cy"}',
+        "-o", "json", "--", "--state-file", state,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout)["response"] == {"greeting": "Hello, Cy!"}
+    synced = baton_here("--plugin", f"exec:{standin}", "--file", "f.c1z", "--", "--users", "3", cwd=tmp_path)
+    assert synced.returncode == 0, synced.stderr
+    assert (tmp_path / "f.c1z").is_file()
