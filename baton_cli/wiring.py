@@ -644,9 +644,11 @@ def _start_health_server(
             f"--health-check-port {port}: cannot listen on {host}:{port}: {exc.strerror or exc}"
         ) from None
     bound = server.start()
+    # The probes hear each event first: what the log then says ("ready: polling for tasks") is
+    # already what /ready answers to whoever reads that line and probes.
     observers: list[RunnerObserver] = [health]
     if observer is not None:
-        observers.insert(0, observer)
+        observers.append(observer)
         observer.note(f"health server on http://{host}:{bound} (/health /ready /live /metrics)")
     return server, RunnerObservers(observers)
 
