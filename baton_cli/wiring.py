@@ -273,6 +273,7 @@ def _child_connector(
 ) -> Iterator[Connector]:
     # Imported here: only connector executables need the child-process bridge.
     from baton_cli.transport.child import ChildOptions, launch_child
+    from baton_cli.transport.child.rate_limit import rate_limit_from_env
 
     env = dict(os.environ) if request.env is None else dict(request.env)
     options = ChildOptions(
@@ -283,6 +284,7 @@ def _child_connector(
         provisioning=request.provisioning,
         ticketing=request.ticketing,
         cancel=cancel,
+        rate_limit=rate_limit_from_env(env),
     )
     with launch_child(options) as session:
         try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,7 +193,8 @@ def _declared_database_size(header: bytes) -> int | None:
 def write_v1(db_path: Path, target: Path, *, level: int = COMPRESSION_LEVEL) -> int:
     """Atomically replace ``target`` with a v1 c1z of ``db_path``; returns the bytes written."""
     directory = target.parent
-    tmp = directory / f"{target.name}.{secrets.token_hex(6)}.tmp"
+    # os.urandom is what secrets.token_hex reads; secrets itself would pull in hmac and hashlib.
+    tmp = directory / f"{target.name}.{os.urandom(6).hex()}.tmp"
     try:
         # O_EXCL + 0o666: a fresh name, and the usual umask-derived permissions.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)

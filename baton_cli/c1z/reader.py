@@ -14,7 +14,6 @@ from types import TracebackType
 
 from baton_cli.c1z.container import MAGIC_V3, DecodeLimits, decompress_v1, read_magic, require_readable
 from baton_cli.c1z.store import SyncStore
-from baton_cli.c1z.v3 import import_v3
 from baton_cli.c1z.workdir import DB_NAME, connect, database_errors, make_workdir, remove_workdir
 
 
@@ -49,6 +48,8 @@ class C1ZReader(SyncStore):
             if file_format == "v3":
                 scratch = workdir / "pebble"
                 scratch.mkdir()
+                from baton_cli.c1z.v3 import import_v3  # only v3 files pay for the Pebble reader
+
                 import_v3(source, db_path, scratch, limits)
                 remove_workdir(scratch)  # the payload is in the work database now
             else:

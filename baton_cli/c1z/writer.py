@@ -44,7 +44,6 @@ from baton_cli.c1z.schema import create_indexes
 from baton_cli.c1z.stats import compute_stats, stats_json
 from baton_cli.c1z.store import SyncStore
 from baton_cli.c1z.timefmt import format_ns, now_text
-from baton_cli.c1z.v3 import import_v3
 from baton_cli.c1z.workdir import (
     DB_NAME,
     connect,
@@ -170,6 +169,8 @@ class C1ZWriter:
             if magic == MAGIC_V3:
                 scratch = workdir / "pebble"
                 scratch.mkdir()
+                from baton_cli.c1z.v3 import import_v3  # only v3 files pay for the Pebble reader
+
                 import_v3(origin, db_path, scratch, limits)
                 remove_workdir(scratch)
             elif existing:

@@ -16,6 +16,8 @@ from typing import Any
 import typer
 from typer.core import TyperArgument, TyperGroup
 
+from baton_cli.cli import param_coercion
+
 try:  # newer typer releases vendor click
     from typer._click import Command, Context, HelpFormatter
     from typer._click.shell_completion import CompletionItem
@@ -128,14 +130,20 @@ def _finish(command: Command) -> Command:
             metavar = _metavar(param)
             if metavar is not None:
                 param.metavar = metavar
-        if any("--output" in getattr(p, "opts", ()) for p in cmd.params):
-            original = cmd.parse_args
+        has_output = any("--output" in getattr(p, "opts", ()) for p in cmd.params)
 
-            def parse_args(ctx: Context, args: list[str], _original: Any = original) -> list[str]:
-                result: list[str] = _original(ctx, _json_alias(list(args)))
-                return result
+        def parse_args(
+            ctx: Context,
+            args: list[str],
+            _cmd: Command = cmd,
+            _original: Any = cmd.parse_args,
+            _json: bool = has_output,
+        ) -> list[str]:
+            param_coercion.install_all(_cmd.get_params(ctx))  # the help option is made per context
+            result: list[str] = _original(ctx, _json_alias(list(args)) if _json else args)
+            return result
 
-            setattr(cmd, "parse_args", parse_args)  # noqa: B010 - an instance hook, not a subclass per command
+        setattr(cmd, "parse_args", parse_args)  # noqa: B010 - an instance hook, not a subclass per command
     return command
 
 
@@ -171,6 +179,7 @@ class LazyGroup(TyperGroup):
         # An upstream connector binary takes its flags on the root command: route them.
         if "upstream" in COMMANDS and args and args[0].startswith("-") and args[0] not in _ROOT_OPTIONS:
             args = ["upstream", *args]
+        param_coercion.install_all(self.get_params(ctx))
         result: list[str] = super().parse_args(ctx, args)
         return result
 

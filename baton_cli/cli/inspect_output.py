@@ -22,10 +22,6 @@ from typing import Any, TextIO
 from google.protobuf import any_pb2, descriptor_pool, message_factory, struct_pb2
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 import baton_cli.pb
 
@@ -229,6 +225,12 @@ class ConsoleTable:
         self._stream.write(_GAP.join([*padded, cells[-1]]).rstrip() + "\n")
 
     def _render_rich(self) -> None:
+        # Imported here: plain output (a pipe, a file, every test) never needs Rich.
+        from rich import box
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
         console = Console(file=self._stream)
         table = Table(title=self._title, box=box.SIMPLE_HEAD, header_style="bold")
         for column in self._columns:

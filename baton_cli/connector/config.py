@@ -9,12 +9,9 @@ values never appear in messages or reprs.
 from __future__ import annotations
 
 import csv
-import difflib
 import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-
-import yaml
 
 from baton_cli.connector.api import ConfigValue
 from baton_cli.connector.plugin import ConfigField
@@ -262,6 +259,8 @@ def _unknown_flag(name: str, by_name: Mapping[str, ConfigField], runner_flags: C
     """Names both the runner's and the plugin's options and suggests the closest one."""
     if name in runner_flags:
         return UsageError(f"--{name} is a runner option this command does not take (see its --help)")
+    import difflib  # only an unknown flag needs a suggestion
+
     close = difflib.get_close_matches(name, [*by_name, *runner_flags], n=1, cutoff=0.6)
     hint = f": did you mean --{close[0]}?" if close else ""
     runner = " (runner options: see the command's --help)" if runner_flags else ""
@@ -281,6 +280,8 @@ def _read_config_file(
         path = cwd / DEFAULT_CONFIG_FILE
         if not path.is_file():
             return {}
+    import yaml  # only a process with a config file pays for the YAML parser
+
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:

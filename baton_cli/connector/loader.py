@@ -17,18 +17,22 @@ import importlib.util
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from importlib import metadata
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from baton_cli.connector.executable import ExecutablePlugin, exec_plugin
 from baton_cli.connector.plugin import Plugin
 from baton_cli.errors import BatonError, ConnectorError, NotFoundError, UsageError
 
+if TYPE_CHECKING:
+    # Imported where entry points are read: a plugin named by path never pays for it.
+    from importlib import metadata
+
 ENTRY_POINT_GROUP = "baton.connectors"
 BUILTIN_PLUGINS: dict[str, str] = {"demo": "baton_cli.connector.demo:plugin"}
 
-EntryPointsProvider = Callable[[], Iterable[metadata.EntryPoint]]
+EntryPointsProvider = Callable[[], Iterable["metadata.EntryPoint"]]
 """Lists the available entry points; tests inject fakes instead of installing packages."""
 
 
@@ -50,6 +54,8 @@ class PluginInfo:
 
 def installed_entry_points() -> list[metadata.EntryPoint]:
     """Entry points of the group plus the built-in plugins, one per name (first wins), by name."""
+    from importlib import metadata
+
     found: dict[str, metadata.EntryPoint] = {}
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(entry_point.name, entry_point)
@@ -135,6 +141,8 @@ def _dist_version(entry_point: metadata.EntryPoint) -> str:
 
 def _module_version(module: str) -> str:
     """Version of the installed distribution that provides ``module``, or ''."""
+    from importlib import metadata
+
     top = module.partition(".")[0]
     for dist_name in metadata.packages_distributions().get(top, []):
         try:

@@ -35,8 +35,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from baton_cli.errors import StatusCode, UsageError
 
 ANY_METHOD = "*"
@@ -183,6 +181,8 @@ def rule_from_mapping(entry: Mapping[str, Any]) -> FaultRule:
 
 def load_fault_file(path: Path) -> FaultPlan:
     """Read YAML or JSON (JSON is YAML) faults; unknown fields are errors, not silently ignored."""
+    import yaml  # only `--faults FILE` needs the YAML parser
+
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

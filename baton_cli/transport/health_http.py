@@ -36,6 +36,7 @@ from baton_cli.core.runner_health import RunnerHealth
 DEFAULT_PORT = 8081
 DEFAULT_BIND = "127.0.0.1"
 VALIDATE_TIMEOUT = 30.0
+SHUTDOWN_POLL_SECONDS = 0.05
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -116,7 +117,13 @@ class HealthServer:
         handler = self._handler_class()
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="baton-health", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            # shutdown() waits for the loop to look at its flag, once per poll: 0.5 s by default.
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="baton-health",
+            daemon=True,
+        )
 
     @property
     def port(self) -> int:

@@ -12,6 +12,12 @@ IssueCredential encrypt the new credentials here, in the child, for the request'
 ``baton/age/v1`` configs, as upstream's SDK does (runner.md §8); the secret itself never leaves
 this process.
 
+Upstream connectors' argument shapes (the README's documented forms):
+  --db-file P [--init-db]  as baton-demo: the demo's data kept in P (its --state-file); with
+                           --init-db P starts afresh, without it P must exist
+  --input FILE             as baton-file: serve what FILE, a c1z written by an upstream connector,
+                           recorded (tests/child/replay.py) instead of the demo
+
 Test-only flags:
   --crash-on-grants N      log an error line and exit 3 at the N-th ListGrants call
   --hold-grants            block ListGrants until stdin closes (for signal tests)
@@ -24,6 +30,9 @@ Test-only flags:
   --ignore-stdin-eof       misbehave: keep running after stdin closes
   --pid-file P             write our pid to P once serving
   --required-domain        refuse to start without --domain (as a connector with a required flag)
+  --limiter-log P          append one JSON line to P per connector call served and per rate
+                           limiter Do / Report (the limiter itself follows the ServerConfig's
+                           rate_limiter_config: fixed_mem is a fixed window, else no-op EMPTY)
 """
 
 from __future__ import annotations
@@ -86,6 +95,7 @@ from baton_cli.pb.c1.connector.v2 import (
 )
 from baton_cli.pb.c1.connector_wrapper.v1 import connector_wrapper_pb2
 from baton_cli.pb.c1.connectorapi.baton.v1 import session_pb2, session_pb2_grpc
+from baton_cli.pb.c1.ratelimit.v1 import ratelimit_pb2, ratelimit_pb2_grpc
 
 SUBCOMMAND = "_connector-service"
 FLAGS_WITH_VALUE = {
@@ -96,6 +106,9 @@ FLAGS_WITH_VALUE = {
     "--held-file",
     "--plain-socket",
     "--domain",
+    "--limiter-log",
+    "--db-file",
+    "--input",
 }
 FLAGS = {
     "--provisioning",
@@ -105,6 +118,7 @@ FLAGS = {
     "--use-session-store",
     "--required-domain",
     "--ignore-stdin-eof",
+    "--init-db",
 }
 
 
@@ -513,6 +527,73 @@ class Service(
         return response(events=page.events, cursor=page.cursor, has_more=page.has_more)
 
 
+class Limiter(ratelimit_pb2_grpc.RateLimiterServiceServicer):
+    """The child's limiter as the SDK builds it from the ServerConfig: none or disabled answers
+    EMPTY; fixed_mem admits ``rate`` calls per ``period`` window, then OVERLIMIT until it ends."""
+
+    def __init__(self, config: Any, log_path: str) -> None:
+        kind = config.WhichOneof("type") if config is not None else None
+        self.rate = config.fixed_mem.rate if kind == "fixed_mem" else 0
+        self.period = config.fixed_mem.period.ToTimedelta().total_seconds() if self.rate else 0.0
+        self.log_path = log_path
+        self.lock = threading.Lock()
+        self.window_start = 0.0
+        self.used = 0
+        self.tokens = 0
+        log("info", "rate limiter", kind=kind or "none", rate=self.rate, period_seconds=self.period)
+
+    def note(self, **record: Any) -> None:
+        if self.log_path:
+            with self.lock, open(self.log_path, "a") as out:
+                out.write(json.dumps(record) + "\n")
+
+    def Do(self, request: Any, context: grpc.ServicerContext) -> Any:
+        entries = {e.key: e.value for e in request.descriptors.entries}
+        description = ratelimit_pb2.RateLimitDescription
+        with self.lock:
+            self.tokens += 1
+            token = request.request_token or f"t{self.tokens}"
+            now = time.time()
+            if not self.rate:
+                status = description.STATUS_EMPTY
+            else:
+                if now >= self.window_start + self.period:
+                    self.window_start, self.used = now, 0
+                status = description.STATUS_OK if self.used < self.rate else description.STATUS_OVERLIMIT
+                self.used += status == description.STATUS_OK
+            reset_at = self.window_start + self.period
+        answer = ratelimit_pb2.DoResponse(request_token=token, description=description(status=status))
+        if status == description.STATUS_OVERLIMIT:
+            answer.description.reset_at.FromNanoseconds(int(reset_at * 1e9))
+        self.note(
+            kind="do",
+            service=request.service,
+            method=entries.get("connector_method", ""),
+            resource_type=entries.get("connector_resource_type", ""),
+            status=description.Status.Name(status),
+        )
+        return answer
+
+    def Report(self, request: Any, context: grpc.ServicerContext) -> Any:
+        entries = {e.key: e.value for e in request.descriptors.entries}
+        status = ratelimit_pb2.RateLimitDescription.Status.Name(request.description.status)
+        self.note(kind="report", method=entries.get("connector_method", ""), status=status)
+        return ratelimit_pb2.ReportResponse()
+
+
+class CallLog(grpc.ServerInterceptor):
+    """Records every connector call served (the limiter's own calls excepted)."""
+
+    def __init__(self, limiter: Limiter) -> None:
+        self.limiter = limiter
+
+    def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        method = handler_call_details.method
+        if not method.startswith("/c1.ratelimit.v1."):
+            self.limiter.note(kind="call", method=method)
+        return continuation(handler_call_details)
+
+
 def go_key_to_private(raw: bytes) -> ed25519.Ed25519PrivateKey:
     if len(raw) != 64:
         fail(f"credential key must be Go's 64-byte ed25519 form, got {len(raw)} bytes")
@@ -569,9 +650,25 @@ def main() -> None:
     if "--required-domain" in flags and not flags.get("--domain"):
         fail('required flag(s) "domain" not set')
     env = {k: v for k, v in os.environ.items() if k.startswith("BATON_")}
+    connector: Any
     try:
-        config = resolve_config(demo.FIELDS, demo_args, env, None, cwd=Path.cwd())
-        connector = demo.build(config)
+        if flags.get("--input"):
+            from tests.child.replay import ReplayConnector
+
+            source = Path(flags["--input"])
+            if not source.is_file():
+                fail(f"input file {source} does not exist")
+            connector = ReplayConnector(source)
+        else:
+            if flags.get("--db-file"):
+                database = Path(flags["--db-file"])
+                if "--init-db" in flags:
+                    database.unlink(missing_ok=True)
+                elif not database.exists():
+                    fail(f"database {database} does not exist (pass --init-db to create it)")
+                demo_args = [*demo_args, "--state-file", str(database)]
+            config = resolve_config(demo.FIELDS, demo_args, env, None, cwd=Path.cwd())
+            connector = demo.build(config)
         connector.validate()
     except BatonError as error:
         fail(str(error))
@@ -633,7 +730,12 @@ def main() -> None:
         ).result()
         session = SessionProbe(grpc.insecure_channel(f"unix:{session_path}"))
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    limiter_config = (
+        server_config.rate_limiter_config if server_config.HasField("rate_limiter_config") else None
+    )
+    limiter = Limiter(limiter_config, flags.get("--limiter-log", ""))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), interceptors=[CallLog(limiter)])
+    ratelimit_pb2_grpc.add_RateLimiterServiceServicer_to_server(limiter, server)
     service = Service(connector, flags, Faults(flags, stdin_closed), session)
     for add in (
         connector_pb2_grpc.add_ConnectorServiceServicer_to_server,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-import pytest
+from baton_cli.emulator.server import EmulatorServer
+from tests.cli.invoke import Invocation, baton_here
 
 STANDIN = Path(__file__).with_name("standin.py")
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,19 +39,19 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def baton_in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """``baton ARGS`` in this process: exit code, stdout, stderr.
-
-    For commands whose own process adds nothing to what a test checks (the connector child is
-    still a real process); signal and no-child-left tests run the real command instead.
-    """
-    from baton_cli.cli.app import main
-
-    capsys.readouterr()
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+def run_child_daemon(
+    emulator: EmulatorServer,
+    tmp_path: Path,
+    standin: Path,
+    *runner_args: str,
+    child_args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> Invocation:
+    """`baton run --plugin exec:STANDIN RUNNER_ARGS -- CHILD_ARGS` in this process against the
+    emulator until it is idle (the child is a real process); signals are tested on real `baton`s."""
+    creds = emulator.mint_credentials("child-runner", replace=True)
+    return baton_here(
+        "run", "--plugin", f"exec:{standin}", "--client-id", creds.client_id,
+        "--ca-file", str(emulator.ca_file), *runner_args, "--", *child_args,
+        cwd=tmp_path, env={"BATON_CLIENT_SECRET": creds.client_secret, **(env or {})},
+    )  # fmt: skip

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyrage  # type: ignore[import-untyped]
@@ -19,9 +18,12 @@ from google.protobuf.any_pb2 import Any as AnyPb
 
 from baton_cli.emulator import task_builders as tb
 from baton_cli.emulator.server import EmulatorServer
-from baton_cli.emulator.service import Pacing
 from baton_cli.pb.c1.connector.v2 import resource_pb2
-from tests.cli.process import baton
+from tests.child.support import run_child_daemon
+from tests.cli.daemon_support import emulator
+from tests.cli.invoke import baton_here
+
+__all__ = ["emulator"]
 
 
 def _key_id(recipient: str) -> str:
@@ -29,7 +31,7 @@ def _key_id(recipient: str) -> str:
 
 
 def _one_shot(tmp_path: Path, standin: Path, command: str, *args: str) -> tuple[dict[str, object], str]:
-    result = baton(
+    result = baton_here(
         command, *args, "--plugin", f"exec:{standin}", "-o", "json", "--log-level", "debug",
         "--", "--state-file", str(tmp_path / "state.json"),
         cwd=tmp_path,
@@ -71,7 +73,7 @@ def test_one_shot_create_account_and_rotate_through_the_child(standin: Path, tmp
 
 
 def test_one_shot_reveal_decrypts_what_the_child_sealed(standin: Path, tmp_path: Path) -> None:
-    result = baton(
+    result = baton_here(
         "rotate-credentials", "-r", "user:u0000001", "--reveal", "--plugin", f"exec:{standin}",
         "--", "--state-file", str(tmp_path / "state.json"),
         cwd=tmp_path,
@@ -80,18 +82,6 @@ def test_one_shot_reveal_decrypts_what_the_child_sealed(standin: Path, tmp_path:
     [line] = [line for line in result.stdout.splitlines() if line.startswith("password: ")]
     secret = line.removeprefix("password: ")
     assert len(secret) >= 16 and secret not in result.stderr
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[EmulatorServer]:
-    server = EmulatorServer(
-        tmp_path / "emulator", "127.0.0.1", 0, pacing=Pacing(next_poll=0.05, next_heartbeat=1.0)
-    )
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_daemon_creates_accounts_and_rotates_through_the_child(
@@ -105,13 +95,10 @@ def test_daemon_creates_accounts_and_rotates_through_the_child(
         tb.create_account_task("newbie", emails=["newbie@example.com"], age_recipients=recipients)
     )
     rotate_id = queue.enqueue(tb.rotate_credentials_task("user:u0000001", age_recipients=recipients))
-    creds = emulator.mint_credentials("child-runner")
-    result = baton(
-        "run", "--plugin", f"exec:{standin}", "--client-id", creds.client_id,
-        "--ca-file", str(emulator.ca_file), "--exit-when-idle", "--provisioning",
+    result = run_child_daemon(
+        emulator, tmp_path, standin, "--exit-when-idle", "--provisioning",
         "--log-level", "debug", "--log-format", "json",
-        "--", "--state-file", str(tmp_path / "state.json"),
-        cwd=tmp_path, env={"BATON_CLIENT_SECRET": creds.client_secret}, timeout=120,
+        child_args=("--state-file", str(tmp_path / "state.json")),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     states = {t.id: (t.state, t.status_message) for t in queue.tasks()}

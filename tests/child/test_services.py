@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 import pyrage  # type: ignore[import-untyped]
-import pytest
 from google.protobuf.any_pb2 import Any as AnyPb
 
 from baton_cli.emulator import service_task_builders as sb
@@ -25,9 +24,9 @@ from baton_cli.pb.c1.connector.v2 import (
     resource_pb2,
     ticket_pb2,
 )
-from tests.child.support import baton_in_process
+from tests.child.support import run_child_daemon
 from tests.cli.daemon_support import annotations_of, emulator, response_of
-from tests.cli.process import baton
+from tests.cli.invoke import baton_here
 
 __all__ = ["emulator"]
 
@@ -81,13 +80,10 @@ def test_daemon_serves_every_service_kind_through_the_child(
         "feeds": q.enqueue(sb.list_event_feeds_task()),
         "events": q.enqueue(sb.list_events_task("provisioning", page_size=2)),
     }
-    creds = emulator.mint_credentials("child-runner")
-    result = baton(
-        "run", "--plugin", f"exec:{standin}", "--client-id", creds.client_id,
-        "--ca-file", str(emulator.ca_file), "--exit-when-idle", "--provisioning", "--ticketing",
+    result = run_child_daemon(
+        emulator, tmp_path, standin, "--exit-when-idle", "--provisioning", "--ticketing",
         "--task-concurrency", "1", "--log-level", "debug", "--log-format", "json",
-        "--", "--state-file", str(tmp_path / "state.json"),
-        cwd=tmp_path, env={"BATON_CLIENT_SECRET": creds.client_secret}, timeout=120,
+        child_args=("--state-file", str(tmp_path / "state.json")),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     state = {name: q.get(task_id) for name, task_id in ids.items()}
@@ -166,36 +162,33 @@ def test_daemon_serves_every_service_kind_through_the_child(
     assert (events.cursor, events.has_more) == ("pos:2", False)  # no grant here: two changes only
 
 
-def _one_shot(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, standin: Path, *args: str
-) -> dict[str, object]:
-    code, out, err = baton_in_process(
-        capsys, *args, "--plugin", f"exec:{standin}", "-o", "json",
+def _one_shot(tmp_path: Path, standin: Path, *args: str) -> dict[str, object]:
+    result = baton_here(
+        *args, "--plugin", f"exec:{standin}", "-o", "json",
         "--", "--state-file", str(tmp_path / "state.json"),
+        cwd=tmp_path,
     )  # fmt: skip
-    assert code == 0, err
-    body: dict[str, object] = json.loads(out)
+    assert result.returncode == 0, result.stderr
+    body: dict[str, object] = json.loads(result.stdout)
     return body
 
 
-def test_one_shot_service_commands_through_the_child(
-    standin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_one_shot_service_commands_through_the_child(standin: Path, tmp_path: Path) -> None:
     template = tmp_path / "ticket.json"
     template.write_text(json.dumps({"schema_id": "incident", "display_name": "Printer on fire"}))
     # The child refuses tickets without --ticketing: the one-shot command must pass it on.
-    made = _one_shot(capsys, tmp_path, standin, "tickets", "create", "--template", str(template))
+    made = _one_shot(tmp_path, standin, "tickets", "create", "--template", str(template))
     assert made["ticket"]["id"] == "TCK-0001"  # type: ignore[index]
-    got = _one_shot(capsys, tmp_path, standin, "tickets", "get", "TCK-0001")
+    got = _one_shot(tmp_path, standin, "tickets", "get", "TCK-0001")
     assert got["ticket"]["displayName"] == "Printer on fire"  # type: ignore[index]
-    greeting = _one_shot(capsys, tmp_path, standin, "actions", "invoke", "greet", "--args", '{"name": "Bo"}')
+    greeting = _one_shot(tmp_path, standin, "actions", "invoke", "greet", "--args", '{"name": "Bo"}')
     assert greeting["response"] == {"greeting": "Hello, Bo!"}
     identity = pyrage.x25519.Identity.generate()
     issued = _one_shot(
-        capsys, tmp_path, standin, "issue-credential", "--identity", "user:u0000002", "--kind", "api_key",
+        tmp_path, standin, "issue-credential", "--identity", "user:u0000002", "--kind", "api_key",
         "--age-recipient", str(identity.to_public()),
     )  # fmt: skip
     [sealed] = issued["encryptedData"]  # type: ignore[misc]
     assert pyrage.decrypt(base64.b64decode(sealed["encryptedBytes"]), [identity]).startswith(b"demo_")
-    events = _one_shot(capsys, tmp_path, standin, "events", "list", "--feed-id", "provisioning")
+    events = _one_shot(tmp_path, standin, "events", "list", "--feed-id", "provisioning")
     assert [e["resourceChangeEvent"]["resourceId"]["resource"] for e in events["events"]] == ["u0000002"]  # type: ignore[index,union-attr]

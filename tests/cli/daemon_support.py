@@ -1,8 +1,13 @@
-"""A real `baton run` of the demo plugin against a real emulator on 127.0.0.1 over TLS."""
+"""`baton run` of the demo plugin against a real emulator on 127.0.0.1 over TLS.
+
+``run_daemon`` runs it in-process through the console entry point (tests/cli/invoke.py): the
+tests read what the daemon did to the emulator's tasks, and its exit code and output. Signals,
+the live view on a terminal and what reaches stdout versus stderr are tested on real processes
+(tests/cli/daemon_process.py, test_daemon_signals.py, test_daemon_view.py, test_daemon_logs.py).
+"""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -13,7 +18,7 @@ from google.protobuf.message import Message
 
 from baton_cli.emulator.server import EmulatorServer
 from baton_cli.emulator.service import Pacing
-from tests.cli.process import baton
+from tests.cli.invoke import Invocation, baton_here
 
 M = TypeVar("M", bound=Message)
 
@@ -38,9 +43,9 @@ def run_daemon(
     tmp_path: Path,
     *extra: str,
     env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
+) -> Invocation:
     creds = emulator.mint_credentials("demo-runner", replace=True)
-    return baton(
+    return baton_here(
         "run",
         "--plugin",
         "demo",
@@ -56,7 +61,6 @@ def run_daemon(
         *extra,
         cwd=tmp_path,
         env={"BATON_CLIENT_SECRET": creds.client_secret, **(env or {})},
-        timeout=120,
     )
 
 

@@ -1,8 +1,9 @@
 """Shell completion answers through each shell's real protocol (issue 10 §1).
 
-Each test runs `baton` in a child process with the environment the committed completion script
-sets (bash: COMP_WORDS/COMP_CWORD; zsh and fish: _TYPER_COMPLETE_ARGS), and reads the
-candidates it prints. One bash test sources the script into a real bash and reads COMPREPLY.
+Each test runs `baton` (in-process, through the console entry point: tests/cli/invoke.py) with
+the environment the committed completion script sets (bash: COMP_WORDS/COMP_CWORD; zsh and fish:
+_TYPER_COMPLETE_ARGS), and reads the candidates it prints. One bash test sources the script into
+a real bash, which starts the real `baton`, and reads COMPREPLY.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.process import ROOT, baton, baton_env
+from tests.cli.invoke import baton_here
+from tests.cli.process import ROOT, baton_env
 
 VAR = "_BATON_COMPLETE"
 
@@ -30,21 +32,21 @@ def folder(tmp_path: Path) -> Path:
 def bash(words: list[str], cwd: Path) -> list[str]:
     """Candidates for the last word of ``words`` (an empty string completes a new word)."""
     env = {VAR: "complete_bash", "COMP_WORDS": " ".join(words), "COMP_CWORD": str(len(words) - 1)}
-    done = baton(cwd=cwd, env=env)
+    done = baton_here(cwd=cwd, env=env)
     assert done.returncode == 0, done.stderr
     assert "not supported" not in done.stdout + done.stderr
     return done.stdout.split()
 
 
 def zsh(line: str, cwd: Path) -> str:
-    done = baton(cwd=cwd, env={VAR: "complete_zsh", "_TYPER_COMPLETE_ARGS": line})
+    done = baton_here(cwd=cwd, env={VAR: "complete_zsh", "_TYPER_COMPLETE_ARGS": line})
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def fish(line: str, cwd: Path) -> list[str]:
     env = {VAR: "complete_fish", "_TYPER_COMPLETE_ARGS": line, "_TYPER_COMPLETE_FISH_ACTION": "get-args"}
-    done = baton(cwd=cwd, env=env)
+    done = baton_here(cwd=cwd, env=env)
     assert done.returncode == 0, done.stderr
     return [line.split("\t")[0] for line in done.stdout.splitlines()]
 

@@ -1,4 +1,8 @@
-"""`baton run` end to end: a real daemon process, the demo plugin, the emulator over TLS on 127.0.0.1."""
+"""`baton run` end to end: the demo plugin, the emulator over TLS on 127.0.0.1.
+
+The daemon runs through the console entry point in-process (tests/cli/daemon_support.py); Ctrl-C
+goes to a real daemon process.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from baton_cli.emulator import task_builders as tb
 from baton_cli.emulator.server import EmulatorServer
 from baton_cli.pb.c1.connector.v2 import grant_pb2, resource_pb2
 from tests.cli.daemon_support import emulator, run_daemon
-from tests.cli.process import baton
+from tests.cli.invoke import baton_here
 
 __all__ = ["emulator"]  # the fixture, shared with the other daemon tests
 
@@ -81,13 +85,13 @@ def test_missing_secret_is_a_usage_error(emulator: EmulatorServer, tmp_path: Pat
 
 def test_help_and_bad_ids_never_show_the_secret(tmp_path: Path) -> None:
     secret = "secret-token:conductorone.com:v1:c2VjcmV0"
-    shown = baton("run", "--help", cwd=tmp_path, env={"BATON_CLIENT_SECRET": secret})
+    shown = baton_here("run", "--help", cwd=tmp_path, env={"BATON_CLIENT_SECRET": secret})
     assert shown.returncode == 0 and secret not in shown.stdout
-    bad = baton(
+    bad = baton_here(
         "run", "--plugin", "demo", "--client-id", "no-at-sign", "--client-secret", secret, cwd=tmp_path
     )
     assert bad.returncode == 3 and "--client-id" in bad.stderr and secret not in bad.stderr
-    malformed = baton(
+    malformed = baton_here(
         "run",
         "--plugin",
         "demo",

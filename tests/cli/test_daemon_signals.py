@@ -143,7 +143,7 @@ def test_a_task_the_platform_cancels_stays_cancelled(emulator: EmulatorServer, t
 def test_health_server_and_health_check_command(emulator: EmulatorServer, tmp_path: Path) -> None:
     import re
 
-    from tests.cli.process import baton
+    from tests.cli.invoke import baton_here as baton
 
     (tmp_path / "work").mkdir()
     daemon = start_daemon(emulator, tmp_path, "runner-h", "--health-check", "--health-check-port", "0")
@@ -172,7 +172,7 @@ def test_health_server_and_health_check_command(emulator: EmulatorServer, tmp_pa
 
 
 def test_health_check_port_needs_health_check(tmp_path: Path) -> None:
-    from tests.cli.process import baton
+    from tests.cli.invoke import baton_here as baton
 
     result = baton(
         "run",

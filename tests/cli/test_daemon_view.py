@@ -19,7 +19,7 @@ from baton_cli.emulator import task_builders as tb
 from baton_cli.emulator.server import EmulatorServer
 from baton_cli.wiring import PluginRequest, run_daemon
 from tests.cli.daemon_support import emulator
-from tests.cli.daemon_support import run_daemon as run_daemon_process
+from tests.cli.daemon_support import run_daemon as run_baton_run
 
 __all__ = ["emulator"]  # the fixture
 
@@ -157,7 +157,7 @@ def test_a_real_daemon_off_a_terminal_logs_phases_and_the_upload(
     emulator: EmulatorServer, tmp_path: Path
 ) -> None:
     sync_id = emulator.queue.enqueue(tb.sync_task())
-    result = run_daemon_process(emulator, tmp_path, "--log-format", "console")
+    result = run_baton_run(emulator, tmp_path, "--log-format", "console")
     assert result.returncode == 0, result.stderr
     assert re.search(rf"task {sync_id}: list-grants \(.*58 resources", result.stderr), result.stderr
     assert re.search(rf"task {sync_id}: uploaded [\d.,]+ KiB of [\d.,]+ KiB \(100%\)", result.stderr), (

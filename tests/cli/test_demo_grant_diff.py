@@ -10,7 +10,7 @@ from baton_cli.connector.config import resolve_config
 from baton_cli.connector.demo import plugin as demo_plugin
 from baton_cli.core.sync import iter_all
 from baton_cli.errors import EXIT_DIFFERENCES
-from tests.cli.process import baton
+from tests.cli.invoke import baton_here
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = ["--users", "20", "--groups", "2", "--memberships", "10", "--roles", "0"]
@@ -19,7 +19,7 @@ SIZES = ["--users", "20", "--groups", "2", "--memberships", "10", "--roles", "0"
 def test_diff_after_a_demo_grant_shows_exactly_that_grant(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     common = ["--plugin", "demo", "--progress", "off", *SIZES, "--state-file", str(state)]
-    assert baton("sync", "--out", "before.c1z", *common, cwd=tmp_path).returncode == 0
+    assert baton_here("sync", "--out", "before.c1z", *common, cwd=tmp_path).returncode == 0
 
     config = resolve_config(demo_plugin.fields, [*SIZES, "--state-file", str(state)], {}, None, cwd=tmp_path)
     connector = demo_plugin.factory(config)
@@ -34,8 +34,8 @@ def test_diff_after_a_demo_grant_shows_exactly_that_grant(tmp_path: Path) -> Non
     assert isinstance(groups, Provisioner)
     groups.grant(outsider, member)
 
-    assert baton("sync", "--out", "after.c1z", *common, cwd=tmp_path).returncode == 0
-    result = baton("diff", "before.c1z", "after.c1z", "-o", "json", "--exit-code", cwd=tmp_path)
+    assert baton_here("sync", "--out", "after.c1z", *common, cwd=tmp_path).returncode == 0
+    result = baton_here("diff", "before.c1z", "after.c1z", "-o", "json", "--exit-code", cwd=tmp_path)
     assert result.returncode == EXIT_DIFFERENCES, result.stderr  # --exit-code: the diff is not empty
     body = json.loads(result.stdout)
     expected_id = f"{member.id}:user:{outsider.id.resource}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from baton_cli.emulator import task_builders as tb
 from baton_cli.emulator.server import EmulatorServer
 from baton_cli.errors import C1ZError, ResourceExhaustedError, StatusCode
 from tests.cli.daemon_support import emulator
-from tests.cli.process import baton, baton_env
+from tests.cli.invoke import baton_here
 from tests.external import externals_required
 
 __all__ = ["emulator"]
@@ -47,31 +46,21 @@ def full_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_sync_that_fills_the_disk_exits_8_naming_the_directory(tmp_path: Path, full_disk: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "baton_cli",
-            "sync",
-            "--plugin",
-            "demo",
-            "--out",
-            str(tmp_path / "out.c1z"),
-            "--c1z-temp-dir",
-            str(full_disk),
-            "--progress",
-            "off",
-            "--users",
-            "20000",
-            "--memberships",
-            "20000",
-        ],
+    result = baton_here(
+        "sync",
+        "--plugin",
+        "demo",
+        "--out",
+        str(tmp_path / "out.c1z"),
+        "--c1z-temp-dir",
+        str(full_disk),
+        "--progress",
+        "off",
+        "--users",
+        "20000",
+        "--memberships",
+        "20000",
         cwd=tmp_path,
-        env=baton_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
     )
     assert result.returncode == int(StatusCode.RESOURCE_EXHAUSTED), result.stderr
     [line] = [line for line in result.stderr.splitlines() if line.startswith("baton: error:")]
@@ -83,7 +72,7 @@ def test_a_daemon_sync_on_a_full_disk_fails_resource_exhausted(
 ) -> None:
     task_id = emulator.queue.enqueue(tb.sync_task())
     creds = emulator.mint_credentials("full-disk")
-    result = baton(
+    result = baton_here(
         "run",
         "--plugin",
         "demo",
@@ -100,7 +89,6 @@ def test_a_daemon_sync_on_a_full_disk_fails_resource_exhausted(
         "20000",
         cwd=tmp_path,
         env={"BATON_CLIENT_SECRET": creds.client_secret},
-        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     record = emulator.queue.get(task_id)

@@ -14,7 +14,7 @@ from baton_cli.core.sync_state import SyncState
 from baton_cli.errors import FailedPreconditionError, NotFoundError, StatusCode
 from baton_cli.wiring import PluginRequest, run_expand, run_local_sync
 from tests.c1z.helpers import fixture
-from tests.cli.process import baton
+from tests.cli.invoke import baton_here
 
 ROOT = Path(__file__).resolve().parents[2]
 PAUSED_SYNC = "36zfOAoWMxQdISbixanQCRBiX7E"  # small-unexpanded.c1z, stopped at grant expansion
@@ -36,7 +36,7 @@ def test_expand_finishes_the_paused_upstream_sync(tmp_path: Path) -> None:
     target = tmp_path / "paused.c1z"
     shutil.copyfile(fixture("small-unexpanded.c1z"), target)
 
-    result = baton("expand", "-f", str(target), "--json", cwd=tmp_path)
+    result = baton_here("expand", "-f", str(target), "--json", cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
@@ -53,7 +53,7 @@ def test_expand_finishes_the_paused_upstream_sync(tmp_path: Path) -> None:
         assert reader.pending_expansion_sync_ids() == set()
     assert [p.name for p in tmp_path.iterdir()] == ["paused.c1z"]  # no temp file left behind
 
-    again = baton("expand", "-f", str(target), cwd=tmp_path)
+    again = baton_here("expand", "-f", str(target), cwd=tmp_path)
     assert again.returncode == StatusCode.FAILED_PRECONDITION
     assert again.stdout == ""
     assert again.stderr == f"baton: error: {target} has no sync with a pending grant expansion\n"
@@ -62,7 +62,7 @@ def test_expand_finishes_the_paused_upstream_sync(tmp_path: Path) -> None:
 def test_text_summary_names_what_was_added(tmp_path: Path) -> None:
     target = tmp_path / "paused.c1z"
     shutil.copyfile(fixture("small-unexpanded.c1z"), target)
-    result = baton("expand", "--file", str(target), "--sync-id", PAUSED_SYNC, cwd=tmp_path)
+    result = baton_here("expand", "--file", str(target), "--sync-id", PAUSED_SYNC, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"Expanded sync {PAUSED_SYNC} in {target}: 12,072 grants created, ")
     assert "from 799 edges in 20 layers;" in result.stdout
@@ -73,7 +73,7 @@ def test_a_file_without_pending_expansion_is_refused_and_left_alone(tmp_path: Pa
     demo_sync(out, "--roles", "0")  # no role grants: nothing is expandable
     before = out.read_bytes()
 
-    result = baton("expand", "-f", str(out), cwd=tmp_path)
+    result = baton_here("expand", "-f", str(out), cwd=tmp_path)
 
     assert result.returncode == StatusCode.FAILED_PRECONDITION
     assert result.stderr == f"baton: error: {out} has no sync with a pending grant expansion\n"
@@ -83,7 +83,7 @@ def test_a_file_without_pending_expansion_is_refused_and_left_alone(tmp_path: Pa
 def test_a_sync_still_collecting_is_not_sealed(tmp_path: Path) -> None:
     target = tmp_path / "collecting.c1z"
     shutil.copyfile(fixture("sync-in-progress.c1z"), target)
-    result = baton("expand", "-f", str(target), cwd=tmp_path)
+    result = baton_here("expand", "-f", str(target), cwd=tmp_path)
     assert result.returncode == StatusCode.FAILED_PRECONDITION
     assert "stopped in list-entitlements, before grant expansion" in result.stderr
     assert result.stderr.count("\n") == 1
@@ -91,7 +91,7 @@ def test_a_sync_still_collecting_is_not_sealed(tmp_path: Path) -> None:
 
 
 def test_missing_file_and_unknown_sync_id(tmp_path: Path) -> None:
-    missing = baton("expand", "-f", str(tmp_path / "nope.c1z"), cwd=tmp_path)
+    missing = baton_here("expand", "-f", str(tmp_path / "nope.c1z"), cwd=tmp_path)
     assert missing.returncode == StatusCode.NOT_FOUND
     assert not (tmp_path / "nope.c1z").exists()
     target = tmp_path / "paused.c1z"
@@ -169,7 +169,7 @@ def test_expansion_reports_its_progress_over_entitlement_pairs(tmp_path: Path) -
 def test_expand_prints_plain_progress_lines(tmp_path: Path) -> None:
     target = tmp_path / "paused.c1z"
     shutil.copyfile(fixture("small-unexpanded.c1z"), target)
-    result = baton("expand", "-f", str(target), "--progress", "plain", cwd=tmp_path)
+    result = baton_here("expand", "-f", str(target), "--progress", "plain", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert any(line.startswith("expand: phase grant-expansion;") for line in lines), result.stderr

@@ -14,7 +14,7 @@ import pytest
 
 from baton_cli.c1z import C1ZReader, C1ZWriter
 from baton_cli.emulator import task_builders as tb
-from tests.cli.process import baton
+from tests.cli.invoke import baton_here
 from tests.cli.test_inspect_support import ok, run
 from tests.external import fixture_path
 
@@ -133,7 +133,7 @@ def test_expand_refuses_to_write_into_a_v3_file(tmp_path: Path) -> None:
     target = tmp_path / "pebble.c1z"
     shutil.copyfile(fixture_path(LARGER_V3), target)
     before = target.read_bytes()
-    result = baton("expand", "-f", str(target), cwd=tmp_path)
+    result = baton_here("expand", "-f", str(target), cwd=tmp_path)
     assert result.returncode == 12
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "v3 (Pebble engine)" in lines[0] and "--out" in lines[0]
@@ -146,7 +146,7 @@ def test_expand_out_reads_v3_and_writes_a_new_v1_file(tmp_path: Path) -> None:
     # (which needs no connector) leaves the source alone.
     for name in (V1, V3):
         out = tmp_path / f"{name}.out.c1z"
-        result = baton("expand", "-f", str(fixture_path(name)), "--out", str(out), cwd=tmp_path)
+        result = baton_here("expand", "-f", str(fixture_path(name)), "--out", str(out), cwd=tmp_path)
         assert result.returncode == 9, result.stderr
         assert "has no sync with a pending grant expansion" in result.stderr
         assert not out.exists()
@@ -174,7 +174,7 @@ def test_sync_refuses_a_v3_target(tmp_path: Path) -> None:
     target = tmp_path / "pebble.c1z"
     shutil.copyfile(fixture_path(V3), target)
     before = target.read_bytes()
-    result = baton("sync", "--plugin", "demo", "-f", str(target), cwd=tmp_path)
+    result = baton_here("sync", "--plugin", "demo", "-f", str(target), cwd=tmp_path)
     assert result.returncode == 12
     assert "v3 (Pebble engine)" in result.stderr and "writes only v1" in result.stderr
     assert target.read_bytes() == before

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from baton_cli.errors import EXIT_DIFFERENCES, StatusCode
+from tests.cli.invoke import baton_here
 from tests.cli.process import baton
 from tests.cli.test_inspect_support import grant, member, resource, run, write_sync
 
@@ -65,7 +66,7 @@ def test_json_is_an_alias_of_output_json(many_sources: Path, capsys: pytest.Capt
     ],
 )
 def test_errors_under_json_output_are_json_on_stderr(tmp_path: Path, args: tuple[str, ...]) -> None:
-    done = baton(*args, cwd=tmp_path)
+    done = baton_here(*args, cwd=tmp_path)
     assert done.returncode == StatusCode.NOT_FOUND
     assert done.stdout == ""
     body = json.loads(done.stderr)
@@ -74,13 +75,13 @@ def test_errors_under_json_output_are_json_on_stderr(tmp_path: Path, args: tuple
 
 
 def test_usage_errors_under_json_output_are_json_too(tmp_path: Path) -> None:
-    done = baton("grants", "-o", "json", "--no-such-flag", cwd=tmp_path)
+    done = baton_here("grants", "-o", "json", "--no-such-flag", cwd=tmp_path)
     assert done.returncode == StatusCode.INVALID_ARGUMENT
     assert json.loads(done.stderr)["code"] == StatusCode.INVALID_ARGUMENT
 
 
 def test_console_errors_stay_one_line(tmp_path: Path) -> None:
-    done = baton("grants", "-f", "missing.c1z", cwd=tmp_path)
+    done = baton_here("grants", "-f", "missing.c1z", cwd=tmp_path)
     assert done.returncode == StatusCode.NOT_FOUND
     assert done.stderr.startswith("baton: error: ") and done.stderr.count("\n") == 1
 
@@ -107,6 +108,6 @@ def test_grants_and_access_agree_on_an_unknown_principal(
 
 @pytest.mark.parametrize("spec", ["os:path", "json:JSONDecoder.decode.__doc__", "no_such_module_xyz:plugin"])
 def test_a_bad_plugin_path_is_a_usage_error(tmp_path: Path, spec: str) -> None:
-    done = baton("sync", "--plugin", spec, "--progress", "off", cwd=tmp_path)
+    done = baton_here("sync", "--plugin", spec, "--progress", "off", cwd=tmp_path)
     assert done.returncode == StatusCode.INVALID_ARGUMENT, done.stderr
     assert done.stderr.startswith(f"baton: error: plugin {spec!r}")

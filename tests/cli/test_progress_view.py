@@ -13,7 +13,7 @@ from baton_cli.cli.progress_view import NoProgress, PlainProgress, RichProgress
 from baton_cli.cli.sync_cmd import summary_line
 from baton_cli.core.progress import Phase, RowKind
 from baton_cli.wiring import SyncSummary
-from tests.cli.process import baton
+from tests.cli.invoke import baton_here
 
 
 class FakeClock:
@@ -134,9 +134,9 @@ def test_summary_line_counts_warnings_with_plurals() -> None:
 
 
 def test_warnings_reach_stderr_with_progress_off(tmp_path: Path) -> None:
-    full = baton("sync", "--plugin", "demo", "--out", "t.c1z", "--progress", "off", cwd=tmp_path)
+    full = baton_here("sync", "--plugin", "demo", "--out", "t.c1z", "--progress", "off", cwd=tmp_path)
     assert full.returncode == 0, full.stderr
-    result = baton(
+    result = baton_here(
         "sync",
         "--plugin",
         "demo",

@@ -1,18 +1,17 @@
 """One-shot tickets, actions, events, create-resource and issue-credential against the demo plugin.
 
-Each runs the real `baton` in a child process; the upstream-style flags
+Each runs `baton` in-process through its console entry point (tests/cli/invoke.py); the upstream-style flags
 (`--list-ticket-schemas`, `--invoke-action NAME`, ...) must give the same answers.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.cli.process import baton
+from tests.cli.invoke import Invocation, baton_here
 
 
 class Demo:
@@ -20,8 +19,8 @@ class Demo:
         self.tmp_path = tmp_path
         self.state = tmp_path / "state.json"
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return baton(*args, "--plugin", "demo", "--state-file", str(self.state), cwd=self.tmp_path)
+    def run(self, *args: str) -> Invocation:
+        return baton_here(*args, "--plugin", "demo", "--state-file", str(self.state), cwd=self.tmp_path)
 
     def json(self, *args: str) -> dict[str, object]:
         result = self.run(*args, "-o", "json")

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+from tests.emulator_support import write_c1z
 
 _PROBE = """
 import sys
@@ -69,3 +72,33 @@ def test_version_imports_almost_nothing() -> None:
 def test_a_command_still_loads_its_module() -> None:
     # The lazy table really resolves commands: `sync --help` imports the sync command's module.
     assert "baton_cli.cli.sync_cmd" in imported("sync", "--help")
+
+
+# What no common command needs: Typer's Pydantic conversions (baton_cli/cli/param_coercion.py),
+# and, for these commands, the emulator, gRPC, TLS and the parsers of files they were not given.
+NEVER = ("pydantic", "pydantic_core", "grpc", "cryptography", "baton_cli.emulator", "yaml")
+
+
+def loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if any(m == n or m.startswith(n + ".") for n in names)]
+
+
+def test_inspecting_a_v1_file_imports_neither_the_writer_nor_the_v3_reader(tmp_path: Path) -> None:
+    path = write_c1z(tmp_path / "small.c1z")
+    for command in (("stats", "-f", str(path)), ("resources", "-f", str(path), "-o", "json")):
+        modules = imported(*command)
+        assert "baton_cli.c1z.reader" in modules  # the command really read the file
+        unwanted = (*NEVER, "rich", "importlib.metadata", "baton_cli.c1z.writer", "baton_cli.c1z.v3")
+        assert loaded(modules, (*unwanted, "baton_cli.core", "baton_cli.connector")) == [], command
+
+
+def test_a_demo_sync_without_a_terminal_imports_no_rich_pydantic_or_v3_reader(tmp_path: Path) -> None:
+    modules = imported("sync", "--plugin", "demo", "-f", str(tmp_path / "out.c1z"), "--progress", "plain")
+    assert (tmp_path / "out.c1z").is_file()  # the sync really ran
+    assert loaded(modules, (*NEVER, "rich", "baton_cli.c1z.v3")) == []
+
+
+def test_help_of_provisioning_and_the_daemon_imports_no_pydantic() -> None:
+    for command in ("grant", "run", "expand", "emulator"):
+        modules = imported(command, "--help")
+        assert loaded(modules, ("pydantic", "pydantic_core", "yaml")) == [], command

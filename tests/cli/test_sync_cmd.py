@@ -1,4 +1,8 @@
-"""`baton sync` end to end: a real process, the real demo plugin, a real c1z file."""
+"""`baton sync` end to end: the real demo plugin, a real c1z file.
+
+Commands run in-process through the console entry point (tests/cli/invoke.py); what a shell
+sees of the process itself (progress lines on a pipe, a closed stdout) runs a real `baton`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from rich.console import Console
 from baton_cli.c1z import C1ZReader
 from baton_cli.cli.progress_view import PlainProgress, RichProgress
 from baton_cli.core.progress import Phase, RowKind
+from tests.cli.invoke import baton_here
 from tests.cli.process import baton
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +32,7 @@ def expanded_role_grants(*, users: int, groups: int, memberships: int, roles: in
 
 def test_demo_sync_writes_a_c1z_our_reader_counts_exactly(tmp_path: Path) -> None:
     out = tmp_path / "demo.c1z"
-    result = baton("sync", "--plugin", "demo", "--out", str(out), "--json", cwd=tmp_path)
+    result = baton_here("sync", "--plugin", "demo", "--out", str(out), "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     # Defaults: 50 users, 5 groups, 200 memberships (40 per group), 3 roles each granted to its groups,
@@ -59,7 +64,7 @@ def test_demo_sync_writes_a_c1z_our_reader_counts_exactly(tmp_path: Path) -> Non
 
 
 def test_plugin_fields_flags_env_and_file_alias(tmp_path: Path) -> None:
-    result = baton(
+    result = baton_here(
         "sync",
         "--plugin",
         "demo",
@@ -104,7 +109,7 @@ def test_plain_progress_lines_on_a_pipe(tmp_path: Path) -> None:
 
 
 def test_unknown_plugin_field_is_a_usage_error_naming_it(tmp_path: Path) -> None:
-    result = baton("sync", "--plugin", "demo", "--out", "d.c1z", "--userz", "3", cwd=tmp_path)
+    result = baton_here("sync", "--plugin", "demo", "--out", "d.c1z", "--userz", "3", cwd=tmp_path)
     assert result.returncode == 3
     assert len(result.stderr.strip().splitlines()) == 1
     assert "--userz" in result.stderr and "--users" in result.stderr
@@ -113,29 +118,31 @@ def test_unknown_plugin_field_is_a_usage_error_naming_it(tmp_path: Path) -> None
 
 
 def test_bad_value_names_the_field(tmp_path: Path) -> None:
-    result = baton("sync", "--plugin", "demo", "--users", "many", cwd=tmp_path)
+    result = baton_here("sync", "--plugin", "demo", "--users", "many", cwd=tmp_path)
     assert result.returncode == 3
     assert "users" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_unknown_plugin_lists_the_installed_ones(tmp_path: Path) -> None:
-    result = baton("sync", "--plugin", "nosuch", cwd=tmp_path)
+    result = baton_here("sync", "--plugin", "nosuch", cwd=tmp_path)
     assert result.returncode == 5
     assert "nosuch" in result.stderr and "demo" in result.stderr
 
 
 def test_missing_required_option_exits_3_not_clicks_2(tmp_path: Path) -> None:
-    result = baton("sync", cwd=tmp_path)
+    result = baton_here("sync", cwd=tmp_path)
     assert result.returncode == 3
     assert "--plugin" in result.stderr
 
 
 def test_failed_sync_keeps_the_previous_file_and_names_the_phase(tmp_path: Path) -> None:
     out = tmp_path / "keep.c1z"
-    first = baton("sync", "--plugin", "demo", "--out", str(out), "--progress", "off", cwd=tmp_path)
+    first = baton_here("sync", "--plugin", "demo", "--out", str(out), "--progress", "off", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     before = out.read_bytes()
-    result = baton("sync", "--plugin", "tests.cli.failing_plugin:plugin", "--out", str(out), cwd=tmp_path)
+    result = baton_here(
+        "sync", "--plugin", "tests.cli.failing_plugin:plugin", "--out", str(out), cwd=tmp_path
+    )
     assert result.returncode == 13, result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("baton: error:")]
     assert len(error) == 1
@@ -149,7 +156,7 @@ def test_failed_sync_keeps_the_previous_file_and_names_the_phase(tmp_path: Path)
 def test_a_file_that_is_not_c1z_is_refused_not_overwritten(tmp_path: Path) -> None:
     out = tmp_path / "notes.c1z"
     out.write_bytes(b"my notes, not a c1z")
-    result = baton("sync", "--plugin", "demo", "--out", str(out), cwd=tmp_path)
+    result = baton_here("sync", "--plugin", "demo", "--out", str(out), cwd=tmp_path)
     assert result.returncode == 3
     assert "notes.c1z" in result.stderr and "not a c1z file" in result.stderr
     assert out.read_bytes() == b"my notes, not a c1z"
@@ -189,18 +196,20 @@ def test_plain_display_throttles_lines() -> None:
 
 def test_baton_yaml_supplies_fields_and_may_hold_runner_keys(tmp_path: Path) -> None:
     (tmp_path / ".baton.yaml").write_text("users: 7\ngroups: 1\nmemberships: 3\nroles: 0\nclient-id: ''\n")
-    result = baton("sync", "--plugin", "demo", "--out", "y.c1z", "--json", "--progress", "off", cwd=tmp_path)
+    result = baton_here(
+        "sync", "--plugin", "demo", "--out", "y.c1z", "--json", "--progress", "off", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["counts"]["resources"] == 8
     (tmp_path / ".baton.yaml").write_text("userz: 7\n")
-    bad = baton("sync", "--plugin", "demo", "--out", "y.c1z", cwd=tmp_path)
+    bad = baton_here("sync", "--plugin", "demo", "--out", "y.c1z", cwd=tmp_path)
     assert bad.returncode == 3 and "userz" in bad.stderr
 
 
 def test_targeted_sync_of_the_demo_records_a_partial_sync(tmp_path: Path) -> None:
-    full = baton("sync", "--plugin", "demo", "--out", "t.c1z", "--progress", "off", cwd=tmp_path)
+    full = baton_here("sync", "--plugin", "demo", "--out", "t.c1z", "--progress", "off", cwd=tmp_path)
     assert full.returncode == 0, full.stderr
-    result = baton(
+    result = baton_here(
         "sync",
         "--plugin",
         "demo",
@@ -227,16 +236,16 @@ def test_targeted_sync_of_the_demo_records_a_partial_sync(tmp_path: Path) -> Non
 
 
 def test_sync_flags_validation(tmp_path: Path) -> None:
-    bad_type = baton("sync", "--plugin", "demo", "--sync-resource-types", "user,robot", cwd=tmp_path)
+    bad_type = baton_here("sync", "--plugin", "demo", "--sync-resource-types", "user,robot", cwd=tmp_path)
     assert bad_type.returncode == 3 and "robot" in bad_type.stderr
-    lone_skip = baton("sync", "--plugin", "demo", "--skip-grants", cwd=tmp_path)
+    lone_skip = baton_here("sync", "--plugin", "demo", "--skip-grants", cwd=tmp_path)
     assert lone_skip.returncode == 3 and "--sync-resources" in lone_skip.stderr
-    bad_ref = baton("sync", "--plugin", "demo", "--sync-resources", "nocolon", cwd=tmp_path)
+    bad_ref = baton_here("sync", "--plugin", "demo", "--sync-resources", "nocolon", cwd=tmp_path)
     assert bad_ref.returncode == 3 and "TYPE:ID" in bad_ref.stderr
 
 
 def test_resources_only_sync_of_one_type(tmp_path: Path) -> None:
-    result = baton(
+    result = baton_here(
         "sync",
         "--plugin",
         "demo",

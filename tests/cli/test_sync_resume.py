@@ -1,4 +1,9 @@
-"""Kill or interrupt a real `baton sync`, run it again, and get exactly an uninterrupted run's rows."""
+"""Kill or interrupt a real `baton sync`, run it again, and get exactly an uninterrupted run's rows.
+
+The kill and the stop signals go to real processes; the runs before and after them, whose output
+and exit code are what is checked, run in-process (tests/cli/invoke.py) except the resume after
+the kill, which stays a real process too.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from baton_cli.c1z import C1ZReader
+from tests.cli.invoke import Invocation, baton_here
 from tests.cli.process import baton_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,12 +28,11 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _sync_args(out: Path, log: Path, count: int = 120, pause_after: int = 0) -> list[str]:
-    """The slow plugin's sync; with ``pause_after`` it stops mid-way until ``<log>.release`` exists."""
+    """The slow plugin's sync; with ``pause_after`` it stops mid-way until ``<log>.release`` exists.
+
+    No delay per call: the pause, not the pace, is what lets a signal land mid-sync."""
     pause = ["--pause-after", str(pause_after), "--release-file", f"{log}.release"] if pause_after else []
     return [
-        sys.executable,
-        "-m",
-        "baton_cli",
         "sync",
         "--plugin",
         PLUGIN,
@@ -39,8 +44,20 @@ def _sync_args(out: Path, log: Path, count: int = 120, pause_after: int = 0) -> 
         str(count),
         "--log-file",
         str(log),
+        "--delay-ms",
+        "0",
         *pause,
     ]
+
+
+def _process(args: list[str], *, stdout: int, stderr: int, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "baton_cli", *args], env=_env(**env), stdout=stdout, stderr=stderr, text=True
+    )
+
+
+def _here(args: list[str], cwd: Path) -> Invocation:
+    return baton_here(*args, cwd=cwd)
 
 
 def _rows(path: Path) -> tuple[set[str], set[str], set[str], set[str]]:
@@ -70,23 +87,15 @@ def _calls(log: Path) -> list[str]:
 
 def test_killed_sync_resumes_without_refetching_stored_pages(tmp_path: Path) -> None:
     reference = tmp_path / "reference.c1z"
-    done = subprocess.run(
-        _sync_args(reference, tmp_path / "reference.log"),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _here(_sync_args(reference, tmp_path / "reference.log"), tmp_path)
     assert done.returncode == 0, done.stderr
 
     out, first_log = tmp_path / "out.c1z", tmp_path / "first.log"
-    proc = subprocess.Popen(
+    proc = _process(
         _sync_args(out, first_log, pause_after=60),
-        env=_env(BATON_SYNC_CHECKPOINT_SECONDS="0"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        text=True,
+        BATON_SYNC_CHECKPOINT_SECONDS="0",
     )
     try:
         _wait_for_lines(first_log, 60, proc)  # all 12 resource pages and part of the entitlements
@@ -98,10 +107,11 @@ def test_killed_sync_resumes_without_refetching_stored_pages(tmp_path: Path) -> 
     assert not out.exists()
     first = _calls(first_log)
 
-    # The same command (a resume needs the same plugin configuration), released at once.
+    # The same command (a resume needs the same plugin configuration), released at once; a real
+    # process, as a user would start after the kill.
     Path(f"{first_log}.release").touch()
     resumed = subprocess.run(
-        _sync_args(out, first_log, pause_after=60),
+        [sys.executable, "-m", "baton_cli", *_sync_args(out, first_log, pause_after=60)],
         env=_env(),
         capture_output=True,
         text=True,
@@ -123,13 +133,7 @@ def test_killed_sync_resumes_without_refetching_stored_pages(tmp_path: Path) -> 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_stop_signal_checkpoints_and_says_how_to_resume(tmp_path: Path, stop: signal.Signals) -> None:
     out, log = tmp_path / "out.c1z", tmp_path / "calls.log"
-    proc = subprocess.Popen(
-        _sync_args(out, log, pause_after=30),
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _process(_sync_args(out, log, pause_after=30), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_for_lines(log, 30, proc)
         proc.send_signal(stop)  # while call 31 waits, then let it return
@@ -142,14 +146,7 @@ def test_a_stop_signal_checkpoints_and_says_how_to_resume(tmp_path: Path, stop: 
     assert "run the same command again to resume" in err and "Traceback" not in err
     assert not out.exists()
     calls_before = len(_calls(log))
-    again = subprocess.run(
-        _sync_args(out, log, pause_after=30),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    again = _here(_sync_args(out, log, pause_after=30), tmp_path)
     assert again.returncode == 0, again.stderr
     assert "resuming sync " in again.stderr
     resource_pages = [c for c in _calls(log) if c.startswith("list:")]
@@ -160,12 +157,8 @@ def test_a_stop_signal_checkpoints_and_says_how_to_resume(tmp_path: Path, stop: 
 
 def _interrupted(out: Path, log: Path, *extra: str) -> None:
     """A sync of the slow plugin stopped by Ctrl-C part-way, its work saved for a resume."""
-    proc = subprocess.Popen(
-        [*_sync_args(out, log, pause_after=30), *extra],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = _process(
+        [*_sync_args(out, log, pause_after=30), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
         _wait_for_lines(log, 30, proc)
@@ -183,21 +176,14 @@ def test_a_sync_started_differently_is_refused_naming_what_differs_and_the_flag(
     _interrupted(out, log)
     other = [*_sync_args(out, log, pause_after=30)]
     other[other.index("--count") + 1] = "10"
-    refused = subprocess.run(other, env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    refused = _here(other, tmp_path)
     assert refused.returncode == 9, refused.stderr
     error = [line for line in refused.stderr.splitlines() if line.startswith("baton: error:")]
     assert len(error) == 1, refused.stderr
     assert "--count 120, now 10" in error[0] and "--fresh" in error[0]
     assert not out.exists()
     # Nothing was lost: the original command still resumes.
-    again = subprocess.run(
-        _sync_args(out, log, pause_after=30),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    again = _here(_sync_args(out, log, pause_after=30), tmp_path)
     assert again.returncode == 0, again.stderr
     assert "resuming sync " in again.stderr
 
@@ -207,9 +193,7 @@ def test_fresh_discards_the_saved_sync_and_never_mixes_the_two(tmp_path: Path) -
     _interrupted(out, log)
     other = [*_sync_args(out, log, pause_after=30)]
     other[other.index("--count") + 1] = "10"
-    fresh = subprocess.run(
-        [*other, "--no-resume"], env=_env(), capture_output=True, text=True, timeout=120, check=False
-    )
+    fresh = _here([*other, "--no-resume"], tmp_path)
     assert fresh.returncode == 0, fresh.stderr
     assert "resuming" not in fresh.stderr
     _types, resources, _ents, grants = _rows(out)
@@ -222,24 +206,11 @@ def test_fresh_discards_the_saved_sync_and_never_mixes_the_two(tmp_path: Path) -
 def test_another_plugin_is_refused_then_fresh_gets_out(tmp_path: Path) -> None:
     out, log = tmp_path / "same.c1z", tmp_path / "calls.log"
     _interrupted(out, log)
-    demo = [
-        sys.executable,
-        "-m",
-        "baton_cli",
-        "sync",
-        "--plugin",
-        "demo",
-        "--out",
-        str(out),
-        "--progress",
-        "off",
-    ]
-    refused = subprocess.run(demo, env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    demo = ["sync", "--plugin", "demo", "--out", str(out), "--progress", "off"]
+    refused = _here(demo, tmp_path)
     assert refused.returncode == 9
     assert "plugin slow" in refused.stderr and "now demo" in refused.stderr and "--fresh" in refused.stderr
-    done = subprocess.run(
-        [*demo, "--fresh"], env=_env(), capture_output=True, text=True, timeout=120, check=False
-    )
+    done = _here([*demo, "--fresh"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert {r.split(":")[0] for r in _rows(out)[1]} == {"user", "group", "role"}
 
@@ -249,7 +220,7 @@ def test_resuming_is_said_on_stderr_with_progress_off(tmp_path: Path) -> None:
     _interrupted(out, log)
     args = _sync_args(out, log, pause_after=30)
     args[args.index("--progress") + 1] = "off"
-    again = subprocess.run(args, env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    again = _here(args, tmp_path)
     assert again.returncode == 0, again.stderr
     lines = [line for line in again.stderr.splitlines() if "resuming sync " in line]
     assert len(lines) == 1 and " from list-" in lines[0], again.stderr

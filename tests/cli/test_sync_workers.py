@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from baton_cli.c1z import C1ZReader
-from tests.cli.process import baton
+from tests.cli.invoke import baton_here
 
 DEMO = ("--plugin", "demo", "--users", "40", "--groups", "6", "--memberships", "120", "--roles", "2")
 
@@ -27,7 +27,7 @@ def test_workers_flag_env_and_deprecated_alias_give_the_sequential_rows(tmp_path
     }
     for name, (flags, env) in runs.items():
         args = ["sync", *DEMO, "--latency-ms", "1", "--out", str(outs[name]), "--json", *flags]
-        result = baton(*args, cwd=tmp_path, env=env)
+        result = baton_here(*args, cwd=tmp_path, env=env)
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["counts"]["grants"] > 120
     expected = grant_rows(outs["seq"])
@@ -36,7 +36,7 @@ def test_workers_flag_env_and_deprecated_alias_give_the_sequential_rows(tmp_path
 
 
 def test_workers_below_auto_is_a_usage_error(tmp_path: Path) -> None:
-    result = baton("sync", *DEMO, "--out", str(tmp_path / "x.c1z"), "--workers", "-2", cwd=tmp_path)
+    result = baton_here("sync", *DEMO, "--out", str(tmp_path / "x.c1z"), "--workers", "-2", cwd=tmp_path)
     assert result.returncode == 3, result.stderr
     assert "--workers" in result.stderr and "-2" in result.stderr
     assert not (tmp_path / "x.c1z").exists()

@@ -24,9 +24,11 @@ from baton_cli.connector.api import ConnectorMetadata
 from baton_cli.core.cancel import CancelToken
 from baton_cli.errors import BatonError, ConnectorError, StatusCode
 from baton_cli.pb.c1.connector_wrapper.v1 import connector_wrapper_pb2
+from baton_cli.pb.c1.ratelimit.v1 import ratelimit_pb2
 from baton_cli.transport.child.connector import DEFAULT_CALL_TIMEOUT_SECONDS, ChildConnector
 from baton_cli.transport.child.credentials import new_launch_credentials
 from baton_cli.transport.child.process import ChildProcess
+from baton_cli.transport.child.rate_limit import RateLimitInterceptor
 from baton_cli.transport.child.services import connector_class
 from baton_cli.transport.child.session_store import SessionStore, serve_session_store
 from baton_cli.transport.child.tls_bridge import TLSBridge
@@ -45,6 +47,8 @@ class ChildOptions:
     provisioning: bool = False
     ticketing: bool = False
     session_store: bool = True
+    # The child's own limiter (subprocess.md §1); None: no config, the child's no-op limiter.
+    rate_limit: ratelimit_pb2.RateLimiterConfig | None = None
     ready_seconds: float = READY_SECONDS
     call_timeout: float = DEFAULT_CALL_TIMEOUT_SECONDS
     cancel: CancelToken | None = None
@@ -89,11 +93,14 @@ class ChildSession:
             )
 
         def server_config(port: int) -> connector_wrapper_pb2.ServerConfig:
-            return connector_wrapper_pb2.ServerConfig(
+            config = connector_wrapper_pb2.ServerConfig(
                 credential=credentials.server_credential(),
                 listen_port=port,
                 session_store_listen_port=session_port,
             )
+            if options.rate_limit is not None:
+                config.rate_limiter_config.CopyFrom(options.rate_limit)
+            return config
 
         self.process = ChildProcess(
             options.executable, options.child_args(), options.env, server_config, self.logger
@@ -109,11 +116,19 @@ class ChildSession:
                 ("grpc.default_authority", "127.0.0.1"),
             ],
         )
-        probe = ChildConnector(self._channel, self.process, name=self.name, cancel=options.cancel)
+        calls: grpc.Channel = self._channel
+        self.rate_limiter: RateLimitInterceptor | None = None
+        if options.rate_limit is not None and options.rate_limit.WhichOneof("type") != "disabled":
+            cancel = options.cancel
+            self.rate_limiter = RateLimitInterceptor(
+                self._channel, wait=cancel.wait if cancel is not None else None
+            )
+            calls = grpc.intercept_channel(self._channel, self.rate_limiter)
+        probe = ChildConnector(calls, self.process, name=self.name, cancel=options.cancel)
         metadata = self._wait_ready(probe, options.ready_seconds)
         # With the services the child reports (tickets, actions, event feeds) as our Protocols.
         self.connector = connector_class(metadata)(
-            self._channel,
+            calls,
             self.process,
             name=self.name,
             call_timeout=options.call_timeout,

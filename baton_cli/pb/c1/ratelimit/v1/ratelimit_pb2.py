@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63\x31/ratelimit/v1/ratelimit.proto\x12\x0f\x63\x31.ratelimit.v1\x1a\x1egoogle/protobuf/duration.proto\"\xff\x01\n\x11RateLimiterConfig\x12\x34\n\x08\x64isabled\x18\x64 \x01(\x0b\x32 .c1.ratelimit.v1.DisabledLimiterH\x00\x12<\n\x0bsliding_mem\x18\x65 \x01(\x0b\x32%.c1.ratelimit.v1.SlidingMemoryLimiterH\x00\x12\x38\n\tfixed_mem\x18\x66 \x01(\x0b\x32#.c1.ratelimit.v1.FixedMemoryLimiterH\x00\x12\x34\n\x08\x65xternal\x18g \x01(\x0b\x32 .c1.ratelimit.v1.ExternalLimiterH\x00\x42\x06\n\x04type\"\x11\n\x0f\x44isabledLimiter\"+\n\x14SlidingMemoryLimiter\x12\x13\n\x0buse_percent\x18\x01 \x01(\x01\"M\n\x12\x46ixedMemoryLimiter\x12\x0c\n\x04rate\x18\x01 \x01(\x03\x12)\n\x06period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x92\x01\n\x0f\x45xternalLimiter\x12>\n\x07options\x18\x01 \x03(\x0b\x32-.c1.ratelimit.v1.ExternalLimiter.OptionsEntry\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63\x31/ratelimit/v1/ratelimit.proto\x12\x0f\x63\x31.ratelimit.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x02\n\x14RateLimitDescription\x12<\n\x06status\x18\x01 \x01(\x0e\x32,.c1.ratelimit.v1.RateLimitDescription.Status\x12\r\n\x05limit\x18\x02 \x01(\x03\x12\x11\n\tremaining\x18\x03 \x01(\x03\x12\r\n\x05\x63ount\x18\x05 \x01(\x03\x12,\n\x08reset_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\r\n\tSTATUS_OK\x10\x01\x12\x14\n\x10STATUS_OVERLIMIT\x10\x02\x12\x10\n\x0cSTATUS_ERROR\x10\x03\x12\x10\n\x0cSTATUS_EMPTY\x10\x04\"y\n\x14RateLimitDescriptors\x12<\n\x07\x65ntries\x18\x01 \x03(\x0b\x32+.c1.ratelimit.v1.RateLimitDescriptors.Entry\x1a#\n\x05\x45ntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"o\n\tDoRequest\x12\x15\n\rrequest_token\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12:\n\x0b\x64\x65scriptors\x18\x03 \x01(\x0b\x32%.c1.ratelimit.v1.RateLimitDescriptors\"_\n\nDoResponse\x12\x15\n\rrequest_token\x18\x01 \x01(\t\x12:\n\x0b\x64\x65scription\x18\x02 \x01(\x0b\x32%.c1.ratelimit.v1.RateLimitDescription\"\xaf\x01\n\rReportRequest\x12\x15\n\rrequest_token\x18\x01 \x01(\t\x12:\n\x0b\x64\x65scription\x18\x02 \x01(\x0b\x32%.c1.ratelimit.v1.RateLimitDescription\x12\x0f\n\x07service\x18\x03 \x01(\t\x12:\n\x0b\x64\x65scriptors\x18\x04 \x01(\x0b\x32%.c1.ratelimit.v1.RateLimitDescriptors\"\x10\n\x0eReportResponse\"\xff\x01\n\x11RateLimiterConfig\x12\x34\n\x08\x64isabled\x18\x64 \x01(\x0b\x32 .c1.ratelimit.v1.DisabledLimiterH\x00\x12<\n\x0bsliding_mem\x18\x65 \x01(\x0b\x32%.c1.ratelimit.v1.SlidingMemoryLimiterH\x00\x12\x38\n\tfixed_mem\x18\x66 \x01(\x0b\x32#.c1.ratelimit.v1.FixedMemoryLimiterH\x00\x12\x34\n\x08\x65xternal\x18g \x01(\x0b\x32 .c1.ratelimit.v1.ExternalLimiterH\x00\x42\x06\n\x04type\"\x11\n\x0f\x44isabledLimiter\"+\n\x14SlidingMemoryLimiter\x12\x13\n\x0buse_percent\x18\x01 \x01(\x01\"M\n\x12\x46ixedMemoryLimiter\x12\x0c\n\x04rate\x18\x01 \x01(\x03\x12)\n\x06period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x92\x01\n\x0f\x45xternalLimiter\x12>\n\x07options\x18\x01 \x03(\x0b\x32-.c1.ratelimit.v1.ExternalLimiter.OptionsEntry\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x1a.\n\x0cOptionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\x9e\x01\n\x12RateLimiterService\x12=\n\x02\x44o\x12\x1a.c1.ratelimit.v1.DoRequest\x1a\x1b.c1.ratelimit.v1.DoResponse\x12I\n\x06Report\x12\x1e.c1.ratelimit.v1.ReportRequest\x1a\x1f.c1.ratelimit.v1.ReportResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,16 +36,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EXTERNALLIMITER_OPTIONSENTRY']._loaded_options = None
   _globals['_EXTERNALLIMITER_OPTIONSENTRY']._serialized_options = b'8\001'
-  _globals['_RATELIMITERCONFIG']._serialized_start=85
-  _globals['_RATELIMITERCONFIG']._serialized_end=340
-  _globals['_DISABLEDLIMITER']._serialized_start=342
-  _globals['_DISABLEDLIMITER']._serialized_end=359
-  _globals['_SLIDINGMEMORYLIMITER']._serialized_start=361
-  _globals['_SLIDINGMEMORYLIMITER']._serialized_end=404
-  _globals['_FIXEDMEMORYLIMITER']._serialized_start=406
-  _globals['_FIXEDMEMORYLIMITER']._serialized_end=483
-  _globals['_EXTERNALLIMITER']._serialized_start=486
-  _globals['_EXTERNALLIMITER']._serialized_end=632
-  _globals['_EXTERNALLIMITER_OPTIONSENTRY']._serialized_start=586
-  _globals['_EXTERNALLIMITER_OPTIONSENTRY']._serialized_end=632
+  _globals['_RATELIMITDESCRIPTION']._serialized_start=118
+  _globals['_RATELIMITDESCRIPTION']._serialized_end=404
+  _globals['_RATELIMITDESCRIPTION_STATUS']._serialized_start=299
+  _globals['_RATELIMITDESCRIPTION_STATUS']._serialized_end=404
+  _globals['_RATELIMITDESCRIPTORS']._serialized_start=406
+  _globals['_RATELIMITDESCRIPTORS']._serialized_end=527
+  _globals['_RATELIMITDESCRIPTORS_ENTRY']._serialized_start=492
+  _globals['_RATELIMITDESCRIPTORS_ENTRY']._serialized_end=527
+  _globals['_DOREQUEST']._serialized_start=529
+  _globals['_DOREQUEST']._serialized_end=640
+  _globals['_DORESPONSE']._serialized_start=642
+  _globals['_DORESPONSE']._serialized_end=737
+  _globals['_REPORTREQUEST']._serialized_start=740
+  _globals['_REPORTREQUEST']._serialized_end=915
+  _globals['_REPORTRESPONSE']._serialized_start=917
+  _globals['_REPORTRESPONSE']._serialized_end=933
+  _globals['_RATELIMITERCONFIG']._serialized_start=936
+  _globals['_RATELIMITERCONFIG']._serialized_end=1191
+  _globals['_DISABLEDLIMITER']._serialized_start=1193
+  _globals['_DISABLEDLIMITER']._serialized_end=1210
+  _globals['_SLIDINGMEMORYLIMITER']._serialized_start=1212
+  _globals['_SLIDINGMEMORYLIMITER']._serialized_end=1255
+  _globals['_FIXEDMEMORYLIMITER']._serialized_start=1257
+  _globals['_FIXEDMEMORYLIMITER']._serialized_end=1334
+  _globals['_EXTERNALLIMITER']._serialized_start=1337
+  _globals['_EXTERNALLIMITER']._serialized_end=1483
+  _globals['_EXTERNALLIMITER_OPTIONSENTRY']._serialized_start=1437
+  _globals['_EXTERNALLIMITER_OPTIONSENTRY']._serialized_end=1483
+  _globals['_RATELIMITERSERVICE']._serialized_start=1486
+  _globals['_RATELIMITERSERVICE']._serialized_end=1644
 # @@protoc_insertion_point(module_scope)
