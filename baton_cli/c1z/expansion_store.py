@@ -59,6 +59,21 @@ def principal_lookup_sql(principals: int) -> str:
     )
 
 
+# (principal type, principal id, serialized grant): core.expand's HolderRow.
+HolderRow = tuple[str, str, bytes]
+_HOLDERS = (
+    "SELECT principal_resource_type_id, principal_resource_id, id, data FROM v1_grants"
+    " WHERE entitlement_id = ? AND +sync_id = ?"
+    " AND (principal_resource_type_id, principal_resource_id, id) > (?, ?, ?)"
+    " ORDER BY principal_resource_type_id, principal_resource_id, id LIMIT ?"
+)
+_HOLDERS_OF_TYPE = (
+    "SELECT principal_resource_type_id, principal_resource_id, id, data FROM v1_grants"
+    " WHERE entitlement_id = ? AND principal_resource_type_id = ? AND +sync_id = ?"
+    " AND (principal_resource_id, id) > (?, ?) ORDER BY principal_resource_id, id LIMIT ?"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class PendingRow:
     entitlement_id: str
@@ -107,20 +122,31 @@ class SqliteExpansionStore:
         )
         return entitlement_pb2.Entitlement.FromString(rows[0][0]) if rows else None
 
-    def grant_pages(
+    def holder_pages(
         self, entitlement_id: str, principal_types: Collection[str] = ()
-    ) -> Iterator[list[grant_pb2.Grant]]:
-        # idx_grants_entitlement_sync_grant_v1 (entitlement_id, sync_id, id)
-        types = sorted(set(principal_types))
-        type_filter = f" AND principal_resource_type_id IN ({','.join('?' * len(types))})" if types else ""
-        sql = (
-            "SELECT id, data FROM v1_grants WHERE entitlement_id = ? AND sync_id = ? AND id > ?"
-            f"{type_filter} ORDER BY id LIMIT ?"
-        )
-        last = 0
-        while rows := self._fetch(sql, (entitlement_id, self._sync_id, last, *types, PAGE_ROWS)):
-            last = rows[-1][0]
-            yield [grant_pb2.Grant.FromString(data) for _, data in rows]
+    ) -> Iterator[list[HolderRow]]:
+        """(principal type, principal id, grant bytes) of an entitlement's grants in pages, in
+        principal order and each principal's grants in row order.
+
+        Served by idx_grants_entitlement_id_principal_id_v1 (entitlement_id, principal type,
+        principal id, and the row id every index ends with), keyset-paginated on those; ``+``
+        keeps sync_id out of index selection as in ``principal_lookup_sql``.
+        """
+        if principal_types:
+            for principal_type in sorted(set(principal_types)):
+                yield from self._holder_pages(_HOLDERS_OF_TYPE, (entitlement_id, principal_type), 1)
+        else:
+            yield from self._holder_pages(_HOLDERS, (entitlement_id,), 0)
+
+    def _holder_pages(self, sql: str, fixed: tuple[str, ...], key_from: int) -> Iterator[list[HolderRow]]:
+        after: tuple[object, ...] = ("", "", 0)[key_from:]
+        while True:
+            rows = self._fetch(sql, (*fixed, self._sync_id, *after, PAGE_ROWS))
+            if rows:
+                yield [(principal_type, principal_id, data) for principal_type, principal_id, _, data in rows]
+            if len(rows) < PAGE_ROWS:
+                return
+            after = rows[-1][key_from:3]
 
     def grants_for_principals(
         self, entitlement_id: str, principals: Collection[tuple[str, str]]

@@ -9,6 +9,7 @@ indexes.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from baton_cli.c1z.expansion import EXPANDABLE_MARKER, split_expandable
@@ -158,6 +159,12 @@ INDEXES: tuple[Index, ...] = (
 # Secondary grant indexes cost about half the insert time of a bulk grant load and are
 # cheaper to build once, sorted, after the load; a writer on a fresh database may defer them.
 DEFERRABLE_INDEXES = frozenset(ix.name for ix in INDEXES if ix.table == "v1_grants" and not ix.unique)
+# The deferred indexes grant expansion reads by (c1z/expansion_store.py names each query's index).
+# The others are built after expansion: every index present while it writes costs a B-tree
+# insert per grant it writes, and a sorted build afterwards is cheaper.
+EXPANSION_INDEXES = frozenset(
+    {"idx_grants_entitlement_id_principal_id_v1", "idx_grants_sync_needs_expansion_v1"}
+)
 
 
 def ensure_schema(conn: sqlite3.Connection, *, defer_grant_indexes: bool = False) -> None:
@@ -177,10 +184,11 @@ def ensure_schema(conn: sqlite3.Connection, *, defer_grant_indexes: bool = False
     backfill_grant_expansion(conn)
 
 
-def create_indexes(conn: sqlite3.Connection) -> None:
-    """Create every index that does not exist yet (the deferred ones, normally)."""
+def create_indexes(conn: sqlite3.Connection, only: Collection[str] | None = None) -> None:
+    """Create every index that does not exist yet (the deferred ones, normally), or only those named."""
     for index in INDEXES:
-        conn.execute(index.create_sql())
+        if only is None or index.name in only:
+            conn.execute(index.create_sql())
 
 
 def _add_missing_columns(conn: sqlite3.Connection, table: Table) -> None:

@@ -40,7 +40,7 @@ from baton_cli.c1z.resumable import (
     write_fingerprint,
 )
 from baton_cli.c1z.runs import SYNC_TYPES, SyncRun
-from baton_cli.c1z.schema import create_indexes
+from baton_cli.c1z.schema import EXPANSION_INDEXES, create_indexes
 from baton_cli.c1z.stats import compute_stats, stats_json
 from baton_cli.c1z.store import SyncStore
 from baton_cli.c1z.timefmt import format_ns, now_text
@@ -49,6 +49,7 @@ from baton_cli.c1z.workdir import (
     connect,
     database_errors,
     disk_full,
+    index_build_cache,
     is_no_room,
     make_workdir,
     remove_workdir,
@@ -314,7 +315,9 @@ class C1ZWriter:
     def expansion_store(self) -> SqliteExpansionStore:
         """Grant expansion's view of the running sync (it reads grants by entitlement: indexes first)."""
         sync_id = self._require_active()
-        self._build_deferred_indexes()
+        if self._indexes_deferred:
+            with self._writing(), index_build_cache(self._conn):
+                create_indexes(self._conn, only=EXPANSION_INDEXES)
         return SqliteExpansionStore(self._conn, sync_id, label=self.path)
 
     def set_sync_token(self, token: str) -> None:
@@ -459,7 +462,7 @@ class C1ZWriter:
 
     def _build_deferred_indexes(self) -> None:
         if self._indexes_deferred:
-            with self._writing():
+            with self._writing(), index_build_cache(self._conn):
                 create_indexes(self._conn)
             self._indexes_deferred = False
 

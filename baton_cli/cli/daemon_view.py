@@ -19,17 +19,14 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group, RenderableType
-from rich.live import Live
-from rich.progress_bar import ProgressBar
-from rich.table import Table
-from rich.text import Text
-
 from baton_cli.cli import humanize
 from baton_cli.core.progress import RowKind
 from baton_cli.core.runner_events import NullRunnerObserver
 
 if TYPE_CHECKING:
+    # Rich is imported where the live view is drawn: `baton run` without a terminal never needs it.
+    from rich.console import Console, RenderableType
+
     from baton_cli.core.task_source import Outcome
 
 FINISHED_SHOWN = 10
@@ -160,6 +157,8 @@ class DaemonView(NullRunnerObserver):
     def __init__(
         self, console: Console, *, clock: Callable[[], float] = time.monotonic, live: bool = True
     ) -> None:
+        from rich.live import Live
+
         self.board = DaemonBoard(clock)
         self._console = console
         self._live = (
@@ -210,6 +209,11 @@ class DaemonView(NullRunnerObserver):
     # -- rendering ---------------------------------------------------------------------------------
 
     def renderable(self) -> RenderableType:
+        from rich.console import Group
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
+
         now = self.board.clock()
         running, finished = self.board.snapshot()
         parts: list[RenderableType] = []
@@ -336,6 +340,8 @@ class LiveLogStream(io.TextIOBase):
         return True
 
     def write(self, text: str) -> int:
+        from rich.text import Text
+
         self._pending += text
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
@@ -343,6 +349,8 @@ class LiveLogStream(io.TextIOBase):
         return len(text)
 
     def flush(self) -> None:
+        from rich.text import Text
+
         if self._pending:
             self._console.print(Text(self._pending), highlight=False, soft_wrap=True)
             self._pending = ""

@@ -21,10 +21,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console, Group, RenderableType
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
 
 from baton_cli.cli import options as opt
 from baton_cli.cli.emulator_tasks_cmd import register_task_commands
@@ -40,7 +36,6 @@ from baton_cli.emulator.paths import (
 )
 
 if TYPE_CHECKING:
-    from baton_cli.emulator import live
     from baton_cli.emulator.server import EmulatorServer
 
 # The server stack (grpc, cryptography, h2) is imported inside the commands that use it, so
@@ -194,7 +189,9 @@ def serve_command(
         _banner(server, data_dir)
         with _stop_on_signals(stop):
             if progress is ProgressMode.rich or (progress is ProgressMode.auto and sys.stdout.isatty()):
-                _rich_view(server, stop)
+                from baton_cli.cli.emulator_view import rich_view  # Rich only for a terminal
+
+                rich_view(server, stop)
             elif progress is ProgressMode.off:
                 stop.wait()
             else:
@@ -261,42 +258,3 @@ def _plain_view(server: EmulatorServer, stop: threading.Event) -> None:
     while not stop.wait(_REFRESH):
         flush()
     flush()
-
-
-def _rich_view(server: EmulatorServer, stop: threading.Event) -> None:
-    console = Console()
-    with Live(_render(server.snapshot()), console=console, refresh_per_second=4, transient=False) as view:
-        while not stop.wait(_REFRESH):
-            view.update(_render(server.snapshot()))
-
-
-def _table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]], empty: str) -> RenderableType:
-    if not rows:
-        return Text(f"{title}: {empty}", style="dim")
-    table = Table(title=title, title_justify="left", expand=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    return table
-
-
-def _render(snap: live.LiveSnapshot) -> RenderableType:
-    from baton_cli.emulator import live
-
-    header = Text.assemble(
-        ("baton emulator ", "bold"),
-        f"https://{snap.target}  ",
-        (f"CA {snap.ca_file}", "dim"),
-        ("  Ctrl-C to stop", "dim"),
-    )
-    parts: list[RenderableType] = [
-        header,
-        _table("Hosts", live.HOST_COLUMNS, live.host_rows(snap), "none yet (runners show up on Hello)"),
-        _table("Tasks", live.TASK_COLUMNS, live.task_rows(snap), "none (baton emulator enqueue ...)"),
-    ]
-    if snap.faults:
-        parts.append(_table("Faults", ("rule", "fired"), [(d, str(n)) for d, n in snap.faults], "none"))
-    events = Text("\n".join(live.event_line(e) for e in snap.events) or "no events yet", style="dim")
-    parts.append(events)
-    return Group(*parts)

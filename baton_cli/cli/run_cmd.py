@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, cast
 
 import typer
-from rich.console import Console
 
 from baton_cli.cli import options as opt
 from baton_cli.cli.interrupt import cancel_on_stop_signals
 from baton_cli.core.cancel import CancelToken
 from baton_cli.errors import CancelledError, UsageError
 from baton_cli.wiring import PluginRequest, run_daemon
-
-if TYPE_CHECKING:
-    pass
 
 
 def register(app: typer.Typer) -> None:
@@ -100,6 +96,8 @@ def register(app: typer.Typer) -> None:
         # logs or no terminal get the same facts as log lines (upload progress, heartbeat trouble).
         view: DaemonView | None = None
         if sys.stderr.isatty() and chosen is not LogFormat.json:
+            from rich.console import Console
+
             console = Console(stderr=True)
             view = DaemonView(console)
             stream = cast("IO[str]", LiveLogStream(console))  # a text stream; typeshed's IO is wider

@@ -12,23 +12,27 @@ against the c1z SQLite work database (``baton_cli.c1z.expansion_store``).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from google.protobuf import any_pb2
 
-from baton_cli.connector.api import Entitlement, Grant, ResourceId
+from baton_cli.connector.api import Entitlement, Grant, Resource, ResourceId
 from baton_cli.core.cancel import CancelToken
-from baton_cli.core.expand_graph import EdgeSpec, EntitlementGraph
+from baton_cli.core.expand_graph import EdgeSpec, EntitlementGraph, LayerEdge
 from baton_cli.errors import FailedPreconditionError
-from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2
+from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, grant_pb2
 
 DEFAULT_MAX_DEPTH = 20
-# Upstream flushes at 10,000 waiting grants. Waiting grants are kept serialized (a few hundred
-# bytes each, where a decoded Grant costs ~6 KB), so upstream's number costs little memory and
-# a grant that several sources reach is written once per flush instead of once per source.
-FLUSH_THRESHOLD = 10_000
+# Written grants are handed to the store in batches of this many. Each grant is written once
+# per destination window (its holders are gathered first), so a smaller batch than upstream's
+# 10,000 costs no extra writes, only a few more statements, and keeps less in memory.
+FLUSH_THRESHOLD = 2_000
+# Principals gathered for one destination before its grants are written (about 500 bytes each);
+# a destination with more holders writes them in windows, and later arrivals read them back.
+GATHER_LIMIT = 20_000
 # Destination entitlements kept decoded; bounded so huge graphs do not hold every one.
 _ENTITLEMENT_CACHE = 4096
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
@@ -38,6 +42,9 @@ PrincipalKey = tuple[str, str]  # (resource type id, resource id)
 # entitlement resource id, entitlement id, principal type, principal id, grant id, serialized
 # grant). Expansion serializes, so the store writes bytes it is handed as they are.
 ExpandedRow = tuple[str, str, str, str, str, str, bytes]
+# A grant of a source entitlement as expansion reads it: (principal type, principal id,
+# serialized grant). The principal's key comes from the store's columns, not the message.
+HolderRow = tuple[str, str, bytes]
 
 
 class PendingExpansion(Protocol):
@@ -67,10 +74,12 @@ class ExpansionStore(Protocol):
 
     def get_entitlement(self, entitlement_id: str) -> Entitlement | None: ...
 
-    def grant_pages(
+    def holder_pages(
         self, entitlement_id: str, principal_types: Collection[str] = ()
-    ) -> Iterator[list[Grant]]:
-        """Grants of an entitlement in pages, restricted to principal types when given."""
+    ) -> Iterator[list[HolderRow]]:
+        """The grants of an entitlement in pages, restricted to principal types when given:
+        (principal type, principal id, serialized grant), each principal's grants in the
+        order they were stored (the order of principals is the store's)."""
         ...
 
     def grants_for_principals(
@@ -156,15 +165,15 @@ def expand_grants(
     pairs = sum(len(e.source_ids) * len(e.destination_ids) for layer in layers for e in layer)
     done = 0
     for number, layer in enumerate(layers, start=1):
-        for edge in layer:
-            for source_id in edge.source_ids:
-                for destination_id in edge.destination_ids:
-                    cancel.raise_if_cancelled()
-                    if not writer.expand_edge(source_id, destination_id, edge.spec):
-                        dropped += 1
-                    done += 1
-                    if on_progress is not None:
-                        on_progress(ExpansionProgress(number, len(layers), done, pairs))
+        for destination_id, sources in _by_destination(layer).items():
+            for source_id, spec in sources:
+                cancel.raise_if_cancelled()
+                if not writer.expand_edge(source_id, destination_id, spec):
+                    dropped += 1
+                done += 1
+                if on_progress is not None:
+                    on_progress(ExpansionProgress(number, len(layers), done, pairs))
+            writer.finish_destination()
         writer.flush()
     store.mark_expansion_done()
     return ExpansionResult(
@@ -175,6 +184,20 @@ def expand_grants(
         grants_created=writer.created,
         grants_updated=writer.updated,
     )
+
+
+def _by_destination(layer: Sequence[LayerEdge]) -> dict[str, list[tuple[str, EdgeSpec]]]:
+    """A layer's entitlement pairs grouped by destination, each group in the layer's edge order.
+
+    Sources of a layer are never destinations in it (topological layers), so a destination's
+    holders can be gathered from all its sources first and its grants written once each.
+    """
+    grouped: dict[str, list[tuple[str, EdgeSpec]]] = {}
+    for edge in layer:
+        for source_id in edge.source_ids:
+            for destination_id in edge.destination_ids:
+                grouped.setdefault(destination_id, []).append((source_id, edge.spec))
+    return grouped
 
 
 def load_graph(store: ExpansionStore) -> tuple[EntitlementGraph, int]:
@@ -266,6 +289,46 @@ def _field(tag: bytes, payload: bytes) -> bytes:
 
 _PRINCIPAL_TAG = b"\x12"  # Grant.principal = 2
 _ID_TAG = b"\x1a"  # Grant.id = 3
+_SOURCES_TAG = b"\x2a"  # Grant.sources = 5
+
+_IMMUTABLE = any_pb2.Any()
+_IMMUTABLE.Pack(annotation_grant_pb2.GrantImmutable())
+_IMMUTABLE_FIELD = Grant(annotations=[_IMMUTABLE]).SerializeToString(deterministic=True)
+
+
+def principal_field(principal: Resource) -> bytes:
+    """``Grant.principal`` as a serialized field, the part of a new grant its holder gives."""
+    return _field(_PRINCIPAL_TAG, principal.SerializeToString(deterministic=True))
+
+
+class _SourceEntries:
+    """Serialized ``GrantSources`` map entries, one per (source entitlement, is_direct).
+
+    A map is a repeated field of entries, and deterministic serialization writes them in key
+    order, so the entries of a grant's sources joined in sorted key order are its
+    ``GrantSources`` bytes.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, bool], bytes] = {}
+
+    def field(self, sources: Mapping[str, bool]) -> bytes:
+        items = sorted(sources.items()) if len(sources) > 1 else sources.items()
+        try:
+            payload = b"".join([self._entries[item] for item in items])
+        except KeyError:
+            payload = b"".join([self._entry(item) for item in items])
+        return _field(_SOURCES_TAG, payload)
+
+    def _entry(self, item: tuple[str, bool]) -> bytes:
+        entry = self._entries.get(item)
+        if entry is None:
+            one = grant_pb2.GrantSources()
+            one.sources[item[0]].is_direct = item[1]
+            entry = self._entries[item] = one.SerializeToString(deterministic=True)
+        return entry
 
 
 class _Destination:
@@ -274,137 +337,168 @@ class _Destination:
     New grants are assembled from serialized parts instead of being built as
     messages: deterministic serialization writes fields in field-number order, so
     ``entitlement (1) + principal (2) + id (3) + annotations (4) + sources (5)``
-    is byte for byte what ``new_expanded_grant(...).SerializeToString(deterministic=True)``
-    gives (a test holds the two together), at a fraction of the cost.
+    is byte for byte what building the grant (``new_expanded_grant`` and then any
+    further sources) and serializing it deterministically gives (tests hold the two
+    together), at a fraction of the cost.
     """
 
-    __slots__ = ("_entitlement_field", "_suffixes", "columns", "entitlement", "id")
+    __slots__ = ("_entitlement_field", "_entries", "columns", "entitlement", "id")
 
-    def __init__(self, entitlement: Entitlement) -> None:
+    def __init__(self, entitlement: Entitlement, entries: _SourceEntries | None = None) -> None:
         self.entitlement = entitlement
         self.id = entitlement.id
         rid = entitlement.resource.id
         self.columns = (rid.resource_type, rid.resource, entitlement.id)
         self._entitlement_field = Grant(entitlement=entitlement).SerializeToString(deterministic=True)
-        self._suffixes: dict[tuple[str, bool], bytes] = {}
+        self._entries = entries or _SourceEntries()
 
-    def new_grant(self, source_grant: Grant, source_id: str, direct: bool) -> tuple[str, bytes]:
-        """The id and serialized bytes of ``new_expanded_grant(self.entitlement, ...)``."""
-        principal = source_grant.principal
-        pid = principal.id
-        grant_id = f"{self.id}:{pid.resource_type}:{pid.resource}"
-        suffix = self._suffixes.get((source_id, direct))
-        if suffix is None:
-            tail = Grant(annotations=[_IMMUTABLE])
-            tail.sources.sources[source_id].is_direct = direct
-            suffix = self._suffixes[(source_id, direct)] = tail.SerializeToString(deterministic=True)
+    def new_grant(
+        self, principal: PrincipalKey, principal_bytes: bytes, sources: Mapping[str, bool]
+    ) -> tuple[str, bytes]:
+        """The id and serialized bytes of the grant of this entitlement expansion creates for
+        ``principal`` (whose ``principal_field`` is ``principal_bytes``) with ``sources``."""
+        grant_id = f"{self.id}:{principal[0]}:{principal[1]}"
         data = b"".join(
             (
                 self._entitlement_field,
-                _field(_PRINCIPAL_TAG, principal.SerializeToString(deterministic=True)),
+                principal_bytes,
                 _field(_ID_TAG, grant_id.encode()),
-                suffix,
+                _IMMUTABLE_FIELD,
+                self._entries.field(sources),
             )
         )
         return grant_id, data
 
 
-_IMMUTABLE = any_pb2.Any()
-_IMMUTABLE.Pack(annotation_grant_pb2.GrantImmutable())
+class _Holder:
+    """A principal that reaches the destination being gathered, and how it reaches it."""
 
-# What a principal holds on a destination during a flush window: decoded grants, or the bytes of
-# grants this window created (decoded only if another source reaches them before the flush).
-_Held = list[Grant | bytes]
+    __slots__ = ("principal_bytes", "reached")
+
+    def __init__(self, principal_bytes: bytes, reached: list[tuple[str, bool]]) -> None:
+        self.principal_bytes = principal_bytes
+        self.reached = reached  # (source entitlement id, is_direct) in the order read
 
 
 class _GrantWriter:
-    """Expands edges, buffering writes; reads see the buffer before the store."""
+    """Gathers a destination's holders from all its sources, then writes each grant once.
+
+    Applying a destination's (source, is_direct) arrivals to a grant in the order they were
+    read gives what applying them one edge at a time would (``add_source`` only ever adds
+    sources or upgrades them to direct), so a grant several sources reach is built or
+    re-serialized once instead of once per source, and the store is asked for the
+    destination's existing grants once per window instead of once per page.
+    """
 
     def __init__(self, store: ExpansionStore) -> None:
         self._store = store
-        # (destination id, principal) -> that principal's current grants on it, for keys with
-        # unflushed writes; lookups consult it before the store.
-        self._pending: dict[tuple[str, str, str], _Held] = {}
+        self._gathering: _Destination | None = None
+        self._holders: dict[PrincipalKey, _Holder] = {}
         self._dirty: dict[str, ExpandedRow] = {}
         self._dirty_entitlements: set[str] = set()
         self._destinations: dict[str, _Destination | None] = {}
+        self._entries = _SourceEntries()
         self.created = 0
         self.updated = 0
 
     def expand_edge(self, source_id: str, destination_id: str, spec: EdgeSpec) -> bool:
-        """Give holders of ``source_id`` ``destination_id``; False if the destination is missing."""
+        """Gather holders of ``source_id`` for ``destination_id``; False if the destination is missing."""
         destination = self._destination(destination_id)
         if destination is None:
             return False
+        if self._gathering is not None and self._gathering.id != destination_id:
+            self.finish_destination()
+        self._gathering = destination
         if source_id in self._dirty_entitlements:
             # Never the case with topological layers; cheap insurance that reads see every write.
             self.flush()
         types = sorted(spec.resource_type_ids or ())
-        for page in self._store.grant_pages(source_id, types):
-            chosen = [g for g in page if not spec.shallow or is_direct(g, source_id)]
-            if chosen:
-                self._expand_page(chosen, source_id, destination)
-            if len(self._dirty) > FLUSH_THRESHOLD:
+        shallow = spec.shallow
+        holders = self._holders
+        for page in self._store.holder_pages(source_id, types):
+            for principal_type, principal_id, data in page:
+                grant = _parse_grant(data)
+                sources = grant.sources.sources
+                direct = not sources or source_id in sources  # is_direct, inlined: the hot loop
+                if shallow and not direct:
+                    continue
+                key = (principal_type, principal_id)
+                holder = holders.get(key)
+                if holder is None:
+                    holders[key] = _Holder(principal_field(grant.principal), [(source_id, direct)])
+                else:
+                    holder.reached.append((source_id, direct))
+            if len(holders) >= GATHER_LIMIT:
+                self._write_gathered()
                 self.flush()
+                holders = self._holders
         return True
 
-    def _expand_page(self, grants: list[Grant], source_id: str, destination: _Destination) -> None:
-        dest_id = destination.id
-        held = self._held(dest_id, {_key(g.principal.id) for g in grants})
-        pending = self._pending
-        for source_grant in grants:
-            principal = _key(source_grant.principal.id)
-            direct = is_direct(source_grant, source_id)
-            current = held.get(principal)
-            key = (dest_id, *principal)
-            if not current:
-                grant_id, data = destination.new_grant(source_grant, source_id, direct)
-                held[principal] = pending[key] = [data]
-                self._dirty[grant_id] = (*destination.columns, *principal, grant_id, data)
-                self.created += 1
-                continue
-            changed = False
-            for index, entry in enumerate(current):
-                grant = Grant.FromString(entry) if isinstance(entry, bytes) else entry
-                if add_source(grant, dest_id, source_id, direct):
-                    row = _row(grant)
-                    current[index] = row[6]  # kept serialized until another source reaches it
-                    self._dirty[grant.id] = row
-                    self.updated += 1
-                    changed = True
-            if changed:
-                # Unchanged grants need no overlay: the store still holds their current state.
-                pending[key] = current
-        self._dirty_entitlements.add(dest_id)
+    def finish_destination(self) -> None:
+        """Write the grants of the destination gathered so far."""
+        self._write_gathered()
+        self._gathering = None
 
-    def _held(self, destination_id: str, principals: set[PrincipalKey]) -> dict[PrincipalKey, _Held]:
-        held: dict[PrincipalKey, _Held] = {}
-        missing = []
-        for principal in principals:
-            buffered = self._pending.get((destination_id, *principal))
-            if buffered is not None:
-                held[principal] = buffered
+    def _write_gathered(self) -> None:
+        destination, holders = self._gathering, self._holders
+        if destination is None or not holders:
+            return
+        self._holders = {}
+        dest_id = destination.id
+        if dest_id in self._dirty_entitlements:
+            self.flush()  # the lookup below must see every earlier write
+        existing = self._store.grants_for_principals(dest_id, list(holders))
+        dirty = self._dirty
+        columns = destination.columns
+        new_grant = destination.new_grant
+        created = updated = 0
+        for principal, holder in holders.items():
+            reached = holder.reached
+            grants = existing.get(principal)
+            if grants:
+                for grant in grants:
+                    changes = sum(add_source(grant, dest_id, s, d) for s, d in reached)
+                    if changes:
+                        updated += changes
+                        dirty[grant.id] = _row(grant)
             else:
-                missing.append(principal)
-        if missing:
-            for principal, grants in self._store.grants_for_principals(destination_id, missing).items():
-                held[principal] = list(grants)
-        return held
+                if len(reached) == 1:
+                    sources = dict(reached)
+                else:
+                    # add_source's rule for a grant with sources: a new source, or an upgrade to direct.
+                    sources = {}
+                    for source_id, direct in reached:
+                        known = sources.get(source_id)
+                        if known is None or (direct and not known):
+                            sources[source_id] = direct
+                            updated += 1
+                    updated -= 1  # the first arrival created the grant
+                grant_id, data = new_grant(principal, holder.principal_bytes, sources)
+                dirty[grant_id] = (*columns, *principal, grant_id, data)
+                created += 1
+            if len(dirty) >= FLUSH_THRESHOLD:
+                self.flush()  # the lookup above is done: writing this destination now is safe
+        self.created += created
+        self.updated += updated
+        self._dirty_entitlements.add(dest_id)
 
     def _destination(self, entitlement_id: str) -> _Destination | None:
         if entitlement_id not in self._destinations:
             if len(self._destinations) >= _ENTITLEMENT_CACHE:
                 self._destinations.clear()
             found = self._store.get_entitlement(entitlement_id)
-            self._destinations[entitlement_id] = None if found is None else _Destination(found)
+            self._destinations[entitlement_id] = None if found is None else _Destination(found, self._entries)
         return self._destinations[entitlement_id]
 
     def flush(self) -> None:
         if self._dirty:
-            self._store.upsert_expanded_rows(list(self._dirty.values()))
+            self._store.upsert_expanded_rows(sorted(self._dirty.values(), key=_GRANT_ID))
         self._dirty.clear()
-        self._pending.clear()
         self._dirty_entitlements.clear()
+
+
+_GRANT_ID = operator.itemgetter(5)
+_parse_grant = Grant.FromString
 
 
 def _row(entry: Grant) -> ExpandedRow:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
-from baton_cli.c1z.expansion_store import principal_lookup_sql
-from baton_cli.c1z.schema import ensure_schema
+from baton_cli.c1z import C1ZWriter
+from baton_cli.c1z.expansion_store import SqliteExpansionStore, principal_lookup_sql
+from baton_cli.c1z.schema import DEFERRABLE_INDEXES, EXPANSION_INDEXES, create_indexes, ensure_schema
 
 
 def test_principal_lookup_uses_the_principal_index_not_an_entitlement_scan() -> None:
@@ -15,3 +17,62 @@ def test_principal_lookup_uses_the_principal_index_not_an_entitlement_scan() -> 
     details = " ".join(row[3] for row in plan)
     assert "idx_grants_entitlement_id_principal_id_v1" in details
     assert "principal_resource_id=?" in details
+
+
+def _grant_indexes(conn: sqlite3.Connection) -> set[str]:
+    sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'v1_grants'"
+    return {row[0] for row in conn.execute(sql)}
+
+
+def test_a_fresh_sync_expands_with_only_the_indexes_expansion_reads(tmp_path: Path) -> None:
+    # Every index present while expansion writes costs an insert per grant; the rest come after.
+    with C1ZWriter.open(tmp_path / "s.c1z", tmp_dir=tmp_path) as writer:
+        writer.start_sync()
+        writer.expansion_store()
+        present = _grant_indexes(writer._conn)
+        assert present >= EXPANSION_INDEXES
+        assert not (DEFERRABLE_INDEXES - EXPANSION_INDEXES) & present
+        writer.end_sync()
+        assert _grant_indexes(writer._conn) >= DEFERRABLE_INDEXES
+        writer.save()
+
+
+def test_every_expansion_query_is_served_by_an_index_built_for_it() -> None:
+    conn = sqlite3.connect(":memory:")
+    ensure_schema(conn, defer_grant_indexes=True)
+    create_indexes(conn, only=EXPANSION_INDEXES)
+    store = SqliteExpansionStore(conn, "s")
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    list(store.pending_expansions())
+    list(store.holder_pages("e", ["user"]))
+    list(store.holder_pages("e"))
+    store.grants_for_principals("e", [("user", "a")])
+    conn.set_trace_callback(None)
+    assert len(seen) == 4
+    for sql in seen:  # the trace gives each statement with its parameters bound
+        steps = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql) if "v1_grants" in row[3]]
+        # SEARCH ... USING INDEX: a range of an index; SCAN would read the whole table or index.
+        assert steps and all(step.startswith("SEARCH v1_grants USING") for step in steps), (sql, steps)
+
+
+def test_deferred_indexes_are_built_with_a_smaller_page_cache_and_it_is_restored(tmp_path: Path) -> None:
+    # SQLite's sorter may take as much memory as the page cache: a smaller cache while indexes
+    # are built lowers a sync's peak memory; the cache the writer works with comes back after.
+    with C1ZWriter.open(tmp_path / "s.c1z", tmp_dir=tmp_path) as writer:
+        writer.start_sync()
+        conn = writer._conn
+        working = conn.execute("PRAGMA cache_size").fetchone()[0]
+        seen: list[str] = []
+        conn.set_trace_callback(seen.append)
+        writer.expansion_store()
+        writer.end_sync()
+        conn.set_trace_callback(None)
+        creates = [i for i, sql in enumerate(seen) if sql.startswith("CREATE INDEX")]
+        shrinks = [i for i, sql in enumerate(seen) if sql == "PRAGMA cache_size = -4096"]
+        restores = [i for i, sql in enumerate(seen) if sql == f"PRAGMA cache_size = {working}"]
+        assert creates and len(shrinks) == len(restores) == 2
+        for index in creates:
+            assert any(s < index < r for s, r in zip(shrinks, restores, strict=True))
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == working == -16384
+        writer.save()

@@ -24,11 +24,14 @@ from baton_cli.pb.c1.connector.v2 import (
     resource_pb2,
     ticket_pb2,
 )
+from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2
 from tests.child.support import run_child_daemon
 from tests.cli.daemon_support import annotations_of, emulator, response_of
 from tests.cli.invoke import baton_here
 
 __all__ = ["emulator"]
+
+Task = baton_pb2.Task
 
 
 def _etag(value: str) -> AnyPb:
@@ -44,6 +47,11 @@ def _ticket(
     if priority:
         request.custom_fields["priority"].pick_string_value.value = priority
     return request, ticket_pb2.TicketSchema(id=schema_id)
+
+
+def _with_annotations(task: Task, annotations: list[AnyPb]) -> Task:
+    task.action_invoke.annotations.extend(annotations)
+    return task
 
 
 def test_daemon_serves_every_service_kind_through_the_child(
@@ -73,7 +81,7 @@ def test_daemon_serves_every_service_kind_through_the_child(
         "bulk_get": q.enqueue(sb.bulk_get_tickets_task(["TCK-0002", "TCK-0404"])),
         "action_schemas": q.enqueue(sb.action_list_schemas_task()),
         "action_schema": q.enqueue(sb.action_get_schema_task("greet")),
-        "greet": q.enqueue(sb.action_invoke_task("greet", '{"name": "Ada"}')),
+        "greet": q.enqueue(_with_annotations(sb.action_invoke_task("greet", '{"name": "Ada"}'), mine)),
         "fail": q.enqueue(sb.action_invoke_task("fail", '{"reason": "the child said no"}')),
         "export": q.enqueue(sb.action_invoke_task("export", '{"steps": 2}')),
         "status": q.enqueue(sb.action_status_task("act000001")),
@@ -143,6 +151,9 @@ def test_daemon_serves_every_service_kind_through_the_child(
     assert [a.name for a in one.schema.arguments] == ["name"]
     greeting = response_of(emulator, ids["greet"], action_pb2.InvokeActionResponse())
     assert greeting.response["greeting"] == "Hello, Ada!"
+    assert (
+        "invoking action action=greet annotations=1" in result.stderr
+    )  # the task's annotation reached the child
     failed = state["fail"]
     assert (failed.state, failed.status_message, failed.non_retryable) == (
         "failed",
@@ -192,3 +203,13 @@ def test_one_shot_service_commands_through_the_child(standin: Path, tmp_path: Pa
     assert pyrage.decrypt(base64.b64decode(sealed["encryptedBytes"]), [identity]).startswith(b"demo_")
     events = _one_shot(tmp_path, standin, "events", "list", "--feed-id", "provisioning")
     assert [e["resourceChangeEvent"]["resourceId"]["resource"] for e in events["events"]] == ["u0000002"]  # type: ignore[index,union-attr]
+
+
+def test_capabilities_through_the_child_are_the_in_process_ones(standin: Path, tmp_path: Path) -> None:
+    """What the child reports becomes our Protocols (per type and connector-wide), and those give
+    back exactly the capabilities the same connector has in-process."""
+    bridged = baton_here("capabilities", "--plugin", f"exec:{standin}", cwd=tmp_path)
+    direct = baton_here("capabilities", "--plugin", "demo", cwd=tmp_path)
+    assert bridged.returncode == direct.returncode == 0, bridged.stderr + direct.stderr
+    assert json.loads(bridged.stdout) == json.loads(direct.stdout)
+    assert "CAPABILITY_CREDENTIAL_ISSUE" in json.loads(bridged.stdout)["connectorCapabilities"]

@@ -20,7 +20,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from baton_cli.cli import app as app_module
-from baton_cli.cli import emulator_cmd
+from baton_cli.cli import emulator_view
 from baton_cli.emulator import live
 from baton_cli.emulator.credentials import private_key_from_secret
 from baton_cli.emulator.paths import credentials_path
@@ -174,7 +174,7 @@ def test_rich_view_renders_hosts_tasks_and_faults(server: EmulatorServer, client
     client.call("GetTask", pb.BatonServiceGetTaskRequest(host_id=HOST_ID))
     snap = server.snapshot()
     out = io.StringIO()
-    Console(file=out, force_terminal=True, width=160, color_system=None).print(emulator_cmd._render(snap))
+    Console(file=out, force_terminal=True, width=160, color_system=None).print(emulator_view.render(snap))
     text = out.getvalue()
     assert HOST_ID in text and task_id in text and "running" in text
     assert live.task_rows(snap)[0][:3] == (task_id, "sync_full", "running")

@@ -103,15 +103,19 @@ class FakeStore:
         out.CopyFrom(found)
         return out
 
-    def grant_pages(
+    def holder_pages(
         self, entitlement_id: str, principal_types: Collection[str] = ()
-    ) -> Iterator[list[Grant]]:
-        matching = [
-            _copy(g)
-            for g in self.grants.values()
-            if g.entitlement.id == entitlement_id
-            and (not principal_types or g.principal.id.resource_type in principal_types)
-        ]
+    ) -> Iterator[list[tuple[str, str, bytes]]]:
+        # In principal order, as the SQLite store reads them; a principal's grants in stored order.
+        matching = sorted(
+            (
+                (g.principal.id.resource_type, g.principal.id.resource, g.SerializeToString())
+                for g in self.grants.values()
+                if g.entitlement.id == entitlement_id
+                and (not principal_types or g.principal.id.resource_type in principal_types)
+            ),
+            key=lambda row: row[:2],
+        )
         for start in range(0, len(matching), self.page_size):
             yield matching[start : start + self.page_size]
 

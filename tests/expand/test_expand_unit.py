@@ -263,6 +263,7 @@ def test_settings_parse_like_upstream(env: dict[str, str], expected: ExpansionSe
 
 def test_writes_are_batched_and_reads_see_earlier_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(expand, "FLUSH_THRESHOLD", 3)
+    monkeypatch.setattr(expand, "GATHER_LIMIT", 3)
     store = FakeStore()
     ga, gb, r = resource(GROUP, "ga"), resource(GROUP, "gb"), resource(ROLE, "r")
     ga_member, gb_member = store.add_entitlement(ga, "member"), store.add_entitlement(gb, "member")
@@ -326,7 +327,96 @@ def test_assembled_grant_bytes_equal_the_message_serialization(direct: bool, lon
     destination = Entitlement(id="role:r:assignment", resource=owner, slug="assignment", display_name="x")
     principal = resource(USER, "u" * (200 if long_principal else 3))
     source_grant = Grant(id="g", entitlement=Entitlement(id="group:g:member"), principal=principal)
-    grant_id, data = expand._Destination(destination).new_grant(source_grant, "group:g:member", direct)
+    key = (principal.id.resource_type, principal.id.resource)
+    grant_id, data = expand._Destination(destination).new_grant(
+        key, expand.principal_field(principal), {"group:g:member": direct}
+    )
     expected = expand.new_expanded_grant(destination, source_grant, "group:g:member", direct)
     assert grant_id == expected.id
     assert data == expected.SerializeToString(deterministic=True)
+
+
+def test_assembled_grant_with_several_sources_equals_the_message_serialization() -> None:
+    # Sources arrive in read order; the map's deterministic order is by key (UTF-8 bytes).
+    destination = Entitlement(id="role:r:assignment", resource=resource(ROLE, "r"), slug="assignment")
+    principal = resource(USER, "u1")
+    arrivals = {"group:zz:member": False, "group:a:member": True, "group:\u00e9:member": False}
+    arrivals["g" * 140] = True  # an entry over 127 bytes
+    first = next(iter(arrivals))
+    source_grant = Grant(id="g", entitlement=Entitlement(id=first), principal=principal)
+    expected = expand.new_expanded_grant(destination, source_grant, first, arrivals[first])
+    for source_id, direct in arrivals.items():
+        expand.add_source(expected, destination.id, source_id, direct)
+    writer_destination = expand._Destination(destination)
+    for _ in range(2):  # the second time from the cached entries
+        principal_bytes = expand.principal_field(principal)
+        grant_id, data = writer_destination.new_grant(("user", "u1"), principal_bytes, arrivals)
+        assert grant_id == expected.id
+        assert data == expected.SerializeToString(deterministic=True)
+
+
+def _expand_one_pair_at_a_time(store: FakeStore) -> dict[str, bytes]:
+    """The reference: every (source, destination) pair applied to the grants in turn."""
+    grants = {k: Grant.FromString(g.SerializeToString()) for k, g in store.grants.items()}
+    graph, _ = expand.load_graph(store)
+    graph.collapse_cycles()
+    for layer in graph.layers():
+        for edge in layer:
+            for source_id in edge.source_ids:
+                for destination_id in edge.destination_ids:
+                    destination = store.entitlements[destination_id]
+                    holders = [g for g in list(grants.values()) if g.entitlement.id == source_id]
+                    for source_grant in holders:
+                        types = edge.spec.resource_type_ids
+                        if types is not None and source_grant.principal.id.resource_type not in types:
+                            continue
+                        direct = expand.is_direct(source_grant, source_id)
+                        if edge.spec.shallow and not direct:
+                            continue
+                        principal_id = source_grant.principal.id
+                        held = [
+                            g
+                            for g in grants.values()
+                            if g.entitlement.id == destination_id and g.principal.id == principal_id
+                        ]
+                        for g in held:
+                            expand.add_source(g, destination_id, source_id, direct)
+                        if not held:
+                            new = expand.new_expanded_grant(destination, source_grant, source_id, direct)
+                            grants[new.id] = new
+    return {k: g.SerializeToString(deterministic=True) for k, g in grants.items()}
+
+
+@pytest.mark.parametrize("gather_limit", [1, 4, 50_000])
+def test_gathering_a_destination_gives_what_one_pair_at_a_time_gives(
+    monkeypatch: pytest.MonkeyPatch, gather_limit: int
+) -> None:
+    # Several sources per destination, nested groups, a shallow and a filtered edge, a grant
+    # that already existed, a principal holding a source twice (indirectly, then directly).
+    monkeypatch.setattr(expand, "GATHER_LIMIT", gather_limit)
+    monkeypatch.setattr(expand, "FLUSH_THRESHOLD", max(2, gather_limit))
+    store = FakeStore(page_size=3)
+    users = [resource(USER, f"u{i}") for i in range(12)]
+    groups = [resource(GROUP, f"g{i}") for i in range(5)]
+    members = [store.add_entitlement(g, "member") for g in groups]
+    role = store.add_entitlement(resource(ROLE, "r"), "assignment")
+    # Read before u5's direct grant of g1: u5 reaches g1's destinations indirectly, then directly.
+    second = Grant(id="second-grant-of-u5", entitlement=members[1], principal=users[5])
+    second.sources.sources["group:g0:member"].is_direct = False
+    store.grants[second.id] = second
+    for i, u in enumerate(users):
+        store.grant(members[i % 4], u)
+        if i % 3 == 0:
+            store.grant(members[(i + 1) % 4], u)
+    store.grant(role, users[7], sources={"group:g3:member": False})  # held before expansion
+    store.grant(members[2], users[7])  # ... and reached through g2 and g3 in the same layer
+    store.grant(members[4], groups[0], expand_from=[members[0].id])
+    store.grant(members[4], groups[1], expand_from=[members[1].id], shallow=True)
+    store.grant(role, groups[2], expand_from=[members[2].id], types=[USER])
+    store.grant(role, groups[3], expand_from=[members[3].id])
+    store.grant(role, groups[4], expand_from=[members[4].id])
+    store.grant(role, groups[1], expand_from=[members[1].id])
+    expected = _expand_one_pair_at_a_time(store)
+
+    expand_grants(store, env={})
+    assert {k: g.SerializeToString(deterministic=True) for k, g in store.grants.items()} == expected

@@ -6,12 +6,12 @@ import os
 from pathlib import Path
 
 from baton_cli.c1z import C1ZReader
-from tests.cli.process import baton
+from tests.cli.invoke import baton_here
 from tests.venvs import run, venv_with_this_baton_cli
 
 
 def test_a_generated_connector_installs_passes_its_tests_and_syncs(tmp_path: Path) -> None:
-    created = baton("new", "connector", "acme-hr", cwd=tmp_path)
+    created = baton_here("new", "connector", "acme-hr", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     package = tmp_path / "acme-hr"
     assert (package / "pyproject.toml").is_file() and (package / "baton_acme_hr" / "connector.py").is_file()
@@ -52,7 +52,7 @@ def test_a_generated_connector_installs_passes_its_tests_and_syncs(tmp_path: Pat
 def test_an_existing_directory_is_refused_and_left_alone(tmp_path: Path) -> None:
     (tmp_path / "acme").mkdir()
     (tmp_path / "acme" / "notes.txt").write_text("mine")
-    result = baton("new", "connector", "acme", cwd=tmp_path)
+    result = baton_here("new", "connector", "acme", cwd=tmp_path)
     assert result.returncode == 6
     assert result.stderr.strip().splitlines() == [
         "baton: error: 'acme' already exists and is not an empty directory"
@@ -62,7 +62,7 @@ def test_an_existing_directory_is_refused_and_left_alone(tmp_path: Path) -> None
 
 
 def test_a_name_that_is_not_kebab_case_is_a_usage_error(tmp_path: Path) -> None:
-    result = baton("new", "connector", "Acme_HR", cwd=tmp_path)
+    result = baton_here("new", "connector", "Acme_HR", cwd=tmp_path)
     assert result.returncode == 3
     assert "kebab-case" in result.stderr
     assert list(tmp_path.iterdir()) == []
