@@ -1,4 +1,4 @@
-"""Tickets, actions, event feeds, create-resource and issue-credential through a connector child.
+"""Tickets, actions, event feeds and the provisioning kinds through a connector child.
 
 The stand-in serves the demo's ticket system, actions and event feed over upstream's
 ``TicketsService``, ``ActionService`` and ``EventService``, and issues credentials sealed in the
@@ -16,6 +16,7 @@ import pyrage  # type: ignore[import-untyped]
 from google.protobuf.any_pb2 import Any as AnyPb
 
 from baton_cli.emulator import service_task_builders as sb
+from baton_cli.emulator import task_builders as tb
 from baton_cli.emulator.server import EmulatorServer
 from baton_cli.pb.c1.connector.v2 import (
     action_pb2,
@@ -87,6 +88,9 @@ def test_daemon_serves_every_service_kind_through_the_child(
         "status": q.enqueue(sb.action_status_task("act000001")),
         "feeds": q.enqueue(sb.list_event_feeds_task()),
         "events": q.enqueue(sb.list_events_task("provisioning", page_size=2)),
+        "grant": q.enqueue(tb.grant_task("group:g000001:member", "user:u0000049")),
+        "revoke": q.enqueue(tb.revoke_task("group:g000001:member", "user:u0000049")),
+        "delete": q.enqueue(tb.delete_resource_task("user:u0000002")),
     }
     result = run_child_daemon(
         emulator, tmp_path, standin, "--exit-when-idle", "--provisioning", "--ticketing",
@@ -170,7 +174,13 @@ def test_daemon_serves_every_service_kind_through_the_child(
     events = response_of(emulator, ids["events"], event_feed_pb2.ListEventsResponse())
     # The changes made above, in the child's own state file: the created user, the issued key's user.
     assert [e.resource_change_event.resource_id.resource for e in events.events] == ["u0000050", "u0000001"]
-    assert (events.cursor, events.has_more) == ("pos:2", False)  # no grant here: two changes only
+    # Listed before the grant, revoke and delete that follow it: two changes so far.
+    assert (events.cursor, events.has_more) == ("pos:2", False)
+
+    # The child changed its own state: a grant, its revocation, a deleted user.
+    saved = json.loads((tmp_path / "state.json").read_text())
+    assert [e["kind"] for e in saved["events"]][2:] == ["grant", "revoke", "change"]
+    assert saved["deleted"] == ["user:u0000002"] and saved["granted"] == []
 
 
 def _one_shot(tmp_path: Path, standin: Path, *args: str) -> dict[str, object]:
@@ -213,3 +223,29 @@ def test_capabilities_through_the_child_are_the_in_process_ones(standin: Path, t
     assert bridged.returncode == direct.returncode == 0, bridged.stderr + direct.stderr
     assert json.loads(bridged.stdout) == json.loads(direct.stdout)
     assert "CAPABILITY_CREDENTIAL_ISSUE" in json.loads(bridged.stdout)["connectorCapabilities"]
+    # The whole metadata too: one ExternalTicketSettings, not the child's plus ours.
+    bridged = baton_here("capabilities", "--metadata", "--plugin", f"exec:{standin}", cwd=tmp_path)
+    direct = baton_here("capabilities", "--metadata", "--plugin", "demo", cwd=tmp_path)
+    assert bridged.returncode == direct.returncode == 0, bridged.stderr + direct.stderr
+    assert json.loads(bridged.stdout) == json.loads(direct.stdout)
+
+
+def test_upstream_root_flags_run_through_the_child(standin: Path, tmp_path: Path) -> None:
+    """`baton --plugin exec:X --list-ticket-schemas` as one would run the Go binary itself."""
+    state = str(tmp_path / "state.json")
+    schemas = baton_here(
+        "--plugin", f"exec:{standin}", "--list-ticket-schemas", "-o", "json", "--", "--state-file", state,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert schemas.returncode == 0, schemas.stderr
+    assert [s["id"] for s in json.loads(schemas.stdout)["list"]] == ["access-request", "incident"]
+    invoked = baton_here(
+        "--plugin", f"exec:{standin}", "--invoke-action", "greet", "--invoke-action-args", '{"name": "Cy"}',
+        "-o", "json", "--", "--state-file", state,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout)["response"] == {"greeting": "Hello, Cy!"}
+    synced = baton_here("--plugin", f"exec:{standin}", "--file", "f.c1z", "--", "--users", "3", cwd=tmp_path)
+    assert synced.returncode == 0, synced.stderr
+    assert (tmp_path / "f.c1z").is_file()
