@@ -36,6 +36,7 @@ from baton_cli.connector.api import Connector  # noqa: E402
 from baton_cli.connector.config import resolve_config  # noqa: E402
 from baton_cli.transport.child import ChildOptions, launch_child  # noqa: E402
 from baton_cli.transport.child.connector import ChildConnector  # noqa: E402
+from baton_cli.transport.child.rate_limit import RATE_LIMIT_ENV, rate_limit_from_env  # noqa: E402
 from baton_cli.wiring import PluginRequest, run_local_sync  # noqa: E402
 from tests.child.support import write_standin  # noqa: E402
 
@@ -130,6 +131,22 @@ def main() -> None:
             f"list without TLS or bridge (plaintext Unix socket to the same child): "
             f"{plain_rows / plain_wall:,.0f} rows/s ({plain_wall:.2f} s); the bridge adds "
             f"{(bridged_wall - plain_wall) / calls(bridged_rows) * 1e6:,.0f} us per call"
+        )
+
+        # With a rate limit configured every call first asks the child's limiter (Do, then Report).
+        limited = ChildOptions(
+            executable=standin,
+            args=demo_args,
+            env=env,
+            rate_limit=rate_limit_from_env({RATE_LIMIT_ENV: "1000000000/1s"}),
+        )
+        with launch_child(limited) as session:
+            limited_rows, limited_wall = timed(lambda: list_everything(session.connector), args.repeat)
+        assert limited_rows == direct_rows
+        print(
+            f"list with {RATE_LIMIT_ENV} set (Do before, Report after each call): "
+            f"{limited_rows / limited_wall:,.0f} rows/s ({limited_wall:.2f} s); the limiter adds "
+            f"{(limited_wall - bridged_wall) / calls(limited_rows) * 1e6:,.0f} us per call"
         )
 
         def sync(spec: str, name: str, workers: int = 0) -> Callable[[], int]:

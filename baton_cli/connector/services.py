@@ -27,6 +27,12 @@ GetTicketResponse = ticket_pb2.TicketsServiceGetTicketResponse
 ActionSchema = action_pb2.BatonActionSchema
 InvokeActionResponse = action_pb2.InvokeActionResponse
 ActionStatusResponse = action_pb2.GetActionStatusResponse
+ListActionSchemasRequest = action_pb2.ListActionSchemasRequest
+ListActionSchemasResponse = action_pb2.ListActionSchemasResponse
+GetActionSchemaRequest = action_pb2.GetActionSchemaRequest
+GetActionSchemaResponse = action_pb2.GetActionSchemaResponse
+InvokeActionRequest = action_pb2.InvokeActionRequest
+ActionStatusRequest = action_pb2.GetActionStatusRequest
 Event = event_feed_pb2.Event
 EventFeed = event_feed_pb2.EventFeedMetadata
 
@@ -80,6 +86,22 @@ class ActionManager(Protocol):
     ) -> InvokeActionResponse: ...
 
     def action_status(self, action_id: str) -> ActionStatusResponse: ...
+
+
+@runtime_checkable
+class ActionForwarder(Protocol):
+    """Optional: takes upstream's action requests whole (the task's annotations in them) and
+    answers with its own responses, as an upstream connector child does."""
+
+    def list_action_schemas_forwarded(
+        self, request: ListActionSchemasRequest
+    ) -> ListActionSchemasResponse: ...
+
+    def get_action_schema_forwarded(self, request: GetActionSchemaRequest) -> GetActionSchemaResponse: ...
+
+    def invoke_action_forwarded(self, request: InvokeActionRequest) -> InvokeActionResponse: ...
+
+    def action_status_forwarded(self, request: ActionStatusRequest) -> ActionStatusResponse: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -499,6 +499,7 @@ class Service(
         return action_pb2.GetActionSchemaResponse(schema=schema)
 
     def InvokeAction(self, request: Any, context: grpc.ServicerContext) -> Any:
+        log("info", "invoking action", action=request.name, annotations=len(request.annotations))
         try:
             return self.connector.invoke_action(
                 request.name, json_format.MessageToDict(request.args), request.resource_type_id

@@ -148,6 +148,24 @@ def test_cancel_during_the_wait_gives_up_the_call(served: tuple[_Limiter, grpc.C
     assert limiter.asked == [""] and limiter.reports == []
 
 
+def test_a_child_without_the_limiter_service_is_called_unlimited(tmp_path: Path) -> None:
+    """Children whose SDK predates RateLimiterService answer UNIMPLEMENTED: we stop asking."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    grant_pb2_grpc.add_GrantsServiceServicer_to_server(_Grants(), server)
+    server.add_insecure_port(f"unix:{tmp_path / 'old.sock'}")
+    server.start()
+    channel = grpc.insecure_channel(f"unix:{tmp_path / 'old.sock'}")
+    try:
+        interceptor = RateLimitInterceptor(channel, wait=lambda _s: pytest.fail("no wait expected"))
+        grants = grant_pb2_grpc.GrantsServiceStub(grpc.intercept_channel(channel, interceptor))
+        for _ in range(2):
+            grants.ListGrants(grant_pb2.GrantsServiceListGrantsRequest(), timeout=10)
+        assert interceptor.calls == 2 and not interceptor.served
+    finally:
+        channel.close()
+        server.stop(grace=None)
+
+
 def _records(path: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 

@@ -1,4 +1,4 @@
-"""Tickets, actions, event feeds, create-resource and issue-credential through a connector child.
+"""Tickets, actions, event feeds and the provisioning kinds through a connector child.
 
 The stand-in serves the demo's ticket system, actions and event feed over upstream's
 ``TicketsService``, ``ActionService`` and ``EventService``, and issues credentials sealed in the
@@ -16,6 +16,7 @@ import pyrage  # type: ignore[import-untyped]
 from google.protobuf.any_pb2 import Any as AnyPb
 
 from baton_cli.emulator import service_task_builders as sb
+from baton_cli.emulator import task_builders as tb
 from baton_cli.emulator.server import EmulatorServer
 from baton_cli.pb.c1.connector.v2 import (
     action_pb2,
@@ -24,11 +25,14 @@ from baton_cli.pb.c1.connector.v2 import (
     resource_pb2,
     ticket_pb2,
 )
+from baton_cli.pb.c1.connectorapi.baton.v1 import baton_pb2
 from tests.child.support import run_child_daemon
 from tests.cli.daemon_support import annotations_of, emulator, response_of
 from tests.cli.invoke import baton_here
 
 __all__ = ["emulator"]
+
+Task = baton_pb2.Task
 
 
 def _etag(value: str) -> AnyPb:
@@ -44,6 +48,11 @@ def _ticket(
     if priority:
         request.custom_fields["priority"].pick_string_value.value = priority
     return request, ticket_pb2.TicketSchema(id=schema_id)
+
+
+def _with_annotations(task: Task, annotations: list[AnyPb]) -> Task:
+    task.action_invoke.annotations.extend(annotations)
+    return task
 
 
 def test_daemon_serves_every_service_kind_through_the_child(
@@ -73,12 +82,15 @@ def test_daemon_serves_every_service_kind_through_the_child(
         "bulk_get": q.enqueue(sb.bulk_get_tickets_task(["TCK-0002", "TCK-0404"])),
         "action_schemas": q.enqueue(sb.action_list_schemas_task()),
         "action_schema": q.enqueue(sb.action_get_schema_task("greet")),
-        "greet": q.enqueue(sb.action_invoke_task("greet", '{"name": "Ada"}')),
+        "greet": q.enqueue(_with_annotations(sb.action_invoke_task("greet", '{"name": "Ada"}'), mine)),
         "fail": q.enqueue(sb.action_invoke_task("fail", '{"reason": "the child said no"}')),
         "export": q.enqueue(sb.action_invoke_task("export", '{"steps": 2}')),
         "status": q.enqueue(sb.action_status_task("act000001")),
         "feeds": q.enqueue(sb.list_event_feeds_task()),
         "events": q.enqueue(sb.list_events_task("provisioning", page_size=2)),
+        "grant": q.enqueue(tb.grant_task("group:g000001:member", "user:u0000049")),
+        "revoke": q.enqueue(tb.revoke_task("group:g000001:member", "user:u0000049")),
+        "delete": q.enqueue(tb.delete_resource_task("user:u0000002")),
     }
     result = run_child_daemon(
         emulator, tmp_path, standin, "--exit-when-idle", "--provisioning", "--ticketing",
@@ -143,6 +155,9 @@ def test_daemon_serves_every_service_kind_through_the_child(
     assert [a.name for a in one.schema.arguments] == ["name"]
     greeting = response_of(emulator, ids["greet"], action_pb2.InvokeActionResponse())
     assert greeting.response["greeting"] == "Hello, Ada!"
+    assert (
+        "invoking action action=greet annotations=1" in result.stderr
+    )  # the task's annotation reached the child
     failed = state["fail"]
     assert (failed.state, failed.status_message, failed.non_retryable) == (
         "failed",
@@ -159,7 +174,13 @@ def test_daemon_serves_every_service_kind_through_the_child(
     events = response_of(emulator, ids["events"], event_feed_pb2.ListEventsResponse())
     # The changes made above, in the child's own state file: the created user, the issued key's user.
     assert [e.resource_change_event.resource_id.resource for e in events.events] == ["u0000050", "u0000001"]
-    assert (events.cursor, events.has_more) == ("pos:2", False)  # no grant here: two changes only
+    # Listed before the grant, revoke and delete that follow it: two changes so far.
+    assert (events.cursor, events.has_more) == ("pos:2", False)
+
+    # The child changed its own state: a grant, its revocation, a deleted user.
+    saved = json.loads((tmp_path / "state.json").read_text())
+    assert [e["kind"] for e in saved["events"]][2:] == ["grant", "revoke", "change"]
+    assert saved["deleted"] == ["user:u0000002"] and saved["granted"] == []
 
 
 def _one_shot(tmp_path: Path, standin: Path, *args: str) -> dict[str, object]:
@@ -192,3 +213,39 @@ def test_one_shot_service_commands_through_the_child(standin: Path, tmp_path: Pa
     assert pyrage.decrypt(base64.b64decode(sealed["encryptedBytes"]), [identity]).startswith(b"demo_")
     events = _one_shot(tmp_path, standin, "events", "list", "--feed-id", "provisioning")
     assert [e["resourceChangeEvent"]["resourceId"]["resource"] for e in events["events"]] == ["u0000002"]  # type: ignore[index,union-attr]
+
+
+def test_capabilities_through_the_child_are_the_in_process_ones(standin: Path, tmp_path: Path) -> None:
+    """What the child reports becomes our Protocols (per type and connector-wide), and those give
+    back exactly the capabilities the same connector has in-process."""
+    bridged = baton_here("capabilities", "--plugin", f"exec:{standin}", cwd=tmp_path)
+    direct = baton_here("capabilities", "--plugin", "demo", cwd=tmp_path)
+    assert bridged.returncode == direct.returncode == 0, bridged.stderr + direct.stderr
+    assert json.loads(bridged.stdout) == json.loads(direct.stdout)
+    assert "CAPABILITY_CREDENTIAL_ISSUE" in json.loads(bridged.stdout)["connectorCapabilities"]
+    # The whole metadata too: one ExternalTicketSettings, not the child's plus ours.
+    bridged = baton_here("capabilities", "--metadata", "--plugin", f"exec:{standin}", cwd=tmp_path)
+    direct = baton_here("capabilities", "--metadata", "--plugin", "demo", cwd=tmp_path)
+    assert bridged.returncode == direct.returncode == 0, bridged.stderr + direct.stderr
+    assert json.loads(bridged.stdout) == json.loads(direct.stdout)
+
+
+def test_upstream_root_flags_run_through_the_child(standin: Path, tmp_path: Path) -> None:
+    """`baton --plugin exec:X --list-ticket-schemas` as one would run the Go binary itself."""
+    state = str(tmp_path / "state.json")
+    schemas = baton_here(
+        "--plugin", f"exec:{standin}", "--list-ticket-schemas", "-o", "json", "--", "--state-file", state,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert schemas.returncode == 0, schemas.stderr
+    assert [s["id"] for s in json.loads(schemas.stdout)["list"]] == ["access-request", "incident"]
+    invoked = baton_here(
+        "--plugin", f"exec:{standin}", "--invoke-action", "greet", "--invoke-action-args", '{"name": "Cy"}',
+        "-o", "json", "--", "--state-file", state,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout)["response"] == {"greeting": "Hello, Cy!"}
+    synced = baton_here("--plugin", f"exec:{standin}", "--file", "f.c1z", "--", "--users", "3", cwd=tmp_path)
+    assert synced.returncode == 0, synced.stderr
+    assert (tmp_path / "f.c1z").is_file()

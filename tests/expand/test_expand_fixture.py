@@ -61,6 +61,18 @@ def expanded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, E
     yield target, result
 
 
+@pytest.fixture(scope="module")
+def ours(expanded: tuple[Path, ExpansionResult]) -> dict[str, grant_pb2.Grant]:
+    """The grants of our expanded file, read once for the tests that only look at them."""
+    return grants_by_id(expanded[0])
+
+
+@pytest.fixture(scope="module")
+def theirs() -> dict[str, grant_pb2.Grant]:
+    """The grants of upstream's expanded file, read once."""
+    return grants_by_id(fixture("small-expanded.c1z"))
+
+
 def test_expansion_reports_the_graph(expanded: tuple[Path, ExpansionResult]) -> None:
     _, result = expanded
     # 409 expandable grants naming 799 source entitlements, 20 nested group levels, no cycles.
@@ -68,10 +80,9 @@ def test_expansion_reports_the_graph(expanded: tuple[Path, ExpansionResult]) -> 
     assert result.grants_created == 14_981 - 2_909
 
 
-def test_same_grant_ids_and_source_keys_as_upstream(expanded: tuple[Path, ExpansionResult]) -> None:
-    ours = grants_by_id(expanded[0])
-    theirs = grants_by_id(fixture("small-expanded.c1z"))
-
+def test_same_grant_ids_and_source_keys_as_upstream(
+    ours: dict[str, grant_pb2.Grant], theirs: dict[str, grant_pb2.Grant]
+) -> None:
     assert len(theirs) == 14_981
     assert ours.keys() == theirs.keys()
     mismatched = [gid for gid, g in theirs.items() if sources(g).keys() != sources(ours[gid]).keys()]
@@ -81,16 +92,14 @@ def test_same_grant_ids_and_source_keys_as_upstream(expanded: tuple[Path, Expans
         assert ours[gid].principal.id == g.principal.id
 
 
-def test_upstream_file_predates_is_direct(expanded: tuple[Path, ExpansionResult]) -> None:
+def test_upstream_file_predates_is_direct(theirs: dict[str, grant_pb2.Grant]) -> None:
     # The expected file was written by an SDK from before GrantSource.is_direct was filled in:
     # every flag is false, even the {D: {is_direct: true}} entries §7.5 requires. Its flags can
     # therefore not be compared; test_is_direct_follows_the_spec checks ours instead.
-    theirs = grants_by_id(fixture("small-expanded.c1z"))
     assert {flag for g in theirs.values() for flag in sources(g).values()} == {False}
 
 
-def test_is_direct_follows_the_spec(expanded: tuple[Path, ExpansionResult]) -> None:
-    ours = grants_by_id(expanded[0])
+def test_is_direct_follows_the_spec(ours: dict[str, grant_pb2.Grant]) -> None:
     held: dict[tuple[str, str, str], list[grant_pb2.Grant]] = {}
     for g in ours.values():
         held.setdefault((g.entitlement.id, g.principal.id.resource_type, g.principal.id.resource), []).append(

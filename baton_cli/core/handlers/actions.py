@@ -7,6 +7,9 @@ response is sent with it.
 
 A task without its action name (or, for status, its id) can never succeed:
 it is finished non-retryable with upstream's message for it.
+
+An ``ActionForwarder`` (a connector child) gets upstream's requests whole, the
+task's annotations in them, and its responses are delivered as they come.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from google.protobuf import json_format, struct_pb2
 
 from baton_cli.connector.api import Connector
-from baton_cli.connector.services import ActionManager
+from baton_cli.connector.services import ActionForwarder, ActionManager
 from baton_cli.core.handlers.common import NoCapability, TaskContext, packed_success
 from baton_cli.core.handlers.outcomes import final, retryable
 from baton_cli.core.task_source import Failure, Outcome, Success
@@ -39,7 +42,13 @@ def _plain(success: Success) -> Success:
 
 def handle_action_list_schemas(task: Task.ActionListSchemasTask, ctx: TaskContext) -> Outcome:
     def list_schemas() -> Outcome:
-        schemas = action_manager(ctx.connector).list_action_schemas(task.resource_type_id)
+        manager = action_manager(ctx.connector)
+        if isinstance(manager, ActionForwarder):
+            request = action_pb2.ListActionSchemasRequest(
+                annotations=task.annotations, resource_type_id=task.resource_type_id
+            )
+            return _plain(packed_success(manager.list_action_schemas_forwarded(request)))
+        schemas = manager.list_action_schemas(task.resource_type_id)
         return _plain(packed_success(action_pb2.ListActionSchemasResponse(schemas=schemas)))
 
     return retryable(ctx, list_schemas)
@@ -50,7 +59,11 @@ def handle_action_get_schema(task: Task.ActionGetSchemaTask, ctx: TaskContext) -
         return final("action name required")
 
     def get_schema() -> Outcome:
-        schema = action_manager(ctx.connector).get_action_schema(task.name)
+        manager = action_manager(ctx.connector)
+        if isinstance(manager, ActionForwarder):
+            request = action_pb2.GetActionSchemaRequest(name=task.name, annotations=task.annotations)
+            return _plain(packed_success(manager.get_action_schema_forwarded(request)))
+        schema = manager.get_action_schema(task.name)
         return _plain(packed_success(action_pb2.GetActionSchemaResponse(schema=schema)))
 
     return retryable(ctx, get_schema)
@@ -61,8 +74,17 @@ def handle_action_invoke(task: Task.ActionInvokeTask, ctx: TaskContext) -> Outco
         return final("action name required")
 
     def invoke() -> Outcome:
-        args = json_format.MessageToDict(task.args) if task.HasField("args") else {}
-        response = action_manager(ctx.connector).invoke_action(task.name, args, task.resource_type_id)
+        manager = action_manager(ctx.connector)
+        if isinstance(manager, ActionForwarder):
+            request = action_pb2.InvokeActionRequest(
+                name=task.name, annotations=task.annotations, resource_type_id=task.resource_type_id
+            )
+            if task.HasField("args"):
+                request.args.CopyFrom(task.args)
+            response = manager.invoke_action_forwarded(request)
+        else:
+            args = json_format.MessageToDict(task.args) if task.HasField("args") else {}
+            response = manager.invoke_action(task.name, args, task.resource_type_id)
         if response.status == action_pb2.BATON_ACTION_STATUS_FAILED:
             return Failure(int(StatusCode.UNKNOWN), action_error(response.response))
         return _plain(packed_success(response))
@@ -75,8 +97,13 @@ def handle_action_status(task: Task.ActionStatusTask, ctx: TaskContext) -> Outco
         return final("action id required")
 
     def status() -> Outcome:
-        response = action_manager(ctx.connector).action_status(task.id)
-        return _plain(packed_success(response))
+        manager = action_manager(ctx.connector)
+        if isinstance(manager, ActionForwarder):
+            request = action_pb2.GetActionStatusRequest(
+                name=task.name, id=task.id, annotations=task.annotations
+            )
+            return _plain(packed_success(manager.action_status_forwarded(request)))
+        return _plain(packed_success(manager.action_status(task.id)))
 
     return retryable(ctx, status)
 

@@ -10,10 +10,12 @@ between the Go connector and this one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from baton_cli.connector import Config, ConfigField, InvalidArgumentError, Plugin
-from baton_cli.plugins.ldap.client import LdapClient, Settings
-from baton_cli.plugins.ldap.connector import LdapConnector
-from baton_cli.plugins.ldap.directory import Directory
+
+if TYPE_CHECKING:
+    from baton_cli.plugins.ldap.connector import LdapConnector
 
 FIELDS = (
     ConfigField("url", "string", required=True, description="ldap://host:389 or ldaps://host:636"),
@@ -37,6 +39,11 @@ FIELDS = (
 
 
 def build(config: Config) -> LdapConnector:
+    # The client (and ldap3) is imported here: `baton plugins` and `--help` only read FIELDS.
+    from baton_cli.plugins.ldap.client import LdapClient, Settings
+    from baton_cli.plugins.ldap.connector import LdapConnector
+    from baton_cli.plugins.ldap.directory import Directory
+
     page_size = config.get_int("page-size")
     if not 1 <= page_size <= 10_000:
         raise InvalidArgumentError(f"invalid value for --page-size: must be 1..10000, got {page_size}")

@@ -18,19 +18,25 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from baton_cli.connector.api import ConnectorMetadata, Page
 from baton_cli.connector.services import (
     ActionSchema,
+    ActionStatusRequest,
     ActionStatusResponse,
     CreateTicketRequest,
     CreateTicketResponse,
     EventFeed,
     EventPage,
+    GetActionSchemaRequest,
+    GetActionSchemaResponse,
     GetTicketRequest,
     GetTicketResponse,
+    InvokeActionRequest,
     InvokeActionResponse,
+    ListActionSchemasRequest,
+    ListActionSchemasResponse,
     Ticket,
     TicketRequest,
     TicketSchema,
 )
-from baton_cli.pb.c1.connector.v2 import action_pb2, connector_pb2, event_feed_pb2, ticket_pb2
+from baton_cli.pb.c1.connector.v2 import connector_pb2, event_feed_pb2, ticket_pb2
 from baton_cli.transport.child.connector import ChildConnector
 
 
@@ -71,31 +77,47 @@ class ChildTickets(ChildConnector):
 
 
 class ChildActions(ChildConnector):
-    """ActionManager over the child's ActionService."""
+    """ActionManager and ActionForwarder over the child's ActionService."""
+
+    def list_action_schemas_forwarded(self, request: ListActionSchemasRequest) -> ListActionSchemasResponse:
+        response: ListActionSchemasResponse = self.call(
+            "ListActionSchemas", self.stubs.actions.ListActionSchemas, request
+        )
+        return response
+
+    def get_action_schema_forwarded(self, request: GetActionSchemaRequest) -> GetActionSchemaResponse:
+        response: GetActionSchemaResponse = self.call(
+            "GetActionSchema", self.stubs.actions.GetActionSchema, request
+        )
+        return response
+
+    def invoke_action_forwarded(self, request: InvokeActionRequest) -> InvokeActionResponse:
+        response: InvokeActionResponse = self.call("InvokeAction", self.stubs.actions.InvokeAction, request)
+        return response
+
+    def action_status_forwarded(self, request: ActionStatusRequest) -> ActionStatusResponse:
+        response: ActionStatusResponse = self.call(
+            "GetActionStatus", self.stubs.actions.GetActionStatus, request
+        )
+        return response
 
     def list_action_schemas(self, resource_type_id: str) -> Sequence[ActionSchema]:
-        request = action_pb2.ListActionSchemasRequest(resource_type_id=resource_type_id)
-        return list(self.call("ListActionSchemas", self.stubs.actions.ListActionSchemas, request).schemas)
+        request = ListActionSchemasRequest(resource_type_id=resource_type_id)
+        return list(self.list_action_schemas_forwarded(request).schemas)
 
     def get_action_schema(self, name: str) -> ActionSchema:
-        request = action_pb2.GetActionSchemaRequest(name=name)
-        response = self.call("GetActionSchema", self.stubs.actions.GetActionSchema, request)
-        schema: ActionSchema = response.schema
+        schema: ActionSchema = self.get_action_schema_forwarded(GetActionSchemaRequest(name=name)).schema
         return schema
 
     def invoke_action(
         self, name: str, args: Mapping[str, Any], resource_type_id: str
     ) -> InvokeActionResponse:
         arguments = json_format.ParseDict(dict(args), struct_pb2.Struct())
-        request = action_pb2.InvokeActionRequest(name=name, args=arguments, resource_type_id=resource_type_id)
-        response: InvokeActionResponse = self.call("InvokeAction", self.stubs.actions.InvokeAction, request)
-        return response
+        request = InvokeActionRequest(name=name, args=arguments, resource_type_id=resource_type_id)
+        return self.invoke_action_forwarded(request)
 
     def action_status(self, action_id: str) -> ActionStatusResponse:
-        request = action_pb2.GetActionStatusRequest(id=action_id)
-        stub = self.stubs.actions
-        response: ActionStatusResponse = self.call("GetActionStatus", stub.GetActionStatus, request)
-        return response
+        return self.action_status_forwarded(ActionStatusRequest(id=action_id))
 
 
 class ChildEventFeeds(ChildConnector):
