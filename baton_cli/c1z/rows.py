@@ -13,6 +13,9 @@ ResourceTypeRow = tuple[str, bytes, str, str]
 ResourceRow = tuple[str, str, str | None, str | None, bytes, str, str]
 EntitlementRow = tuple[str, str, str, bytes, str, str]
 GrantRow = tuple[str, str, str, str, str, str, bytes | None, int, bytes, str, str]
+# A grant's first six columns (entitlement resource type and id, entitlement id, principal type
+# and id, grant id) when the caller has read them already.
+GrantIds = tuple[str, str, str, str, str, str]
 
 
 def resource_type_row(item: resource_pb2.ResourceType, sync_id: str, now: str) -> ResourceTypeRow:
@@ -72,3 +75,14 @@ def grant_row(item: grant_pb2.Grant, sync_id: str, now: str) -> GrantRow:
         sync_id,
         now,
     )
+
+
+def grant_row_with_ids(item: grant_pb2.Grant, ids: GrantIds, sync_id: str, now: str) -> GrantRow:
+    """``grant_row`` for a grant whose ids were read before (they must be the grant's own)."""
+    expansion: bytes | None = None
+    if item.annotations:
+        split = split_expandable(item)
+        data, expansion = split.data, split.expansion
+    else:
+        data = item.SerializeToString(deterministic=True)
+    return (*ids, expansion, 0 if expansion is None else 1, data, sync_id, now)

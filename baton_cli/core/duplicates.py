@@ -33,8 +33,13 @@ def duplicate_resource(items: Sequence[Resource]) -> str | None:
 
 
 def duplicate_entitlement(items: Sequence[Entitlement]) -> str | None:
-    return first_duplicate(e.id for e in items) if len(items) > 1 else None
+    return _first_duplicate_id([e.id for e in items]) if len(items) > 1 else None
 
 
 def duplicate_grant(items: Sequence[Grant]) -> str | None:
-    return first_duplicate(g.id for g in items) if len(items) > 1 else None
+    return _first_duplicate_id([g.id for g in items]) if len(items) > 1 else None
+
+
+def _first_duplicate_id(ids: list[str]) -> str | None:
+    # Pages almost never repeat an id: one set() in C answers that; the loop only finds which.
+    return None if len(set(ids)) == len(ids) else first_duplicate(ids)

@@ -16,6 +16,10 @@ from baton_cli.connector.api import Entitlement, Grant, Resource
 from baton_cli.errors import ConnectorError
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2
 
+# (entitlement resource type, entitlement resource id, entitlement id, principal type, principal
+# id, grant id): what the filter reads of a grant, and the store's first columns for it.
+GrantIds = tuple[str, str, str, str, str, str]
+
 
 class IngestFilter:
     """Per-sync filter; ``dropped`` counts what was left out, by reason."""
@@ -54,22 +58,29 @@ class IngestFilter:
         return kept if len(kept) != len(items) else items
 
     def grants(self, items: Sequence[Grant]) -> Sequence[Grant]:
+        return self.grants_with_ids(items)[0]
+
+    def grants_with_ids(self, items: Sequence[Grant]) -> tuple[list[Grant], list[GrantIds]]:
+        """The grants kept, and the ids each was checked by (the store's columns, read once)."""
         # A hot path (one call per grant page): read each nested field once, and look at
         # annotations only for the grants that have any.
         kept = []
+        ids: list[GrantIds] = []
         stored = self.stored_types
         full_sync = self.full_sync
         for grant in items:
             entitlement = grant.entitlement
+            target = entitlement.resource.id
             principal_id = grant.principal.id
-            if not grant.id or not entitlement.id or not principal_id.resource:
+            grant_id, entitlement_id, principal = grant.id, entitlement.id, principal_id.resource
+            if not grant_id or not entitlement_id or not principal:
                 self.dropped["grant without an id, entitlement or principal"] += 1
                 continue
+            target_type, principal_type = target.resource_type, principal_id.resource_type
             annotations = grant.annotations
             if full_sync:
-                if entitlement.resource.id.resource_type not in stored or (
-                    principal_id.resource_type not in stored
-                    and not has_any(annotations, EXTERNAL_RESOURCE_MATCH)
+                if target_type not in stored or (
+                    principal_type not in stored and not has_any(annotations, EXTERNAL_RESOURCE_MATCH)
                 ):
                     self.dropped["grant naming a resource type not in the sync"] += 1
                     continue
@@ -78,7 +89,8 @@ class IngestFilter:
             if annotations and not self.saw_expandable:
                 self.saw_expandable = has_any(grant.annotations, GRANT_EXPANDABLE)
             kept.append(grant)
-        return kept
+            ids.append((target_type, target.resource, entitlement_id, principal_type, principal, grant_id))
+        return kept, ids
 
     def _narrow_expandable(self, grant: Grant) -> Grant:
         """Keep only stored types in GrantExpandable.resource_type_ids; empty means "all", so drop it."""

@@ -76,14 +76,17 @@ class RetryPolicy:
                 if self._cancel.wait(wait):
                     raise CancelledError(f"cancelled while waiting to retry: {self._cancel.reason}") from exc
                 continue
-            with self._lock:
-                self.attempts = 0
-                if own_pause is not None and self._resume_at == own_pause:
-                    self._resume_at = 0.0  # this caller's wait is over: nobody holds off for it
+            if own_pause is not None or self.attempts:
+                with self._lock:
+                    self.attempts = 0
+                    if own_pause is not None and self._resume_at == own_pause:
+                        self._resume_at = 0.0  # this caller's wait is over: nobody holds off for it
             return result
 
     def _hold_off(self) -> None:
         """Wait while another caller is backing off (parallel listing shares one backoff)."""
+        if not self._resume_at:
+            return  # nobody is backing off (read without the lock: a float is read whole)
         with self._lock:
             remaining = self._resume_at - self._clock()
         if remaining > 0 and self._cancel.wait(remaining):

@@ -585,10 +585,11 @@ class SyncEngine:
         if walk is None or walk.operation != action.operation:
             return
         top = state.actions[-1] if state.actions else None
-        if top is not None and (top.operation, top.resource_type_id, top.resource_id) == (
-            action.operation,
-            action.resource_type_id,
-            action.resource_id,
+        if (
+            top is not None
+            and top.resource_id == action.resource_id
+            and top.resource_type_id == action.resource_type_id
+            and top.operation == action.operation
         ):
             return  # the resource's next page follows
         walk.done += 1
@@ -662,12 +663,12 @@ class SyncEngine:
         self._report_duplicate(
             "grant", duplicate_grant(page.items), f"{action.resource_type_id}:{action.resource_id}"
         )
-        kept = self._filter.grants(page.items)
+        kept, ids = self._filter.grants_with_ids(page.items)
         if not state.needs_expansion and self._filter.saw_expandable:
             state.needs_expansion = not self._options.skip_expand_grants and not self._options.targets
         if self._options.targets:
             self._fetch_related(kept, state)
-        self._stored(RowKind.GRANTS, self._store.put_grants(kept))
+        self._stored(RowKind.GRANTS, self._store.put_grants(kept, ids))
 
     def _fetch_related(self, grants: Sequence[Grant], state: SyncState) -> None:
         """Targeted syncs store the entitlement resources their grants name (runner.md §7.2 step 5)."""
@@ -717,14 +718,14 @@ class SyncEngine:
 
     @staticmethod
     def _checked(action: Action, page: Page[T], *, what: str) -> Page[T]:
-        where = _where(action)
+        # Described only on failure: building the description cost more than most listings.
         if not isinstance(page, Page):
             raise ConnectorError(
-                f"{where}: connector returned {type(page).__name__}, expected a Page of {what}"
+                f"{_where(action)}: connector returned {type(page).__name__}, expected a Page of {what}"
             )
         if page.next_token and page.next_token == action.page_token:
             raise ConnectorError(
-                f"{where}: connector returned the same page token again (endless pagination)"
+                f"{_where(action)}: connector returned the same page token again (endless pagination)"
             )
         return page
 

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from baton_cli.connector.api import Entitlement, Grant, Resource, ResourceType
 from baton_cli.core.expand import ExpansionStore
+from baton_cli.core.ingest import GrantIds
 
 
 class SyncStore(Protocol):
@@ -20,7 +21,9 @@ class SyncStore(Protocol):
 
     def put_entitlements(self, items: Sequence[Entitlement]) -> int: ...
 
-    def put_grants(self, items: Sequence[Grant]) -> int: ...
+    def put_grants(self, items: Sequence[Grant], ids: Sequence[GrantIds] | None = None) -> int:
+        """Store grants; ``ids``, when given, are each grant's ids as already read."""
+        ...
 
     def resources_after(self, row_id: int, limit: int) -> list[tuple[int, Resource]]: ...
 

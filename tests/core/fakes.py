@@ -16,6 +16,7 @@ from baton_cli.connector.api import (
     ResourceId,
     ResourceType,
 )
+from baton_cli.core.ingest import GrantIds
 from baton_cli.pb.c1.connector.v2 import annotation_resource_tree_pb2, annotation_trait_pb2
 
 
@@ -60,7 +61,9 @@ class MemoryStore:
         self.entitlements.extend(items)
         return len(items)
 
-    def put_grants(self, items: Sequence[Grant]) -> int:
+    def put_grants(self, items: Sequence[Grant], ids: Sequence[GrantIds] | None = None) -> int:
+        if ids is not None:  # the engine's ids must be each grant's own
+            assert [i[5] for i in ids] == [g.id for g in items]
         self.grants.extend(items)
         return len(items)
 
