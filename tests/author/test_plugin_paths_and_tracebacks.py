@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.process import baton
+from tests.cli.invoke import baton_here
 
 CONNECTOR = """
 from baton_cli.connector import ConnectorMetadata, Page, Plugin, Resource, ResourceId, ResourceType
@@ -55,7 +55,7 @@ def write_connector(path: Path, *, list_body: str = LISTS_ONE_USER, extra_import
 
 def synced_users(tmp_path: Path, *args: str, cwd: Path) -> str:
     out = tmp_path / "out.c1z"
-    result = baton("sync", *args, "--out", str(out), "--progress", "off", "--json", cwd=cwd)
+    result = baton_here("sync", *args, "--out", str(out), "--progress", "off", "--json", cwd=cwd)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -76,7 +76,7 @@ def test_a_file_path_loads_and_its_siblings_import(tmp_path: Path) -> None:
 
 
 def test_a_missing_file_is_one_line_naming_it(tmp_path: Path) -> None:
-    result = baton("sync", "--plugin", "./nope/conn.py:plugin", "--out", "x.c1z", cwd=tmp_path)
+    result = baton_here("sync", "--plugin", "./nope/conn.py:plugin", "--out", "x.c1z", cwd=tmp_path)
     assert result.returncode == 5
     assert result.stderr.strip().splitlines() == [
         f"baton: error: plugin './nope/conn.py:plugin': no such file {str(tmp_path / 'nope/conn.py')!r}"
@@ -86,7 +86,7 @@ def test_a_missing_file_is_one_line_naming_it(tmp_path: Path) -> None:
 def _buggy_sync(tmp_path: Path, env: dict[str, str], *extra: str) -> tuple[int, str]:
     write_connector(tmp_path / "buggy_conn.py", list_body=BUGGY)
     args = ("sync", "--plugin", "./buggy_conn.py:plugin", "--out", "b.c1z", "--progress", "off", *extra)
-    result = baton(*args, cwd=tmp_path, env=env)
+    result = baton_here(*args, cwd=tmp_path, env=env)
     return result.returncode, result.stderr
 
 

@@ -10,8 +10,10 @@ with ``tests.cli.process.baton``.
 Each call runs as a child would: in ``cwd``, with the environment ``tests.cli.process.baton_env``
 gives a child plus ``env``, with stdin, stdout and stderr of its own (not terminals), and with
 whatever it changes in process-wide state put back afterwards: the environment, the working
-directory, the standard streams, the logging configuration and the signal handlers. Tests stay
-independent of each other under xdist and in any order.
+directory, the standard streams, the logging configuration, the signal handlers, ``sys.path``
+(the plugin loader adds a connector's directory) and the modules imported from directories added
+to it (a connector file another test writes under the same name is then imported afresh). Tests
+stay independent of each other under xdist and in any order.
 """
 
 from __future__ import annotations
@@ -93,8 +95,18 @@ def _restore_loggers(saved: dict[str, _LoggerState]) -> None:
     logging.disable(logging.NOTSET)
 
 
+def _forget_modules_from(directories: list[str], known: set[str]) -> None:
+    roots = [Path(d).resolve() for d in directories]
+    for name in set(sys.modules) - known:
+        file = getattr(sys.modules[name], "__file__", None)
+        if file and any(Path(file).resolve().is_relative_to(root) for root in roots):
+            del sys.modules[name]
+
+
 @contextmanager
-def _isolated(cwd: Path, env: dict[str, str]) -> Iterator[None]:
+def _isolated(cwd: Path, env: dict[str, str], pythonpath: tuple[Path, ...]) -> Iterator[None]:
+    saved_path = list(sys.path)
+    saved_modules = set(sys.modules)
     saved_env = dict(os.environ)
     saved_cwd = os.getcwd()
     saved_streams = (sys.stdin, sys.stdout, sys.stderr)
@@ -103,9 +115,13 @@ def _isolated(cwd: Path, env: dict[str, str]) -> Iterator[None]:
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
+    sys.path[:0] = [str(p) for p in pythonpath]  # as PYTHONPATH puts them first in a child
     try:
         yield
     finally:
+        added = [entry for entry in sys.path if entry not in saved_path]
+        sys.path[:] = saved_path
+        _forget_modules_from(added, saved_modules)
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         os.chdir(saved_cwd)
         os.environ.clear()
@@ -115,10 +131,16 @@ def _isolated(cwd: Path, env: dict[str, str]) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def baton_here(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str = "") -> Invocation:
+def baton_here(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: str = "",
+    pythonpath: tuple[Path, ...] = (),
+) -> Invocation:
     """Run ``baton ARGS`` in this process as ``tests.cli.process.baton`` runs it in a child."""
     out, err = _Stream(), _Stream()
-    with _isolated(cwd, baton_env(env)):
+    with _isolated(cwd, baton_env(env, pythonpath=pythonpath), pythonpath):
         sys.stdin, sys.stdout, sys.stderr = _Stream(stdin), out, err
         try:
             main(list(args))

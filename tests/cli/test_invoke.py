@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -77,3 +78,26 @@ def test_stdin_is_given_and_no_stream_is_a_terminal(tmp_path: Path) -> None:
     done = baton_here("sync", "--plugin", "demo", "--out", "d.c1z", cwd=tmp_path, stdin="ignored\n")
     assert done.returncode == 0, done.stderr
     assert "sync: phase list-resources" in done.stderr
+
+
+def test_a_connector_module_is_imported_afresh_for_each_call(tmp_path: Path) -> None:
+    # Two projects with a module of the same name: a child process would import each anew.
+    from tests.author.test_plugin_paths_and_tracebacks import write_connector
+
+    two_users = (
+        "return Page([Resource(id=ResourceId(resource_type='user', resource=n), display_name=n)"
+        " for n in (NAME, 'carol')])"
+    )
+    path_before = list(sys.path)
+    counts = []
+    for name, body in (("one", None), ("two", two_users)):
+        project = tmp_path / name
+        write_connector(project / "same_name_conn.py", **({"list_body": body} if body else {}))
+        done = baton_here(
+            "sync", "--plugin", "same_name_conn:plugin", "--out", "o.c1z", "--json", "--progress", "off",
+            cwd=project,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        counts.append(json.loads(done.stdout)["counts"]["resources"])
+        assert "same_name_conn" not in sys.modules and sys.path == path_before
+    assert counts == [1, 2]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.process import ROOT, baton
+from tests.cli.invoke import baton_here
+from tests.cli.process import ROOT
 
 
 def test_readme_plugin_example_syncs(tmp_path: Path) -> None:
@@ -16,7 +17,7 @@ def test_readme_plugin_example_syncs(tmp_path: Path) -> None:
     (package / "__init__.py").write_text("")
     (package / "connector.py").write_text(example)
     plugin = "my_package.connector:plugin"
-    result = baton(
+    result = baton_here(
         "sync",
         "--plugin",
         plugin,
@@ -32,5 +33,5 @@ def test_readme_plugin_example_syncs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["counts"]["resources"] == 1
-    missing = baton("sync", "--plugin", plugin, "--out", "m.c1z", cwd=tmp_path, pythonpath=(tmp_path,))
+    missing = baton_here("sync", "--plugin", plugin, "--out", "m.c1z", cwd=tmp_path, pythonpath=(tmp_path,))
     assert missing.returncode == 3 and "api-url" in missing.stderr
