@@ -224,8 +224,8 @@ def executable_help(spec: str) -> tuple[Path, str] | None:
     return path, (done.stdout or done.stderr)
 
 
-def build_connector(request: PluginRequest) -> tuple[Plugin, Connector]:
-    plugin, config = resolve_plugin(request)
+def build_connector(request: PluginRequest, plugin: Plugin | None = None) -> tuple[Plugin, Connector]:
+    plugin, config = resolve_plugin(request, plugin)
     return plugin, plugin.factory(config)
 
 
@@ -239,8 +239,10 @@ def refuse_runner_names(plugin: Plugin) -> None:
         )
 
 
-def resolve_plugin(request: PluginRequest) -> tuple[Plugin, Config]:
-    """The plugin and its resolved configuration, before the connector is built."""
+def resolve_plugin(request: PluginRequest, plugin: Plugin | None = None) -> tuple[Plugin, Config]:
+    """The plugin and its resolved configuration, before the connector is built.
+
+    ``plugin`` is ``request.spec`` already loaded (each lookup by name reads the entry points)."""
     env = dict(os.environ) if request.env is None else dict(request.env)
     cwd = request.cwd or Path.cwd()
     config_file = request.config_file
@@ -248,7 +250,8 @@ def resolve_plugin(request: PluginRequest) -> tuple[Plugin, Config]:
         config_file = Path(env["BATON_CONFIG_PATH"])
         if config_file.suffix not in (".yaml", ".yml"):
             raise UsageError(f"BATON_CONFIG_PATH must name a .yaml or .yml file, got {str(config_file)!r}")
-    plugin = load_plugin(request.spec, cwd=cwd)
+    if plugin is None:
+        plugin = load_plugin(request.spec, cwd=cwd)
     refuse_runner_names(plugin)
     config = resolve_config(
         plugin.fields, list(request.args), env, config_file, cwd=cwd, reserved_keys=RUNNER_CONFIG_KEYS
@@ -261,7 +264,7 @@ def open_connector(request: PluginRequest, *, cancel: CancelToken | None = None)
     """The configured connector for a request; a connector executable runs for the block's duration."""
     target = load_connector_plugin(request.spec, cwd=request.cwd or Path.cwd())
     if not isinstance(target, ExecutablePlugin):
-        yield build_connector(request)[1]
+        yield build_connector(request, target)[1]
         return
     with _child_connector(request, target, cancel) as connector:
         yield connector
@@ -329,7 +332,7 @@ def run_local_sync(
         name, version, config = f"exec:{target.locate(env)}", target.version, Config({})
         opened = _child_connector(request, target, cancel)
     else:
-        plugin, config = resolve_plugin(request)
+        plugin, config = resolve_plugin(request, target)
         name, version = plugin.name, plugin.version
         opened = nullcontext(plugin.factory(config))
     fingerprint = _fingerprint_for_resume(name, version, config, options, out, tmp_dir, fresh=fresh)
@@ -641,9 +644,11 @@ def _start_health_server(
             f"--health-check-port {port}: cannot listen on {host}:{port}: {exc.strerror or exc}"
         ) from None
     bound = server.start()
+    # The probes hear each event first: what the log then says ("ready: polling for tasks") is
+    # already what /ready answers to whoever reads that line and probes.
     observers: list[RunnerObserver] = [health]
     if observer is not None:
-        observers.insert(0, observer)
+        observers.append(observer)
         observer.note(f"health server on http://{host}:{bound} (/health /ready /live /metrics)")
     return server, RunnerObservers(observers)
 

@@ -9,14 +9,20 @@ characters so the listing never truncates at 80 columns).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import typer
 from typer.core import TyperArgument, TyperGroup
 
-from baton_cli.cli import param_coercion
+try:  # Typer 0.29 converts through Pydantic; param_coercion replaces that for our option types
+    from baton_cli.cli.param_coercion import install_all as direct_conversions
+except ImportError:  # pragma: no cover - an older Typer has no Pydantic conversion to replace
+
+    def direct_conversions(params: Iterable[Any]) -> None:
+        return None
+
 
 try:  # newer typer releases vendor click
     from typer._click import Command, Context, HelpFormatter
@@ -139,7 +145,7 @@ def _finish(command: Command) -> Command:
             _original: Any = cmd.parse_args,
             _json: bool = has_output,
         ) -> list[str]:
-            param_coercion.install_all(_cmd.get_params(ctx))  # the help option is made per context
+            direct_conversions(_cmd.get_params(ctx))  # the help option is made per context
             result: list[str] = _original(ctx, _json_alias(list(args)) if _json else args)
             return result
 
@@ -179,7 +185,7 @@ class LazyGroup(TyperGroup):
         # An upstream connector binary takes its flags on the root command: route them.
         if "upstream" in COMMANDS and args and args[0].startswith("-") and args[0] not in _ROOT_OPTIONS:
             args = ["upstream", *args]
-        param_coercion.install_all(self.get_params(ctx))
+        direct_conversions(self.get_params(ctx))
         result: list[str] = super().parse_args(ctx, args)
         return result
 

@@ -233,15 +233,19 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
         yield  # signal handlers can only be installed from the main thread
         return
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+    from baton_cli.cli.signal_relay import signal_relay
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    with signal_relay() as relay:
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            relay.call_soon(stop.set)  # not stop.set() here: the main thread may be in stop.wait()
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
 
 def _plain_view(server: EmulatorServer, stop: threading.Event) -> None:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 
+from baton_cli.cli.signal_relay import signal_relay
 from baton_cli.core.cancel import CancelToken
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -45,20 +46,25 @@ def cancel_on_stop_signals(
         yield seen  # signal handlers can only be installed from the main thread
         return
 
-    def handler(signum: int, frame: FrameType | None) -> None:
-        seen.count += 1
-        if seen.first is not None:
-            on_second()
-            return
-        seen.first = signal.Signals(signum)
-        token.cancel(_REASONS.get(seen.first, seen.first.name))
+    with signal_relay() as relay:
 
-    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
-    try:
-        yield seen
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        def handler(signum: int, frame: FrameType | None) -> None:
+            seen.count += 1
+            if seen.first is not None:
+                if on_second is _raise_interrupt:
+                    raise KeyboardInterrupt  # in the main thread, where it must stop the work
+                relay.call_soon(on_second)
+                return
+            first = seen.first = signal.Signals(signum)
+            # Not token.cancel() here: it sets an Event the interrupted code may be waiting on.
+            relay.call_soon(lambda: token.cancel(_REASONS.get(first, first.name)))
+
+        previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+        try:
+            yield seen
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
 
 @contextmanager

@@ -229,6 +229,9 @@ class PlatformTaskSource:
             raise from_rpc_error(exc, method) from exc
 
 
+NON_RETRYABLE_MARKER = "task failed and is non-retryable"  # upstream's ErrTaskNonRetryable
+
+
 def finish_request(host_id: str, task_id: str, outcome: Outcome) -> baton_pb2.BatonServiceFinishTaskRequest:
     """FinishTask as runner.md §5 builds it: ``success`` alone, or ``error`` plus ``status``."""
     request = baton_pb2.BatonServiceFinishTaskRequest(host_id=host_id, task_id=task_id)
@@ -245,7 +248,12 @@ def finish_request(host_id: str, task_id: str, outcome: Outcome) -> baton_pb2.Ba
     # A failure reported as OK would read as success on the platform's side; UNKNOWN is what
     # the SDK reports for an error that carries no status.
     code = outcome.code if outcome.code != StatusCode.OK else StatusCode.UNKNOWN
-    status = status_pb2.Status(code=int(code), message=outcome.message, details=outcome.details)
+    message = outcome.message
+    if outcome.non_retryable and not message.endswith(NON_RETRYABLE_MARKER):
+        # Upstream marks a failure non-retryable by joining this error to it, so its text is the
+        # message's last line (runner.md §5); the platform sees the same text from us.
+        message = f"{message}\n{NON_RETRYABLE_MARKER}"
+    status = status_pb2.Status(code=int(code), message=message, details=outcome.details)
     request.status.CopyFrom(status)
     return request
 

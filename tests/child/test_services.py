@@ -134,7 +134,7 @@ def test_daemon_serves_every_service_kind_through_the_child(
     missing = state["missing_ticket"]
     assert (missing.state, missing.status_message, missing.non_retryable) == (
         "failed",
-        "connector returned empty ticket",
+        "connector returned empty ticket\ntask failed and is non-retryable",
         True,
     )
 

@@ -109,7 +109,9 @@ def test_every_kind_end_to_end(emulator: EmulatorServer, tmp_path: Path, mode: s
             name,
             record,
         )
-        assert record.status_message == message
+        # A non-retryable failure's text ends with upstream's marker line (runner.md §5).
+        marker = "\ntask failed and is non-retryable" if non_retryable else ""
+        assert record.status_message == message + marker
 
     ok("create_resource")
     created = response_of(emulator, ids["create_resource"], resource_pb2.CreateResourceResponse())

@@ -10,9 +10,12 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from baton_cli.core.runner import RunnerSettings
+from baton_cli.core.runner_events import NullRunnerObserver
 from baton_cli.core.runner_health import MIN_STALL, RunnerHealth
 from baton_cli.core.task_source import Failure, Success
 from baton_cli.transport.health_http import HealthServer, TransportCounters
+from baton_cli.wiring import _start_health_server
 
 
 class Clock:
@@ -158,3 +161,33 @@ def test_metrics_are_prometheus_text(server: HealthServer, health: RunnerHealth,
 
 def test_unknown_paths_are_404(server: HealthServer) -> None:
     assert get(server, "/nope")[0] == 404
+
+
+class _Valid:
+    def validate(self) -> None:
+        pass
+
+
+class _ProbeWhenTold(NullRunnerObserver):
+    """The daemon's log: what /ready answers at the moment it is told (and logs) "ready"."""
+
+    def __init__(self) -> None:
+        self.server: HealthServer | None = None
+        self.ready_answer: int | None = None
+
+    def ready(self) -> None:
+        assert self.server is not None
+        self.ready_answer = get(self.server, "/ready")[0]
+
+
+def test_ready_is_logged_only_once_the_probe_says_ready() -> None:
+    # `baton run` logs "ready: polling for tasks" from its log observer; a supervisor (or a test)
+    # that probes /ready on that line must get 200, so the health observer hears "ready" first.
+    log = _ProbeWhenTold()
+    server, observer = _start_health_server(("127.0.0.1", 0), _Valid(), Counters(), RunnerSettings(), log)
+    try:
+        log.server = server
+        observer.ready()
+    finally:
+        server.stop()
+    assert log.ready_answer == 200

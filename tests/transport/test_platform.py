@@ -125,7 +125,8 @@ def test_finish_failure_is_recorded(server: EmulatorServer, source: PlatformTask
     source.finish(task_id, failure)
     record = server.queue.get(task_id)
     assert (record.state, record.status_code) == ("failed", int(StatusCode.FAILED_PRECONDITION))
-    assert record.status_message == "provisioning is not enabled"
+    # Upstream joins its non-retryable marker to the error, so the text ends with it (runner.md §5).
+    assert record.status_message == "provisioning is not enabled\ntask failed and is non-retryable"
     assert record.non_retryable
     assert server.queue.result(task_id).annotations == [packed(why="x").SerializeToString()]
 
@@ -139,6 +140,13 @@ def test_finish_request_shape() -> None:
     assert not request.error.HasField("response")
     ok = finish_request("h", "t", Success())
     assert ok.WhichOneof("final_state") == "success" and not ok.HasField("status")
+    # Only a non-retryable failure carries upstream's marker line, and only once.
+    retryable = finish_request("h", "t", Failure(code=14, message="m"))
+    assert retryable.status.message == "m"
+    marked = finish_request("h", "t", Failure(code=2, message="m", non_retryable=True))
+    assert marked.status.message == "m\ntask failed and is non-retryable"
+    again = Failure(code=2, message=marked.status.message, non_retryable=True)
+    assert finish_request("h", "t", again).status.message == marked.status.message
     # A failure must never read as OK on the platform's side.
     assert finish_request("h", "t", Failure(code=0, message="?")).status.code == int(StatusCode.UNKNOWN)
 
