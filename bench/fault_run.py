@@ -7,7 +7,7 @@ answers lost after the result was recorded; 30 % of uploads cut after 4 KiB; 20 
 requests answered 429; 5-second tokens. Prints one row per task kind: how many were done, how
 many provisioning tasks left their change in the demo's state file exactly once (and how many
 more than once), how many were re-delivered, and how many sync uploads matched their SHA-256.
-Exit status 0 when every task was done exactly once. The suite runs the same scenario with 20
+Exit status 0 when every task was done exactly once. The suite runs the same scenario with 10
 tasks (tests/cli/test_fault_run.py).
 """
 

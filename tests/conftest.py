@@ -18,13 +18,12 @@ from tests.external import REQUIRE_VARIABLE, externals_required
 # Before any test module is imported (and rewritten), and before xdist starts its workers.
 keep_bytecode_outside_the_tree(Path(__file__).resolve().parents[1])
 
-# Tests (node-id prefixes) that take seconds each, longest first, from `--durations` in CI's output;
-# the fault run first, as its retry chains make it the most variable (15-90 s). A prefix that
-# matches nothing (a subset run, a renamed test) is simply not moved.
+# Tests (node-id prefixes) that take seconds each, longest first, from `--durations` in CI's
+# output. A prefix that matches nothing (a subset run, a renamed test) is simply not moved.
 SLOW_FIRST = (
-    "tests/cli/test_fault_run.py",
     "tests/cli/test_readme_shell.py::test_readme_shell_blocks_run_in_order",
     "tests/docs/test_connector_guide.py",
+    "tests/cli/test_fault_run.py",
     "tests/scaffold/test_new_connector.py::test_a_generated_connector_installs_passes_its_tests_and_syncs",
     "tests/kit/test_pytest_plugin.py::test_the_generated_suite_passes",
     "tests/child/test_credentials.py",

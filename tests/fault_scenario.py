@@ -8,7 +8,7 @@ provisioning tasks until every task is final, then gets SIGTERM.
 
 Exactly once is read from the demo's state file: every provisioning task targets its own object,
 so each must have left exactly one change event there; every upload's SHA-256 is checked against
-the stored file. ``tests/cli/test_fault_run.py`` runs 20 tasks; ``bench/fault_run.py`` runs 50
+the stored file. ``tests/cli/test_fault_run.py`` runs 10 tasks; ``bench/fault_run.py`` runs 50
 and prints the table.
 """
 

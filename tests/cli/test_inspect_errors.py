@@ -161,21 +161,27 @@ def test_diff_takes_zero_or_two_files(capsys: pytest.CaptureFixture[str]) -> Non
     [("unreplayed.c1z", None, 12), ("garbage.c1z", b"\x00\x01garbage" * 100, 3)],
 )
 def test_real_process_prints_one_line_and_exits_nonzero(
-    name: str, content: bytes | None, code: int, tmp_path: Path
+    name: str, content: bytes | None, code: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _unreadable_v3(tmp_path) if content is None else tmp_path / name
     if content is not None:
         path.write_bytes(content)
+    # What a shell sees: the exit status of a real process, nothing on stdout, one line on stderr.
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for args in (["grants", "-o", "json"], ["stats"], ["diff", str(path), str(path)]):
-        proc = subprocess.run(
-            [sys.executable, "-m", "baton_cli", *args, "-f", str(path)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-            check=False,
-        )
-        assert proc.returncode == code, proc.stderr
-        assert proc.stdout == ""
-        _one_error_line(proc.stderr)
+    proc = subprocess.run(
+        [sys.executable, "-m", "baton_cli", "grants", "-o", "json", "-f", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == code, proc.stderr
+    assert proc.stdout == ""
+    _one_error_line(proc.stderr)
+    # The other commands end through the same entry point: in-process is enough for them.
+    for args in (["stats"], ["diff", str(path), str(path)]):
+        result = run(capsys, *args, "-f", str(path))
+        assert result.code == code, result.err
+        assert result.out == ""
+        _one_error_line(result.err)
