@@ -23,6 +23,7 @@ from google.protobuf import any_pb2
 from baton_cli.connector.api import Entitlement, Grant, Resource, ResourceId
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.expand_graph import EdgeSpec, EntitlementGraph, LayerEdge
+from baton_cli.core.grant_parts import HolderReader
 from baton_cli.errors import FailedPreconditionError
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, grant_pb2
 
@@ -304,6 +305,10 @@ def principal_field(principal: Resource) -> bytes:
     return _field(_PRINCIPAL_TAG, principal.SerializeToString(deterministic=True))
 
 
+def _principal_field_of_payload(payload: bytes) -> bytes:
+    return _field(_PRINCIPAL_TAG, payload)
+
+
 class _SourceEntries:
     """Serialized ``GrantSources`` map entries, one per (source entitlement, is_direct).
 
@@ -312,10 +317,12 @@ class _SourceEntries:
     ``GrantSources`` bytes.
     """
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_entries", "_single_tails")
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, bool], bytes] = {}
+        # The annotations + sources tail of a grant with one source, the common case, whole.
+        self._single_tails: dict[tuple[str, bool], bytes] = {}
 
     def field(self, sources: Mapping[str, bool]) -> bytes:
         items = sorted(sources.items()) if len(sources) > 1 else sources.items()
@@ -324,6 +331,16 @@ class _SourceEntries:
         except KeyError:
             payload = b"".join([self._entry(item) for item in items])
         return _field(_SOURCES_TAG, payload)
+
+    def tail(self, sources: Mapping[str, bool]) -> bytes:
+        """``Grant.annotations`` (GrantImmutable) and ``Grant.sources``, fields 4 and 5."""
+        if len(sources) == 1:
+            item = next(iter(sources.items()))
+            found = self._single_tails.get(item)
+            if found is None:
+                found = self._single_tails[item] = _IMMUTABLE_FIELD + self.field(sources)
+            return found
+        return _IMMUTABLE_FIELD + self.field(sources)
 
     def _entry(self, item: tuple[str, bool]) -> bytes:
         entry = self._entries.get(item)
@@ -345,11 +362,12 @@ class _Destination:
     together), at a fraction of the cost.
     """
 
-    __slots__ = ("_entitlement_field", "_entries", "columns", "entitlement", "id")
+    __slots__ = ("_entitlement_field", "_entries", "_id_prefix", "columns", "entitlement", "id")
 
     def __init__(self, entitlement: Entitlement, entries: _SourceEntries | None = None) -> None:
         self.entitlement = entitlement
         self.id = entitlement.id
+        self._id_prefix = f"{entitlement.id}:"
         rid = entitlement.resource.id
         self.columns = (rid.resource_type, rid.resource, entitlement.id)
         self._entitlement_field = Grant(entitlement=entitlement).SerializeToString(deterministic=True)
@@ -360,27 +378,25 @@ class _Destination:
     ) -> tuple[str, bytes]:
         """The id and serialized bytes of the grant of this entitlement expansion creates for
         ``principal`` (whose ``principal_field`` is ``principal_bytes``) with ``sources``."""
-        grant_id = f"{self.id}:{principal[0]}:{principal[1]}"
+        grant_id = self._id_prefix + principal[0] + ":" + principal[1]
+        encoded = grant_id.encode()
+        size = len(encoded)
         data = b"".join(
             (
                 self._entitlement_field,
                 principal_bytes,
-                _field(_ID_TAG, grant_id.encode()),
-                _IMMUTABLE_FIELD,
-                self._entries.field(sources),
+                _ID_TAG,
+                _SHORT_LENGTHS[size] if size < 0x80 else _varint(size),
+                encoded,
+                self._entries.tail(sources),
             )
         )
         return grant_id, data
 
 
-class _Holder:
-    """A principal that reaches the destination being gathered, and how it reaches it."""
-
-    __slots__ = ("principal_bytes", "reached")
-
-    def __init__(self, principal_bytes: bytes, reached: list[tuple[str, bool]]) -> None:
-        self.principal_bytes = principal_bytes
-        self.reached = reached  # (source entitlement id, is_direct) in the order read
+# A principal that reaches the destination being gathered: its ``Resource`` payload as the first
+# source grant read stored it, and (source entitlement id, is_direct) in the order read.
+_Holder = tuple[bytes, list[tuple[str, bool]]]
 
 
 class _GrantWriter:
@@ -397,6 +413,7 @@ class _GrantWriter:
         self._store = store
         self._gathering: _Destination | None = None
         self._holders: dict[PrincipalKey, _Holder] = {}
+        self._reader = HolderReader()
         self._dirty: dict[str, ExpandedRow] = {}
         self._dirty_entitlements: set[str] = set()
         self._destinations: dict[str, _Destination | None] = {}
@@ -418,19 +435,19 @@ class _GrantWriter:
         types = sorted(spec.resource_type_ids or ())
         shallow = spec.shallow
         holders = self._holders
+        read = self._reader.read
         for page in self._store.holder_pages(source_id, types):
             for principal_type, principal_id, data in page:
-                grant = _parse_grant(data)
-                sources = grant.sources.sources
+                principal, sources = read(data)
                 direct = not sources or source_id in sources  # is_direct, inlined: the hot loop
                 if shallow and not direct:
                     continue
                 key = (principal_type, principal_id)
                 holder = holders.get(key)
                 if holder is None:
-                    holders[key] = _Holder(principal_field(grant.principal), [(source_id, direct)])
+                    holders[key] = (principal, [(source_id, direct)])
                 else:
-                    holder.reached.append((source_id, direct))
+                    holder[1].append((source_id, direct))
             if len(holders) >= GATHER_LIMIT:
                 self._write_gathered()
                 self.flush()
@@ -453,15 +470,15 @@ class _GrantWriter:
         dirty = self._dirty
         columns = destination.columns
         new_grant = destination.new_grant
+        principal_payload = self._reader.principal_payload
         created = updated = 0
         existing: Mapping[PrincipalKey, list[Grant]] = {}
-        for position, (principal, holder) in enumerate(holders.items()):
+        for position, (principal, (stored_principal, reached)) in enumerate(holders.items()):
             if position % LOOKUP_CHUNK == 0:
                 # Existing grants come decoded (kilobytes each): asked for a chunk of holders at
                 # a time. Chunks are disjoint, so writes between them never touch a later lookup.
                 chunk = list(islice(holders, position, position + LOOKUP_CHUNK))
                 existing = self._store.grants_for_principals(dest_id, chunk)
-            reached = holder.reached
             grants = existing.get(principal)
             if grants:
                 for grant in grants:
@@ -481,7 +498,8 @@ class _GrantWriter:
                             sources[source_id] = direct
                             updated += 1
                     updated -= 1  # the first arrival created the grant
-                grant_id, data = new_grant(principal, holder.principal_bytes, sources)
+                principal_bytes = principal_payload(stored_principal, _principal_field_of_payload)
+                grant_id, data = new_grant(principal, principal_bytes, sources)
                 dirty[grant_id] = (*columns, *principal, grant_id, data)
                 created += 1
             if len(dirty) >= FLUSH_THRESHOLD:
@@ -506,7 +524,6 @@ class _GrantWriter:
 
 
 _GRANT_ID = operator.itemgetter(5)
-_parse_grant = Grant.FromString
 
 
 def _row(entry: Grant) -> ExpandedRow:
