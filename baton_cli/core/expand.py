@@ -15,6 +15,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Protocol
 
 from google.protobuf import any_pb2
@@ -33,6 +34,8 @@ FLUSH_THRESHOLD = 2_000
 # Principals gathered for one destination before its grants are written (about 500 bytes each);
 # a destination with more holders writes them in windows, and later arrivals read them back.
 GATHER_LIMIT = 20_000
+# Holders whose existing grants on the destination are looked up (and held decoded) at once.
+LOOKUP_CHUNK = 1_000
 # Destination entitlements kept decoded; bounded so huge graphs do not hold every one.
 _ENTITLEMENT_CACHE = 4096
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
@@ -447,12 +450,17 @@ class _GrantWriter:
         dest_id = destination.id
         if dest_id in self._dirty_entitlements:
             self.flush()  # the lookup below must see every earlier write
-        existing = self._store.grants_for_principals(dest_id, list(holders))
         dirty = self._dirty
         columns = destination.columns
         new_grant = destination.new_grant
         created = updated = 0
-        for principal, holder in holders.items():
+        existing: Mapping[PrincipalKey, list[Grant]] = {}
+        for position, (principal, holder) in enumerate(holders.items()):
+            if position % LOOKUP_CHUNK == 0:
+                # Existing grants come decoded (kilobytes each): asked for a chunk of holders at
+                # a time. Chunks are disjoint, so writes between them never touch a later lookup.
+                chunk = list(islice(holders, position, position + LOOKUP_CHUNK))
+                existing = self._store.grants_for_principals(dest_id, chunk)
             reached = holder.reached
             grants = existing.get(principal)
             if grants:

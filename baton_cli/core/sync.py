@@ -653,16 +653,17 @@ class SyncEngine:
             state.push(action.next_page(next_token))
 
     def _store_entitlements(self, action: Action, page: Page[Entitlement], state: SyncState) -> None:
-        listing = f"{action.resource_type_id}:{action.resource_id}"
-        self._report_duplicate("entitlement", duplicate_entitlement(page.items), listing)
+        if (duplicate := duplicate_entitlement(page.items)) is not None:
+            listing = f"{action.resource_type_id}:{action.resource_id}"
+            self._report_duplicate("entitlement", duplicate, listing)
         self._stored(
             RowKind.ENTITLEMENTS, self._store.put_entitlements(self._filter.entitlements(page.items))
         )
 
     def _store_grants(self, action: Action, page: Page[Grant], state: SyncState) -> None:
-        self._report_duplicate(
-            "grant", duplicate_grant(page.items), f"{action.resource_type_id}:{action.resource_id}"
-        )
+        if (duplicate := duplicate_grant(page.items)) is not None:
+            listing = f"{action.resource_type_id}:{action.resource_id}"
+            self._report_duplicate("grant", duplicate, listing)
         kept, ids = self._filter.grants_with_ids(page.items)
         if not state.needs_expansion and self._filter.saw_expandable:
             state.needs_expansion = not self._options.skip_expand_grants and not self._options.targets

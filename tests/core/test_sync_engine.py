@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from baton_cli.connector.api import Entitlement, Grant, Page, Resource
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.progress import Phase, RowKind
 from baton_cli.core.sync import SyncEngine
@@ -198,3 +199,35 @@ def test_sync_aware_connector_learns_the_sync_id_and_its_end() -> None:
     connector = SyncAwareConnector(OrgSyncer(), TeamSyncer())
     result = SyncEngine(connector, store).run()  # type: ignore[arg-type]
     assert connector.calls == [f"started:{result.sync_id}", f"finished:{result.sync_id}"]
+
+
+class _RepeatingOrgSyncer(OrgSyncer):
+    """Lists each org's admin entitlement twice in one page, and a grant of it twice too."""
+
+    def entitlements(self, resource: Resource, page_token: str) -> Page[Entitlement]:
+        page = super().entitlements(resource, page_token)
+        return Page([*page.items, *page.items])
+
+    def grants(self, resource: Resource, page_token: str) -> Page[Grant]:
+        admin = super().entitlements(resource, "").items[0]
+        grant = Grant(id=f"{admin.id}:org:{resource.id.resource}", entitlement=admin, principal=resource)
+        return Page([grant, grant])
+
+
+def test_an_id_listed_twice_in_a_page_is_a_warning_naming_the_listing() -> None:
+    store = MemoryStore()
+    result = SyncEngine(FakeConnector(_RepeatingOrgSyncer()), store).run()  # type: ignore[arg-type]
+    assert (
+        "entitlement id 'org:o1:admin' appears twice in one page listed for 'org:o1'; the last one is kept"
+        in (result.warnings)
+    )
+    assert (
+        "grant id 'org:o2:admin:org:o2' appears twice in one page listed for 'org:o2'; the last one is kept"
+        in (result.warnings)
+    )
+
+
+def test_an_id_listed_twice_in_a_page_fails_a_strict_sync() -> None:
+    engine = SyncEngine(FakeConnector(_RepeatingOrgSyncer()), MemoryStore(), duplicate_ids="error")  # type: ignore[arg-type]
+    with pytest.raises(ConnectorError, match=r"entitlement id 'org:o1:admin' appears twice .* for 'org:o1'$"):
+        engine.run()

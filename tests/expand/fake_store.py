@@ -45,6 +45,7 @@ class FakeStore:
     grants: dict[str, Grant] = field(default_factory=dict)
     expansions: dict[str, GrantExpandable] = field(default_factory=dict)
     upsert_sizes: list[int] = field(default_factory=list)
+    lookup_sizes: list[int] = field(default_factory=list)  # principals per grants_for_principals
     expansion_done: bool = False
 
     # -- building ------------------------------------------------------------
@@ -122,6 +123,7 @@ class FakeStore:
     def grants_for_principals(
         self, entitlement_id: str, principals: Collection[tuple[str, str]]
     ) -> Mapping[tuple[str, str], list[Grant]]:
+        self.lookup_sizes.append(len(principals))
         wanted = set(principals)
         found: dict[tuple[str, str], list[Grant]] = {}
         for g in self.grants.values():

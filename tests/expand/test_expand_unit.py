@@ -420,3 +420,26 @@ def test_gathering_a_destination_gives_what_one_pair_at_a_time_gives(
 
     expand_grants(store, env={})
     assert {k: g.SerializeToString(deterministic=True) for k, g in store.grants.items()} == expected
+
+
+def test_existing_grants_are_looked_up_a_chunk_of_holders_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A re-run over an expanded sync finds a grant for every holder: those come decoded, so
+    # they are asked for (and held) a chunk at a time, and the outcome does not change.
+    store = FakeStore()
+    ga, r = resource(GROUP, "ga"), resource(ROLE, "r")
+    ga_member, r_assign = store.add_entitlement(ga, "member"), store.add_entitlement(r, "assignment")
+    users = [resource(USER, f"u{i}") for i in range(10)]
+    for u in users:
+        store.grant(ga_member, u)
+    store.grant(r_assign, ga, expand_from=[ga_member.id])
+    pending = dict(store.expansions)
+    expand_grants(store, env={})
+    after_first = {k: g.SerializeToString(deterministic=True) for k, g in store.grants.items()}
+    monkeypatch.setattr(expand, "LOOKUP_CHUNK", 3)
+    store.expansions.update(pending)
+    store.lookup_sizes.clear()
+    result = expand_grants(store, env={})
+
+    assert store.lookup_sizes == [3, 3, 3, 1]  # ten holders
+    assert (result.grants_created, result.grants_updated) == (0, 0)
+    assert {k: g.SerializeToString(deterministic=True) for k, g in store.grants.items()} == after_first
