@@ -172,6 +172,7 @@ class _TaskRun:
         self.completed = False
         self.abandoned = False  # reported by shutdown while its thread is still stuck
         self.sending = False  # its FinishTask is being sent (or retried)
+        self.reported = False  # its claimed result has been sent (or given up on); guarded by Runner._cond
 
     def claim_completion(self) -> bool:
         with self._lock:
@@ -434,6 +435,10 @@ class Runner:
     def _complete(self, run: _TaskRun, outcome: Outcome, *, send: bool) -> None:
         if not run.claim_completion():
             return  # already reported for it at shutdown
+        self._deliver(run, outcome, send=send)
+
+    def _deliver(self, run: _TaskRun, outcome: Outcome, *, send: bool) -> None:
+        """Report the result ``run`` claimed (the caller won ``claim_completion``)."""
         task_id = run.task.id
         if isinstance(outcome, Failure) and run.cancel.reason == SHUTDOWN_REASON:
             outcome = shutdown_failure(outcome.message)
@@ -456,6 +461,7 @@ class Runner:
             else:
                 self._succeeded += 1
             run.sending = False
+            run.reported = True
             self._cond.notify_all()
         self._observer.task_finished(task_id, run.kind, outcome)
 
@@ -541,15 +547,35 @@ class Runner:
         if self._wait_for_tasks(self._clock() + wait):
             return
         for run in self._pending():
-            if run.completed:
-                continue  # its result is decided and being sent; waited for below
+            # Claimed first: a task thread that decided its result a moment ago delivers it
+            # itself (waited for below), and is not marked abandoned.
+            if not run.claim_completion():
+                continue
             message = f"{SHUTDOWN_REASON} (the task did not stop within {wait:g} s of being cancelled)"
             run.abandoned = True
             # A hello task is never answered with FinishTask, even now.
-            self._complete(run, shutdown_failure(message), send=run.kind != "hello")
-        # Results still being delivered (FinishTask retries) are worth waiting for: their own
-        # budget bounds the wait, and a second signal cuts it short.
-        self._wait_for_tasks(None, until_cancel=False)
+            self._deliver(run, shutdown_failure(message), send=run.kind != "hello")
+        self._wait_for_deliveries()
+
+    def _wait_for_deliveries(self) -> None:
+        """Wait until every result a task thread has claimed is sent, even after a second signal.
+
+        The process exits when this returns and task threads are daemons: a FinishTask in
+        flight would be cut off and the task left running on the platform. The wait is bounded
+        without a deadline of its own: a second signal stops the FinishTask retries, leaving one
+        attempt on its own RPC deadline. Tasks that never claimed a result were reported above.
+        """
+
+        def in_flight() -> int:
+            return sum(run.completed and not run.reported for run in self._running.values())
+
+        with self._cond:
+            count = in_flight()
+        if count:
+            self._observer.note(f"still delivering the result of {count} task(s)")
+        with self._cond:
+            while in_flight():
+                self._cond.wait(_TICK_SECONDS)
 
 
 def shutdown_failure(message: str) -> Failure:

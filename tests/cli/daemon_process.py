@@ -56,11 +56,19 @@ class DaemonProcess:
     def finish(self, timeout: float = 90) -> int:
         """Wait for the exit; the rest of stderr is collected into ``lines``."""
         try:
-            code = self.proc.wait(timeout=timeout)
+            return self.proc.wait(timeout=timeout)
         finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
+            self.stop()
+
+    def stop(self) -> None:
+        """Kill the child if it still runs, reap it and close its pipes: every test's cleanup.
+
+        Popen warns (ResourceWarning) about a child it never waited for or a pipe left open,
+        and with warnings as errors that fails whichever test runs next in the worker.
+        """
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
         self._reader.join(10)
         while not self._new.empty():
             line = self._new.get()
@@ -68,7 +76,12 @@ class DaemonProcess:
                 self.lines.append(line)
         assert self.proc.stdout is not None
         self.proc.stdout.close()
-        return code
+
+    def __enter__(self) -> DaemonProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     @property
     def stderr(self) -> str:

@@ -77,8 +77,7 @@ def test_sigterm_drains_reports_retryable_and_a_second_runner_finishes_the_tasks
         first.signal(signal.SIGTERM)
         code = first.finish()
     finally:
-        if first.proc.poll() is None:
-            first.proc.kill()
+        first.stop()
     assert code == 0, first.stderr  # a requested stop is a clean exit
     assert len([line for line in first.lines if "shutting down: no new tasks" in line]) == 1
     assert "cancelling 3 task(s) still running" in first.stderr
@@ -112,8 +111,7 @@ def test_a_second_signal_stops_at_once_and_still_reports_the_tasks(
         daemon.signal(signal.SIGTERM)
         code = daemon.finish()
     finally:
-        if daemon.proc.poll() is None:
-            daemon.proc.kill()
+        daemon.stop()
     assert code == 1, daemon.stderr  # CANCELLED: it did not wait for its tasks
     assert "second stop signal" in daemon.stderr and "Traceback" not in daemon.stderr
     for task_id in ids:
@@ -132,8 +130,7 @@ def test_a_task_the_platform_cancels_stays_cancelled(emulator: EmulatorServer, t
         emulator.queue.cancel(task_id)  # the next heartbeat tells the runner
         code = daemon.finish()
     finally:
-        if daemon.proc.poll() is None:
-            daemon.proc.kill()
+        daemon.stop()
     assert code == 0, daemon.stderr
     record = emulator.queue.get(task_id)
     assert (record.state, record.status_code) == ("failed", 1), daemon.stderr
@@ -163,8 +160,7 @@ def test_health_server_and_health_check_command(emulator: EmulatorServer, tmp_pa
         daemon.signal(signal.SIGTERM)
         assert daemon.finish() == 0, daemon.stderr
     finally:
-        if daemon.proc.poll() is None:
-            daemon.proc.kill()
+        daemon.stop()
     gone = baton(
         "health-check", "--endpoint", "ready", "--health-check-port", port, "--timeout", "2", cwd=tmp_path
     )
