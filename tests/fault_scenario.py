@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from baton_cli.core.heartbeat import MAX_CONSECUTIVE_FAILURES
 from baton_cli.emulator import task_builders as tb
 from baton_cli.emulator.faults import FaultPlan, FaultRule
 from baton_cli.emulator.server import EmulatorServer
@@ -31,6 +32,17 @@ from baton_cli.errors import StatusCode
 from tests.cli.process import baton_env
 
 FINAL_STATES = ("done", "failed", "cancelled")
+HEARTBEAT_SECONDS = 1.0  # the emulator's next_heartbeat: the runner beats this often
+# The platform takes a sync back once it has heard no heartbeat for this long, and every lease
+# spends one of the task's MAX_ATTEMPTS. Longer than the runner's own limit of failed
+# heartbeats in a row (it cancels the task itself after that): a streak of injected heartbeat
+# faults, stretched by a loaded machine, then cannot hand a sync that is still running back
+# out (to the same runner, which ignores the repeat) until its attempts are spent and one
+# retryable upload failure is final. A 3 s lease did that under load. A sync whose first
+# heartbeat failed (no FinishTask, as upstream) still comes back after this lease.
+LEASE_SECONDS = (MAX_CONSECUTIVE_FAILURES + 1) * HEARTBEAT_SECONDS
+QUIET_LEASE_SECONDS = 60.0  # longer than any provisioning task plus its FinishTask retries
+MAX_ATTEMPTS = 5
 # Share of each kind in the mix (the rest are syncs).
 MIX = (("grant", 0.2), ("revoke", 0.15), ("delete_resource", 0.1), ("rotate_credentials", 0.15))
 CREATE_SHARE = 0.1
@@ -215,10 +227,10 @@ def run_fault_scenario(
         "127.0.0.1",
         0,
         token_ttl=5,
-        lease_seconds=3.0,  # a sync whose first heartbeat failed comes back soon
-        quiet_lease_seconds=60.0,  # longer than any provisioning task plus its FinishTask retries
-        max_attempts=5,
-        pacing=Pacing(next_poll=0.05, next_heartbeat=1.0),
+        lease_seconds=LEASE_SECONDS,
+        quiet_lease_seconds=QUIET_LEASE_SECONDS,
+        max_attempts=MAX_ATTEMPTS,
+        pacing=Pacing(next_poll=0.05, next_heartbeat=HEARTBEAT_SECONDS),
         faults=fault_plan(seed, poll_rate),
     )
     server.start()

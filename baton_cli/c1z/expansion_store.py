@@ -74,6 +74,13 @@ _HOLDERS_OF_TYPE = (
 )
 
 
+# Served by idx_grants_entitlement_id_principal_id_v1, as principal_lookup_sql.
+_ANY_HOLDER_OF_TYPE = (
+    "SELECT 1 FROM v1_grants WHERE entitlement_id = ? AND principal_resource_type_id = ?"
+    " AND +sync_id = ? LIMIT 1"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class PendingRow:
     entitlement_id: str
@@ -156,6 +163,10 @@ class SqliteExpansionStore:
             by_type[principal_type].append(principal_id)
         found: dict[tuple[str, str], list[grant_pb2.Grant]] = defaultdict(list)
         for principal_type, ids in by_type.items():
+            if not self._fetch(_ANY_HOLDER_OF_TYPE, (entitlement_id, principal_type, self._sync_id)):
+                # A fresh expansion's destinations hold no grants yet of their holders' type (roles
+                # held by groups, asked about users): one probe instead of one per holder.
+                continue
             source = iter(ids)
             while chunk := list(islice(source, _IN_CHUNK)):
                 rows = self._fetch(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from typing import Protocol
 
 from google.protobuf import any_pb2
@@ -23,7 +22,7 @@ from google.protobuf import any_pb2
 from baton_cli.connector.api import Entitlement, Grant, Resource, ResourceId
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.expand_graph import EdgeSpec, EntitlementGraph, LayerEdge
-from baton_cli.core.grant_parts import HolderReader
+from baton_cli.core.grant_parts import HolderReader, split_principal_and_sources
 from baton_cli.errors import FailedPreconditionError
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, grant_pb2
 
@@ -305,10 +304,6 @@ def principal_field(principal: Resource) -> bytes:
     return _field(_PRINCIPAL_TAG, principal.SerializeToString(deterministic=True))
 
 
-def _principal_field_of_payload(payload: bytes) -> bytes:
-    return _field(_PRINCIPAL_TAG, payload)
-
-
 class _SourceEntries:
     """Serialized ``GrantSources`` map entries, one per (source entitlement, is_direct).
 
@@ -435,11 +430,22 @@ class _GrantWriter:
         types = sorted(spec.resource_type_ids or ())
         shallow = spec.shallow
         holders = self._holders
-        read = self._reader.read
+        # HolderReader.read, inlined: the hot loop (most source grants have no sources at all).
+        decode, source_keys = self._reader.decode, self._reader.source_keys
+        cached_keys = self._reader.cached_source_keys
         for page in self._store.holder_pages(source_id, types):
             for principal_type, principal_id, data in page:
-                principal, sources = read(data)
-                direct = not sources or source_id in sources  # is_direct, inlined: the hot loop
+                parts = split_principal_and_sources(data)
+                if parts is None:
+                    principal, keys = decode(data)
+                    direct = not keys or source_id in keys  # is_direct, inlined
+                else:
+                    principal, sources = parts
+                    if sources:
+                        keys = cached_keys.get(sources) or source_keys(sources)
+                        direct = not keys or source_id in keys
+                    else:
+                        direct = True
                 if shallow and not direct:
                     continue
                 key = (principal_type, principal_id)
@@ -470,23 +476,23 @@ class _GrantWriter:
         dirty = self._dirty
         columns = destination.columns
         new_grant = destination.new_grant
-        principal_payload = self._reader.principal_payload
+        principal_field_of = self._reader.principal_field
+        principal_fields = self._reader.principal_fields
         created = updated = 0
-        existing: Mapping[PrincipalKey, list[Grant]] = {}
-        for position, (principal, (stored_principal, reached)) in enumerate(holders.items()):
-            if position % LOOKUP_CHUNK == 0:
-                # Existing grants come decoded (kilobytes each): asked for a chunk of holders at
-                # a time. Chunks are disjoint, so writes between them never touch a later lookup.
-                chunk = list(islice(holders, position, position + LOOKUP_CHUNK))
-                existing = self._store.grants_for_principals(dest_id, chunk)
-            grants = existing.get(principal)
-            if grants:
-                for grant in grants:
-                    changes = sum(add_source(grant, dest_id, s, d) for s, d in reached)
-                    if changes:
-                        updated += changes
-                        dirty[grant.id] = _row(grant)
-            else:
+        gathered = list(holders.items())
+        for start in range(0, len(gathered), LOOKUP_CHUNK):
+            chunk = gathered[start : start + LOOKUP_CHUNK]
+            # Existing grants come decoded (kilobytes each): asked for a chunk of holders at a
+            # time. Chunks are disjoint, so writes between them never touch a later lookup.
+            existing = self._store.grants_for_principals(dest_id, [principal for principal, _ in chunk])
+            for principal, (stored, reached) in chunk:
+                if existing and (grants := existing.get(principal)):
+                    for grant in grants:
+                        changes = sum(add_source(grant, dest_id, s, d) for s, d in reached)
+                        if changes:
+                            updated += changes
+                            dirty[grant.id] = _row(grant)
+                    continue
                 if len(reached) == 1:
                     sources = dict(reached)
                 else:
@@ -498,12 +504,12 @@ class _GrantWriter:
                             sources[source_id] = direct
                             updated += 1
                     updated -= 1  # the first arrival created the grant
-                principal_bytes = principal_payload(stored_principal, _principal_field_of_payload)
+                principal_bytes = principal_fields.get(stored) or principal_field_of(stored)
                 grant_id, data = new_grant(principal, principal_bytes, sources)
                 dirty[grant_id] = (*columns, *principal, grant_id, data)
                 created += 1
             if len(dirty) >= FLUSH_THRESHOLD:
-                self.flush()  # the lookup above is done: writing this destination now is safe
+                self.flush()  # the chunk's lookup is done: writing this destination now is safe
         self.created += created
         self.updated += updated
         self._dirty_entitlements.add(dest_id)

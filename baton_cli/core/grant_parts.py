@@ -10,7 +10,7 @@ its bytes: many grants carry the same principal, and most carry the same (or no)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 
 from baton_cli.pb.c1.connector.v2 import grant_pb2, resource_pb2
 
@@ -77,26 +77,55 @@ class HolderReader:
         """(principal payload as stored, keys of the grant's sources map) of a serialized grant.
 
         The principal payload is what the grant holds, not yet in deterministic form: use
-        ``principal_payload`` on it when a grant is built from it.
+        ``principal_field`` on it when a grant is built from it.
         """
         parts = split_principal_and_sources(data)
         if parts is None:
-            grant = grant_pb2.Grant.FromString(data)
-            return grant.principal.SerializeToString(deterministic=True), frozenset(grant.sources.sources)
+            return self.decode(data)
         principal, sources = parts
+        return principal, self._sources.get(sources) or self.source_keys(sources)
+
+    @staticmethod
+    def decode(data: bytes) -> tuple[bytes, frozenset[str]]:
+        """``read`` by decoding the whole grant, for bytes the split does not take."""
+        grant = grant_pb2.Grant.FromString(data)
+        return grant.principal.SerializeToString(deterministic=True), frozenset(grant.sources.sources)
+
+    @property
+    def cached_source_keys(self) -> Mapping[bytes, frozenset[str]]:
+        """``source_keys``'s cache, for a hot loop to look in before calling it."""
+        return self._sources
+
+    def source_keys(self, sources: bytes) -> frozenset[str]:
+        """The keys of a serialized ``GrantSources`` map, cached by its bytes."""
         keys = self._sources.get(sources)
         if keys is None:
             if len(self._sources) >= _CACHE_LIMIT:
                 self._sources = {b"": frozenset()}
             keys = self._sources[sources] = frozenset(grant_pb2.GrantSources.FromString(sources).sources)
-        return principal, keys
+        return keys
 
-    def principal_payload(self, stored: bytes, encode: Callable[[bytes], bytes]) -> bytes:
-        """``encode`` applied to the principal's deterministic serialization, cached by ``stored``."""
+    @property
+    def principal_fields(self) -> Mapping[bytes, bytes]:
+        """``principal_field``'s cache, for a hot loop to look in before calling it."""
+        return self._principals
+
+    def principal_field(self, stored: bytes) -> bytes:
+        """``Grant.principal`` (tag, length, deterministic serialization) of a stored payload."""
         found = self._principals.get(stored)
         if found is None:
             if len(self._principals) >= _CACHE_LIMIT:
                 self._principals.clear()
             canonical = resource_pb2.Resource.FromString(stored).SerializeToString(deterministic=True)
-            found = self._principals[stored] = encode(canonical)
+            found = self._principals[stored] = _length_delimited(_PRINCIPAL_TAG, canonical)
         return found
+
+
+def _length_delimited(tag: int, payload: bytes) -> bytes:
+    size = len(payload)
+    prefix = bytearray((tag,))
+    while size > 0x7F:
+        prefix.append((size & 0x7F) | 0x80)
+        size >>= 7
+    prefix.append(size)
+    return bytes(prefix) + payload

@@ -13,9 +13,11 @@ Shutdown (the runner's cancel token: SIGTERM or Ctrl-C): stop polling, give runn
 tasks ``shutdown_grace_seconds``, then cancel them, then wait ``cancel_wait_seconds``
 more. A task that still has not returned is reported on its behalf: every task the runner
 took is answered, and FinishTask is never sent twice for one task. The ``force`` token (a
-second signal) skips what is left of those waits. Tasks that did not finish because *we*
-stopped are reported as retryable UNAVAILABLE failures, so the platform hands them to
-another runner; a task the platform cancelled through its heartbeat stays CANCELLED.
+second signal) skips what is left of those waits and stops FinishTask retries, but a FinishTask
+already on its way gets its one attempt: the process exits when ``run`` returns. Tasks that
+did not finish because *we* stopped are reported as retryable UNAVAILABLE failures, so the
+platform hands them to another runner; a task the platform cancelled through its heartbeat
+stays CANCELLED.
 
 FinishTask is a task's only result, so it is retried on transient failures (beyond
 upstream, which sends it once): backoff from 1 s doubling to 30 s, each attempt on a fresh
@@ -171,7 +173,6 @@ class _TaskRun:
         self._lock = threading.Lock()
         self.completed = False
         self.abandoned = False  # reported by shutdown while its thread is still stuck
-        self.sending = False  # its FinishTask is being sent (or retried)
         self.reported = False  # its claimed result has been sent (or given up on); guarded by Runner._cond
 
     def claim_completion(self) -> bool:
@@ -444,7 +445,6 @@ class Runner:
             outcome = shutdown_failure(outcome.message)
         delivered = True
         if send:
-            run.sending = True
             delivered = self._send_finish(task_id, outcome)
         elif isinstance(outcome, Failure):
             self._observer.note(
@@ -460,7 +460,6 @@ class Runner:
                 self._failed += 1
             else:
                 self._succeeded += 1
-            run.sending = False
             run.reported = True
             self._cond.notify_all()
         self._observer.task_finished(task_id, run.kind, outcome)
@@ -510,13 +509,13 @@ class Runner:
             # A task counts until its thread has returned (its FinishTask sent), or shutdown gave up on it.
             return [run for run in self._running.values() if not run.abandoned]
 
-    def _wait_for_tasks(self, deadline: float | None, *, until_cancel: bool = True) -> bool:
+    def _wait_for_tasks(self, deadline: float | None) -> bool:
         """Wait for every task to return; give up at the deadline, at a forced stop, or (with no
-        deadline and ``until_cancel``) at the first stop signal."""
+        deadline) at the first stop signal."""
         while self._pending():
             if self._force.cancelled:
                 return False
-            if deadline is None and until_cancel and self._cancel.cancelled:
+            if deadline is None and self._cancel.cancelled:
                 return False
             if deadline is not None and self._clock() >= deadline:
                 return False

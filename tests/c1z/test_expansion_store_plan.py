@@ -8,6 +8,7 @@ from pathlib import Path
 from baton_cli.c1z import C1ZWriter
 from baton_cli.c1z.expansion_store import SqliteExpansionStore, principal_lookup_sql
 from baton_cli.c1z.schema import DEFERRABLE_INDEXES, EXPANSION_INDEXES, create_indexes, ensure_schema
+from baton_cli.pb.c1.connector.v2 import grant_pb2
 
 
 def test_principal_lookup_uses_the_principal_index_not_an_entitlement_scan() -> None:
@@ -42,14 +43,15 @@ def test_every_expansion_query_is_served_by_an_index_built_for_it() -> None:
     ensure_schema(conn, defer_grant_indexes=True)
     create_indexes(conn, only=EXPANSION_INDEXES)
     store = SqliteExpansionStore(conn, "s")
+    _insert_grant(conn, "e", "user", "a")  # so the lookup runs after its probe
     seen: list[str] = []
     conn.set_trace_callback(seen.append)
     list(store.pending_expansions())
     list(store.holder_pages("e", ["user"]))
     list(store.holder_pages("e"))
-    store.grants_for_principals("e", [("user", "a")])
+    assert list(store.grants_for_principals("e", [("user", "a")])) == [("user", "a")]
     conn.set_trace_callback(None)
-    assert len(seen) == 4
+    assert len(seen) == 5
     for sql in seen:  # the trace gives each statement with its parameters bound
         steps = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql) if "v1_grants" in row[3]]
         # SEARCH ... USING INDEX: a range of an index; SCAN would read the whole table or index.
@@ -76,3 +78,38 @@ def test_deferred_indexes_are_built_with_a_smaller_page_cache_and_it_is_restored
             assert any(s < index < r for s, r in zip(shrinks, restores, strict=True))
         assert conn.execute("PRAGMA cache_size").fetchone()[0] == working == -16384
         writer.save()
+
+
+def _insert_grant(
+    conn: sqlite3.Connection, entitlement_id: str, principal_type: str, principal_id: str
+) -> None:
+    grant = grant_pb2.Grant(id=f"{entitlement_id}:{principal_type}:{principal_id}")
+    grant.entitlement.id = entitlement_id
+    grant.principal.id.resource_type, grant.principal.id.resource = principal_type, principal_id
+    conn.execute(
+        "INSERT INTO v1_grants (resource_type_id, resource_id, entitlement_id, principal_resource_type_id,"
+        " principal_resource_id, external_id, data, sync_id, discovered_at)"
+        " VALUES ('r', 'r', ?, ?, ?, ?, ?, 's', '')",
+        (entitlement_id, principal_type, principal_id, grant.id, grant.SerializeToString()),
+    )
+
+
+def test_principal_lookup_probes_each_type_once_and_still_finds_every_grant() -> None:
+    conn = sqlite3.connect(":memory:")
+    ensure_schema(conn)
+    store = SqliteExpansionStore(conn, "s")
+    _insert_grant(conn, "e", "group", "g1")
+    _insert_grant(conn, "e", "user", "u2")
+    _insert_grant(conn, "other", "user", "u1")
+    asked = [("user", "u1"), ("user", "u2"), ("group", "g1"), ("group", "g2"), ("team", "t1")]
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    found = store.grants_for_principals("e", asked)
+    conn.set_trace_callback(None)
+    assert {key: [g.id for g in grants] for key, grants in found.items()} == {
+        ("user", "u2"): ["e:user:u2"],
+        ("group", "g1"): ["e:group:g1"],
+    }
+    # One probe per principal type; the holder lookup only for the types the entitlement has.
+    assert len(seen) == 3 + 2
+    assert sum("IN (" in sql for sql in seen) == 2

@@ -14,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.fault_scenario import run_fault_scenario
+from baton_cli.core.heartbeat import MAX_CONSECUTIVE_FAILURES
+from baton_cli.emulator import task_builders as tb
+from baton_cli.emulator.queue import TaskQueue
+from baton_cli.errors import StatusCode
+from tests.fault_scenario import (
+    HEARTBEAT_SECONDS,
+    LEASE_SECONDS,
+    MAX_ATTEMPTS,
+    QUIET_LEASE_SECONDS,
+    run_fault_scenario,
+)
 
 TASKS = 10
 SEED = 6
@@ -43,3 +53,37 @@ def test_every_task_is_done_exactly_once_under_faults(tmp_path: Path) -> None:
     ), detail
     # More than one fault for every two tasks, as with twenty tasks and more than ten faults.
     assert sum(fired.values()) > TASKS // 2, detail
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_scenario_never_takes_back_a_sync_whose_runner_still_heartbeats(tmp_path: Path) -> None:
+    """The scenario's platform, on a hand-moved clock: a sync whose heartbeats fail as often in a
+    row as the runner tolerates is not leased again, so faults cannot spend its attempts while it
+    runs; one retryable failure then puts it back in the queue instead of failing it for good."""
+    clock = Clock()
+    with TaskQueue.open(
+        tmp_path / "emu",
+        clock=clock,
+        lease_seconds=LEASE_SECONDS,
+        quiet_lease_seconds=QUIET_LEASE_SECONDS,
+        max_attempts=MAX_ATTEMPTS,
+    ) as queue:
+        task_id = queue.enqueue(tb.sync_task())
+        assert queue.lease("runner") is not None
+        for _round in range(MAX_ATTEMPTS):
+            # The longest streak the runner keeps going through: one beat short of its limit.
+            for _failed in range(MAX_CONSECUTIVE_FAILURES - 1):
+                clock.now += HEARTBEAT_SECONDS
+                assert queue.lease("runner") is None, "a sync still heartbeating was leased again"
+            clock.now += HEARTBEAT_SECONDS
+            assert queue.heartbeat(task_id, "runner") is False  # the next beat gets through
+        queue.finish(task_id, "runner", status_code=int(StatusCode.UNAVAILABLE), status_message="upload cut")
+        record = queue.get(task_id)
+        assert (record.state, record.attempts) == ("pending", 1), record
