@@ -6,7 +6,13 @@ Each figure comes from a fresh child process, so its peak RSS (``ru_maxrss``) is
   (all families, the retired index families included), decoding the record values;
 - ``open``: ``C1ZReader.open`` as every command does it (merge + map + stream into the v1 work
   database), then the counts;
-- ``stats``: wall time of ``baton stats -f`` on the file.
+- ``stats``: wall time of ``baton stats -f`` on the file;
+- ``open-v1``: ``C1ZReader.open`` of a v1 file (``small-expanded.c1z``: decompress, schema
+  migration, GrantExpandable backfill), averaged over repeated opens in one process, as the
+  inspection tests open it.
+
+CPU seconds (``time.process_time``) are printed beside walls: on a loaded machine they vary far
+less.
 
     PYTHONPATH=. .venv/bin/python bench/bench_v3.py [--fixture PATH]
 """
@@ -24,7 +30,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_FIXTURE = ROOT.parent / "shared" / "fixtures" / "c1z" / "pebble-unexpanded-sdk-test.c1z"
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "c1z"
+DEFAULT_FIXTURE = FIXTURES / "pebble-unexpanded-sdk-test.c1z"
+V1_FIXTURE = FIXTURES / "small-expanded.c1z"
+V1_OPENS = 10
 
 
 def _child_merge(path: Path) -> dict[str, float]:
@@ -65,11 +74,29 @@ def _child_open(path: Path) -> dict[str, float]:
     from baton_cli.c1z import C1ZReader
 
     started = time.perf_counter()
+    cpu = time.process_time()
     with C1ZReader.open(path) as reader:
         counts = reader.counts(reader.pick_sync().sync_id)
     seconds = time.perf_counter() - started
     records = counts.resource_types + counts.resources + counts.entitlements + counts.grants
-    return {"records": records, "seconds": seconds}
+    return {"records": records, "seconds": seconds, "cpu_seconds": time.process_time() - cpu}
+
+
+def _child_open_v1(path: Path) -> dict[str, float]:
+    from baton_cli.c1z import C1ZReader
+
+    with C1ZReader.open(path):  # the first open pays for imports, which no later open repeats
+        pass
+    started = time.perf_counter()
+    cpu = time.process_time()
+    for _ in range(V1_OPENS):
+        with C1ZReader.open(path) as reader:
+            grants = reader.counts(reader.pick_sync().sync_id).grants
+    return {
+        "grants": grants,
+        "seconds": (time.perf_counter() - started) / V1_OPENS,
+        "cpu_seconds": (time.process_time() - cpu) / V1_OPENS,
+    }
 
 
 def _run_child(mode: str, path: Path) -> dict[str, float]:
@@ -90,11 +117,18 @@ def _run_child(mode: str, path: Path) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fixture", type=Path, default=DEFAULT_FIXTURE)
-    parser.add_argument("--child", choices=["baseline", "merge", "open"], help=argparse.SUPPRESS)
+    parser.add_argument("--v1-fixture", type=Path, default=V1_FIXTURE)
+    parser.add_argument("--child", choices=["baseline", "merge", "open", "open-v1"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     path: Path = args.fixture
     if args.child:
-        child = {"baseline": _child_baseline, "merge": _child_merge, "open": _child_open}[args.child]
+        children = {
+            "baseline": _child_baseline,
+            "merge": _child_merge,
+            "open": _child_open,
+            "open-v1": _child_open_v1,
+        }
+        child = children[args.child]
         figures = child(path)
         figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(figures))
@@ -123,8 +157,8 @@ def main() -> int:
     opened = _run_child("open", path)
     print(
         f"open (merge + map + v1 work database): {opened['records']:,.0f} rows in {opened['seconds']:.2f} s: "
-        f"{opened['records'] / opened['seconds']:,.0f} rows/s; peak RSS {opened['peak_rss_mb']:.0f} MB "
-        f"(+{opened['peak_rss_mb'] - base:.0f} MB)"
+        f"{opened['records'] / opened['seconds']:,.0f} rows/s, {opened['cpu_seconds']:.2f} s CPU; "
+        f"peak RSS {opened['peak_rss_mb']:.0f} MB (+{opened['peak_rss_mb'] - base:.0f} MB)"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
@@ -137,6 +171,13 @@ def main() -> int:
     if proc.returncode != 0:
         raise SystemExit(f"baton stats failed: {proc.stderr.decode().strip()}")
     print(f"baton stats -f: {time.perf_counter() - started:.2f} s wall")
+    if args.v1_fixture.is_file():
+        v1 = _run_child("open-v1", args.v1_fixture)
+        print(
+            f"open-v1 ({args.v1_fixture.name}, {v1['grants']:,.0f} grants): "
+            f"{v1['seconds'] * 1000:.0f} ms wall, {v1['cpu_seconds'] * 1000:.0f} ms CPU per open "
+            f"(mean of {V1_OPENS} in one process)"
+        )
     return 0
 
 

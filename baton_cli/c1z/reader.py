@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from baton_cli.c1z.container import MAGIC_V3, DecodeLimits, decompress_v1, read_magic, require_readable
+from baton_cli.c1z.open_cache import OPEN_CACHE
 from baton_cli.c1z.store import SyncStore
 from baton_cli.c1z.workdir import DB_NAME, connect, database_errors, make_workdir, remove_workdir
 
@@ -45,7 +46,10 @@ class C1ZReader(SyncStore):
             magic = read_magic(source)
             require_readable(source, magic)
             file_format = "v3" if magic == MAGIC_V3 else "v1"
-            if file_format == "v3":
+            cache_key = OPEN_CACHE.key(source, limits)
+            if cache_key is not None and OPEN_CACHE.restore(cache_key, db_path):
+                pass  # these bytes were opened before in this process: their work database is ready
+            elif file_format == "v3":
                 scratch = workdir / "pebble"
                 scratch.mkdir()
                 from baton_cli.c1z.v3 import import_v3  # only v3 files pay for the Pebble reader
@@ -65,6 +69,9 @@ class C1ZReader(SyncStore):
             conn.close()
             remove_workdir(workdir)
             raise
+        if cache_key is not None:
+            # Migrated and committed: the copy is what a decode gives.
+            OPEN_CACHE.offer(cache_key, db_path, first_open=file_format == "v3")
         return cls(source, workdir, conn, file_format)
 
     def close(self) -> None:
