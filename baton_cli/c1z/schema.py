@@ -221,4 +221,6 @@ def backfill_grant_expansion(conn: sqlite3.Connection) -> None:
             conn.executemany(
                 "UPDATE v1_grants SET data = ?, expansion = ?, needs_expansion = ? WHERE id = ?", updates
             )
+            if len(rows) < _BACKFILL_CHUNK:
+                break  # the scan reached the table's end; asking again would read the rest twice
         conn.execute("UPDATE v1_sync_runs SET grants_backfilled = 1 WHERE sync_id = ?", (sync_id,))

@@ -20,6 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from baton_cli.annotations import GRANT_IMMUTABLE, has_any
 from baton_cli.c1z import rows
 from baton_cli.c1z.container import DecodeLimits
+from baton_cli.c1z.expansion import EXPANDABLE_NAME
 from baton_cli.c1z.schema import create_indexes
 from baton_cli.c1z.stats import compute_stats, stats_json
 from baton_cli.c1z.timefmt import format_ns
@@ -71,6 +72,11 @@ def import_v3(source: Path, db_path: Path, scratch: Path, limits: DecodeLimits |
                 conn.execute("COMMIT")
         finally:
             conn.close()
+
+
+def _mentions_expandable(grant: grant_pb2.Grant) -> bool:
+    # A superset of the v1 split's own test (it matches the name after the last '/').
+    return any(a.type_url.endswith(EXPANDABLE_NAME) for a in grant.annotations)
 
 
 def _time(ts: Timestamp, default: str) -> str:
@@ -158,15 +164,48 @@ class _Import:
         self, records: Iterable[records_pb2.GrantRecord], sync_id: str, started: str
     ) -> Iterator[tuple[object, ...]]:
         for record in records:
-            grant = mapping.grant(record)
-            self._fill_entitlement(grant, sync_id)
-            row = list(rows.grant_row(grant, sync_id, _time(record.discovered_at, started)))
-            row[7] = int(record.needs_expansion)  # the record says; v1 derives it from the column
-            yield tuple(row)
+            yield self.grant_row(record, sync_id, _time(record.discovered_at, started))
+
+    def grant_row(self, record: records_pb2.GrantRecord, sync_id: str, now: str) -> tuple[object, ...]:
+        """The v1 row of ``record``: what ``general_grant_row`` gives, without packing the
+        GrantExpandable annotation only for the v1 split to strip it again."""
+        grant, expandable = mapping.grant_and_expansion(record)
+        if grant.annotations and _mentions_expandable(grant):
+            return self.general_grant_row(record, sync_id, now)  # the record carries one itself
+        self._fill_entitlement(grant, sync_id)
+        expansion = None
+        if expandable is not None and any(eid.strip() for eid in expandable.entitlement_ids):
+            expansion = expandable.SerializeToString(deterministic=True)
+        ref = grant.entitlement
+        target = ref.resource.id
+        principal = grant.principal.id
+        return (
+            target.resource_type,
+            target.resource,
+            ref.id,
+            principal.resource_type,
+            principal.resource,
+            grant.id,
+            expansion,
+            int(record.needs_expansion),
+            grant.SerializeToString(deterministic=True),
+            sync_id,
+            now,
+        )
+
+    def general_grant_row(
+        self, record: records_pb2.GrantRecord, sync_id: str, now: str
+    ) -> tuple[object, ...]:
+        """The mapped grant (annotation included) through the v1 row builder every writer uses."""
+        grant = mapping.grant(record)
+        self._fill_entitlement(grant, sync_id)
+        row = list(rows.grant_row(grant, sync_id, now))
+        row[7] = int(record.needs_expansion)  # the record says; v1 derives it from the column
+        return tuple(row)
 
     def _fill_entitlement(self, grant: grant_pb2.Grant, sync_id: str) -> None:
         ref = grant.entitlement
-        if has_any(grant.annotations, GRANT_IMMUTABLE):
+        if grant.annotations and has_any(grant.annotations, GRANT_IMMUTABLE):
             # Grants made by expansion carry the whole entitlement in upstream's v1 files.
             full_entitlement = self._stored_entitlement(sync_id, ref.id)
             if full_entitlement is not None:

@@ -98,6 +98,20 @@ def grant_id(record: records_pb2.GrantRecord) -> str:
 
 
 def grant(record: records_pb2.GrantRecord) -> grant_pb2.Grant:
+    out, expansion = grant_and_expansion(record)
+    if expansion is not None:
+        out.annotations.add().Pack(expansion)
+    return out
+
+
+def grant_and_expansion(
+    record: records_pb2.GrantRecord,
+) -> tuple[grant_pb2.Grant, annotation_grant_pb2.GrantExpandable | None]:
+    """``grant(record)`` without its GrantExpandable annotation, and that annotation's message.
+
+    The v1 import stores the two apart (c1z.md §4.5), so it takes them apart here rather than
+    packing the annotation only to strip it again.
+    """
     # The hot path of opening a v3 file (most rows are grants): fields are set in place rather
     # than built as separate messages and copied in.
     ref = record.entitlement
@@ -119,11 +133,11 @@ def grant(record: records_pb2.GrantRecord) -> grant_pb2.Grant:
         parent.resource = principal.parent_resource_id
     for key, source in record.sources.items():
         out.sources.sources[key].is_direct = source.is_direct
+    expansion = None
     if record.HasField("expansion") and record.expansion.entitlement_ids:
         expansion = annotation_grant_pb2.GrantExpandable(
             entitlement_ids=record.expansion.entitlement_ids,
             shallow=record.expansion.shallow,
             resource_type_ids=record.expansion.resource_type_ids,
         )
-        out.annotations.add().Pack(expansion)
-    return out
+    return out, expansion

@@ -26,6 +26,7 @@ from typing import NamedTuple
 from baton_cli.c1z.v3.pebble_manifest import TableMeta
 from baton_cli.c1z.v3.problems import unsupported
 from baton_cli.c1z.v3.sstable import TOMBSTONES, RangeDeletion, Table
+from baton_cli.errors import C1ZUnsupportedFormat
 
 
 class Version(NamedTuple):
@@ -125,19 +126,65 @@ def latest(
     upper: bytes | None,
 ) -> Iterator[tuple[bytes, bytes]]:
     """(user key, value) of every live key in [lower, upper), in key order."""
+    answering = [t for t in tables if t.bounds(lower, upper) is not None]
+    covering = [f for f in fragments if (upper is None or f.start < upper) and f.end > lower]
+    if len(answering) == 1:
+        # Each key family of a compacted file lives in one table: nothing to merge.
+        return _one_table(label, answering[0], covering, lower, upper)
+    return merged(label, answering, covering, lower, upper)
+
+
+def merged(
+    label: Path,
+    tables: Sequence[LiveTable],
+    fragments: Sequence[RangeDeletion],
+    lower: bytes,
+    upper: bytes | None,
+) -> Iterator[tuple[bytes, bytes]]:
+    """``latest`` over any number of tables: a k-way merge of their versions."""
     streams = [t.versions(lower, upper) for t in tables]
     # Highest seqnum first within a key; on a tie the earlier (newer) table wins.
-    merged = heapq.merge(*streams, key=lambda v: (v.key, -v.seqnum))
+    heap = heapq.merge(*streams, key=lambda v: (v.key, -v.seqnum))
     cover = RangeCover(fragments)
     current: bytes | None = None
-    for version in merged:
+    for version in heap:
         if version.key == current:
             continue  # an older version of the key just decided
         current = version.key
         if version.kind in TOMBSTONES or cover.seqnum_at(version.key) > version.seqnum:
             continue
         if version.external:
-            raise unsupported(
-                label, "a value stored outside its data block (value block) for the newest version"
-            )
+            raise _value_block(label)
         yield version.key, version.value
+
+
+def _one_table(
+    label: Path,
+    table: LiveTable,
+    fragments: Sequence[RangeDeletion],
+    lower: bytes,
+    upper: bytes | None,
+) -> Iterator[tuple[bytes, bytes]]:
+    """``merged`` for a single table, without the heap and the per-entry Version: a table
+    holds a key's versions newest first, so the first entry of each key decides it."""
+    span = table.bounds(lower, upper)
+    if span is None:
+        return
+    fixed = table.meta.single_seqnum
+    cover = RangeCover(fragments) if fragments else None
+    current: bytes | None = None
+    for key, trailer, value, external in table.table.entries(*span):
+        if key == current:
+            continue
+        current = key
+        if trailer & 0xFF in TOMBSTONES:
+            continue
+        if cover is not None and cover.seqnum_at(key) > (trailer >> 8 if fixed is None else fixed):
+            continue
+        if external:
+            raise _value_block(label)
+        yield key, value
+
+
+def _value_block(label: Path) -> C1ZUnsupportedFormat:
+    return unsupported(label, "a value stored outside its data block (value block) for the newest version")
