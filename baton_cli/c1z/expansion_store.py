@@ -59,16 +59,16 @@ def principal_lookup_sql(principals: int) -> str:
     )
 
 
-# (principal type, principal id, serialized grant): core.expand's HolderRow.
-HolderRow = tuple[str, str, bytes]
+# (principal type, principal id, serialized grant, row id): core.expand's HolderRow.
+HolderRow = tuple[str, str, bytes, int]
 _HOLDERS = (
-    "SELECT principal_resource_type_id, principal_resource_id, id, data FROM v1_grants"
+    "SELECT principal_resource_type_id, principal_resource_id, data, id FROM v1_grants"
     " WHERE entitlement_id = ? AND +sync_id = ?"
     " AND (principal_resource_type_id, principal_resource_id, id) > (?, ?, ?)"
     " ORDER BY principal_resource_type_id, principal_resource_id, id LIMIT ?"
 )
 _HOLDERS_OF_TYPE = (
-    "SELECT principal_resource_type_id, principal_resource_id, id, data FROM v1_grants"
+    "SELECT principal_resource_type_id, principal_resource_id, data, id FROM v1_grants"
     " WHERE entitlement_id = ? AND principal_resource_type_id = ? AND +sync_id = ?"
     " AND (principal_resource_id, id) > (?, ?) ORDER BY principal_resource_id, id LIMIT ?"
 )
@@ -132,7 +132,7 @@ class SqliteExpansionStore:
     def holder_pages(
         self, entitlement_id: str, principal_types: Collection[str] = ()
     ) -> Iterator[list[HolderRow]]:
-        """(principal type, principal id, grant bytes) of an entitlement's grants in pages, in
+        """(principal type, principal id, grant bytes, row id) of an entitlement's grants in pages, in
         principal order and each principal's grants in row order.
 
         Served by idx_grants_entitlement_id_principal_id_v1 (entitlement_id, principal type,
@@ -150,10 +150,11 @@ class SqliteExpansionStore:
         while True:
             rows = self._fetch(sql, (*fixed, self._sync_id, *after, PAGE_ROWS))
             if rows:
-                yield [(principal_type, principal_id, data) for principal_type, principal_id, _, data in rows]
+                yield rows
             if len(rows) < PAGE_ROWS:
                 return
-            after = rows[-1][key_from:3]
+            last = rows[-1]
+            after = (*last[key_from:2], last[3])
 
     def grants_for_principals(
         self, entitlement_id: str, principals: Collection[tuple[str, str]]

@@ -46,8 +46,9 @@ PrincipalKey = tuple[str, str]  # (resource type id, resource id)
 # grant). Expansion serializes, so the store writes bytes it is handed as they are.
 ExpandedRow = tuple[str, str, str, str, str, str, bytes]
 # A grant of a source entitlement as expansion reads it: (principal type, principal id,
-# serialized grant). The principal's key comes from the store's columns, not the message.
-HolderRow = tuple[str, str, bytes]
+# serialized grant, the store's row id, unused here). The principal's key comes from the store's
+# columns, not the message.
+HolderRow = tuple[str, str, bytes, int]
 
 
 class PendingExpansion(Protocol):
@@ -81,7 +82,7 @@ class ExpansionStore(Protocol):
         self, entitlement_id: str, principal_types: Collection[str] = ()
     ) -> Iterator[list[HolderRow]]:
         """The grants of an entitlement in pages, restricted to principal types when given:
-        (principal type, principal id, serialized grant), each principal's grants in the
+        (principal type, principal id, serialized grant, row id), each principal's grants in the
         order they were stored (the order of principals is the store's)."""
         ...
 
@@ -433,8 +434,9 @@ class _GrantWriter:
         # HolderReader.read, inlined: the hot loop (most source grants have no sources at all).
         decode, source_keys = self._reader.decode, self._reader.source_keys
         cached_keys = self._reader.cached_source_keys
+        arrivals = {True: (source_id, True), False: (source_id, False)}  # one tuple per edge, not row
         for page in self._store.holder_pages(source_id, types):
-            for principal_type, principal_id, data in page:
+            for principal_type, principal_id, data, _ in page:
                 parts = split_principal_and_sources(data)
                 if parts is None:
                     principal, keys = decode(data)
@@ -451,9 +453,9 @@ class _GrantWriter:
                 key = (principal_type, principal_id)
                 holder = holders.get(key)
                 if holder is None:
-                    holders[key] = (principal, [(source_id, direct)])
+                    holders[key] = (principal, [arrivals[direct]])
                 else:
-                    holder[1].append((source_id, direct))
+                    holder[1].append(arrivals[direct])
             if len(holders) >= GATHER_LIMIT:
                 self._write_gathered()
                 self.flush()

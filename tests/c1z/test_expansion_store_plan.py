@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from baton_cli.c1z import C1ZWriter
+import pytest
+
+from baton_cli.c1z import C1ZWriter, expansion_store
 from baton_cli.c1z.expansion_store import SqliteExpansionStore, principal_lookup_sql
 from baton_cli.c1z.schema import DEFERRABLE_INDEXES, EXPANSION_INDEXES, create_indexes, ensure_schema
 from baton_cli.pb.c1.connector.v2 import grant_pb2
@@ -113,3 +115,25 @@ def test_principal_lookup_probes_each_type_once_and_still_finds_every_grant() ->
     # One probe per principal type; the holder lookup only for the types the entitlement has.
     assert len(seen) == 3 + 2
     assert sum("IN (" in sql for sql in seen) == 2
+
+
+def test_holder_pages_page_through_every_grant_in_principal_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    conn = sqlite3.connect(":memory:")
+    ensure_schema(conn)
+    for principal_type, principal_id in [
+        ("user", "b"),
+        ("group", "z"),
+        ("user", "a"),
+        ("user", "c"),
+        ("team", "t"),
+    ]:
+        _insert_grant(conn, "e", principal_type, principal_id)
+    _insert_grant(conn, "other", "user", "a")
+    monkeypatch.setattr(expansion_store, "PAGE_ROWS", 2)
+    store = SqliteExpansionStore(conn, "s")
+
+    def read(*types: str) -> list[list[tuple[str, str]]]:
+        return [[(row[0], row[1]) for row in page] for page in store.holder_pages("e", types)]
+
+    assert read() == [[("group", "z"), ("team", "t")], [("user", "a"), ("user", "b")], [("user", "c")]]
+    assert read("user", "group") == [[("group", "z")], [("user", "a"), ("user", "b")], [("user", "c")]]

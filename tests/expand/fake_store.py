@@ -106,12 +106,12 @@ class FakeStore:
 
     def holder_pages(
         self, entitlement_id: str, principal_types: Collection[str] = ()
-    ) -> Iterator[list[tuple[str, str, bytes]]]:
+    ) -> Iterator[list[tuple[str, str, bytes, int]]]:
         # In principal order, as the SQLite store reads them; a principal's grants in stored order.
         matching = sorted(
             (
-                (g.principal.id.resource_type, g.principal.id.resource, g.SerializeToString())
-                for g in self.grants.values()
+                (g.principal.id.resource_type, g.principal.id.resource, g.SerializeToString(), row)
+                for row, g in enumerate(self.grants.values())
                 if g.entitlement.id == entitlement_id
                 and (not principal_types or g.principal.id.resource_type in principal_types)
             ),
