@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from baton_cli.c1z import C1ZReader, reader
+from baton_cli.c1z import C1ZReader, open_cache, reader
 from baton_cli.c1z.container import DecodeLimits
 from baton_cli.c1z.open_cache import OpenCache
 from tests.external import fixture_path
@@ -85,3 +85,15 @@ def test_readers_from_the_cache_are_private_copies(cache: OpenCache, tmp_path: P
     finally:
         first.close()
         second.close()
+
+
+def test_files_over_the_caps_are_not_cached(
+    cache: OpenCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = fixture_path("file-template-sdk-v0.25.0-pebble.c1z")
+    monkeypatch.setattr(open_cache, "MAX_SOURCE_BYTES", source.stat().st_size - 1)
+    assert cache.key(source, None) is None  # not even hashed
+    monkeypatch.setattr(open_cache, "MAX_SOURCE_BYTES", source.stat().st_size)
+    monkeypatch.setattr(open_cache, "MAX_DATABASE_BYTES", 4096)  # smaller than any work database
+    snapshot(source, tmp_path)
+    assert cache.key(source, None) is not None and cache.entries == 0
