@@ -193,5 +193,5 @@ class _TaskSyncObserver:
 
     def _report(self) -> None:
         self._last = self._ctx.clock()
-        counts = ", ".join(row_count(kind, n) for kind, n in self._rows.items()) or "no rows yet"
+        counts = _counts(self._rows) or "no rows yet"
         self._ctx.note(f"task {self._ctx.task_id}: {self._phase} ({counts})")
