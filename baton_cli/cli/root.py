@@ -44,8 +44,4 @@ def _root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """Run ConductorOne baton connectors: sync to a c1z file, provision, or serve the platform.
-
-    An upstream connector binary's command line works too: baton --plugin NAME [--file F]
-    [--client-id ID] [--grant-entitlement E ...] runs as that binary's root command would.
-    """
+    """The root options; the root's help is the app's ``help`` above (Typer's takes precedence)."""
