@@ -349,16 +349,16 @@ def _not_supported(ctx: typer.Context, param: typer.CallbackParam, value: str) -
 STORAGE_ENGINES = ("", "sqlite", "pebble")
 
 
-def storage_engine_note(engine: str) -> str | None:
+def check_storage_engine(engine: str) -> None:
     """``--storage-engine`` is accepted; we always write v1 (SQLite) files, and say so for pebble."""
     if engine not in STORAGE_ENGINES:
         raise UsageError(f"--storage-engine must be sqlite or pebble, got {engine!r}")
     if engine == "pebble":
-        return (
+        typer.echo(
             "note: --storage-engine pebble: baton writes v1 (SQLite) c1z files, which every upstream "
-            "reader opens (the SDK reads both engines)"
+            "reader opens (the SDK reads both engines)",
+            err=True,
         )
-    return None
 
 
 StorageEngine = Annotated[

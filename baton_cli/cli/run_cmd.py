@@ -66,9 +66,7 @@ def register(app: typer.Typer) -> None:
         external_resource_traits: opt.ExternalResourceTraits = "",
         session_store_maximum_size: opt.SessionStoreMaximumSize = opt.DEFAULT_SESSION_STORE_MAXIMUM_SIZE,
     ) -> None:
-        note = opt.storage_engine_note(storage_engine)
-        if note:
-            typer.echo(note, err=True)
+        opt.check_storage_engine(storage_engine)
         from baton_cli.core.handlers.gate import Switches
         from baton_cli.core.parallel import effective_workers
 

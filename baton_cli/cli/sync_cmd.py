@@ -82,9 +82,7 @@ def register(app: typer.Typer) -> None:
         external_resource_traits: opt.ExternalResourceTraits = "",
         session_store_maximum_size: opt.SessionStoreMaximumSize = opt.DEFAULT_SESSION_STORE_MAXIMUM_SIZE,
     ) -> None:
-        note = opt.storage_engine_note(storage_engine)
-        if note:
-            typer.echo(note, err=True)
+        opt.check_storage_engine(storage_engine)
         request = PluginRequest(spec=plugin, args=list(ctx.args), config_file=config)
         requested = opt.requested_workers(workers, parallel_sync)
         options = sync_options(
