@@ -107,6 +107,7 @@ def _config_defaults(args: list[str]) -> dict[str, Any] | None:
 
     from baton_cli.cli import config_file
     from baton_cli.cli.commands import load
+    from baton_cli.config_document import read_config_document
 
     name = next((arg for arg in args if not arg.startswith("-")), None)
     command = load(name) if name is not None else None
@@ -115,7 +116,7 @@ def _config_defaults(args: list[str]) -> dict[str, Any] | None:
     path = config_file.config_path(args, os.environ, Path.cwd())
     if path is None:
         return None
-    return config_file.default_map(name or "", command, config_file.read_document(path)) or None
+    return config_file.default_map(name or "", command, read_config_document(path)) or None
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -49,13 +49,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from baton_cli.cli import config_file
         from baton_cli.cli.commands import load
+        from baton_cli.config_document import read_config_document
 
         target = load(command)
         if target is None or not hasattr(target, "params"):
             raise UsageError(f"no command {command!r} (see baton --help)")
         args = list(ctx.args)
         path = config_file.config_path(args, os.environ, Path.cwd())
-        document = config_file.read_document(path) if path is not None else {}
+        document = read_config_document(path) if path is not None else {}
         defaults = config_file.default_map(command, target, document).get(command)
         sub = target.make_context(command, args, parent=ctx, default_map=defaults, resilient_parsing=True)
         rows = []

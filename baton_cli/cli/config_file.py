@@ -45,24 +45,6 @@ def config_path(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> Path 
     return path
 
 
-def read_document(path: Path) -> dict[str, Any]:
-    import yaml
-
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read config file {path}: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)  # never the text: it may be a secret
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise UsageError(f"config file {path} is not valid YAML{where}") from None
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise UsageError(f"config file {path} must be a mapping of option names to values")
-    return {str(key): value for key, value in document.items()}
-
-
 def option_names(command: Any) -> dict[str, str]:
     """``flag-name`` -> click parameter name, for every long option of ``command``."""
     names: dict[str, str] = {}

@@ -13,6 +13,7 @@ import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
+from baton_cli.config_document import read_config_document
 from baton_cli.connector.api import ConfigValue
 from baton_cli.connector.plugin import ConfigField
 from baton_cli.errors import NotFoundError, UsageError
@@ -280,26 +281,8 @@ def _read_config_file(
         path = cwd / DEFAULT_CONFIG_FILE
         if not path.is_file():
             return {}
-    import yaml  # only a process with a config file pays for the YAML parser
-
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UsageError(f"cannot read config file {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"config file {path} is not UTF-8 text") from None
-    except yaml.YAMLError as error:
-        # Only the position: the YAML error text quotes file content, which may be a secret.
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise UsageError(f"config file {path} is not valid YAML{where}") from None
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise UsageError(f"config file {path} must be a mapping of field names to values")
     values: dict[str, ConfigValue] = {}
-    for key, raw in document.items():
-        name = str(key)
+    for name, raw in read_config_document(path).items():
         field = by_name.get(name)
         if field is None:
             if name in reserved_keys:
