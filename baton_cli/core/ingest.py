@@ -57,9 +57,6 @@ class IngestFilter:
                 kept.append(entitlement)
         return kept if len(kept) != len(items) else items
 
-    def grants(self, items: Sequence[Grant]) -> Sequence[Grant]:
-        return self.grants_with_ids(items)[0]
-
     def grants_with_ids(self, items: Sequence[Grant]) -> tuple[list[Grant], list[GrantIds]]:
         """The grants kept, and the ids each was checked by (the store's columns, read once)."""
         # A hot path (one call per grant page): read each nested field once, and look at
