@@ -162,43 +162,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     work = Path(tempfile.mkdtemp(prefix="baton-startup-"))
     server = None
     try:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "baton_cli",
-                "sync",
-                "--plugin",
-                "demo",
-                "-f",
-                str(work / "sync.c1z"),
-                "--progress",
-                "off",
-            ],
-            cwd=work,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "baton_cli",
-                "sync",
-                "--plugin",
-                "demo",
-                "-f",
-                str(work / "pending.c1z"),
-                "--progress",
-                "off",
-                "--skip-expand-grants",
-            ],
-            cwd=work,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        # The inputs: a demo sync, and the same with its grant expansion left pending.
+        sync = [sys.executable, "-m", "baton_cli", "sync", "--plugin", "demo", "--progress", "off"]
+        for name, extra in (("sync.c1z", []), ("pending.c1z", ["--skip-expand-grants"])):
+            subprocess.run(
+                [*sync, "-f", str(work / name), *extra],
+                cwd=work,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
 
         def emulator_args() -> list[str]:
             nonlocal server

@@ -151,7 +151,33 @@ def outcome_text(outcome: Outcome) -> tuple[bool, str]:
     return True, "done"
 
 
-class DaemonView(NullRunnerObserver):
+class BoardFeed(NullRunnerObserver):
+    """The runner's events onto a ``DaemonBoard``; each display adds what it shows beyond that."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.board = DaemonBoard(clock)
+
+    def task_started(self, task_id: str, kind: str) -> None:
+        self.board.started(task_id, kind)
+
+    def sync_phase(self, task_id: str, phase: str) -> None:
+        self.board.phase(task_id, phase)
+
+    def sync_rows(self, task_id: str, kind: str, rows: int) -> None:
+        self.board.rows(task_id, kind, rows)
+
+    def heartbeat_due(self, task_id: str, seconds: float, failures: int) -> None:
+        self.board.beat(task_id, seconds, failures)
+
+    def upload_progress(self, task_id: str, sent: int, total: int) -> None:
+        self.board.upload(task_id, sent, total)
+
+    def task_finished(self, task_id: str, kind: str, outcome: Outcome) -> None:
+        ok, text = outcome_text(outcome)
+        self.board.finished(task_id, kind, ok, text)
+
+
+class DaemonView(BoardFeed):
     """The live view on a terminal; ``live=False`` only keeps the board (tests render it)."""
 
     def __init__(
@@ -159,7 +185,7 @@ class DaemonView(NullRunnerObserver):
     ) -> None:
         from rich.live import Live
 
-        self.board = DaemonBoard(clock)
+        super().__init__(clock)
         self._console = console
         self._live = (
             Live(
@@ -184,27 +210,6 @@ class DaemonView(NullRunnerObserver):
     ) -> None:
         if self._live is not None:
             self._live.stop()
-
-    # -- runner events ---------------------------------------------------------------------------
-
-    def task_started(self, task_id: str, kind: str) -> None:
-        self.board.started(task_id, kind)
-
-    def sync_phase(self, task_id: str, phase: str) -> None:
-        self.board.phase(task_id, phase)
-
-    def sync_rows(self, task_id: str, kind: str, rows: int) -> None:
-        self.board.rows(task_id, kind, rows)
-
-    def heartbeat_due(self, task_id: str, seconds: float, failures: int) -> None:
-        self.board.beat(task_id, seconds, failures)
-
-    def upload_progress(self, task_id: str, sent: int, total: int) -> None:
-        self.board.upload(task_id, sent, total)
-
-    def task_finished(self, task_id: str, kind: str, outcome: Outcome) -> None:
-        ok, text = outcome_text(outcome)
-        self.board.finished(task_id, kind, ok, text)
 
     # -- rendering ---------------------------------------------------------------------------------
 
@@ -261,7 +266,7 @@ class DaemonView(NullRunnerObserver):
         return Group(*parts)
 
 
-class DaemonLines(NullRunnerObserver):
+class DaemonLines(BoardFeed):
     """Off a terminal (or with JSON logs): what the view shows beyond the runner's own task notes
     (which give each phase change and the row counts) as log records of ``baton_cli.runner``:
     the upload's bytes sent of the total, throughput and ETA every few seconds and at its end,
@@ -274,23 +279,14 @@ class DaemonLines(NullRunnerObserver):
         clock: Callable[[], float] = time.monotonic,
         upload_interval: float = PLAIN_UPLOAD_INTERVAL,
     ) -> None:
-        self.board = DaemonBoard(clock)
+        super().__init__(clock)
         self._line = line or _log_line
         self._upload_interval = upload_interval
         self._upload_logged: dict[str, float] = {}
         self._guard = threading.Lock()
 
-    def task_started(self, task_id: str, kind: str) -> None:
-        self.board.started(task_id, kind)
-
-    def sync_phase(self, task_id: str, phase: str) -> None:
-        self.board.phase(task_id, phase)
-
-    def sync_rows(self, task_id: str, kind: str, rows: int) -> None:
-        self.board.rows(task_id, kind, rows)
-
     def heartbeat_due(self, task_id: str, seconds: float, failures: int) -> None:
-        self.board.beat(task_id, seconds, failures)
+        super().heartbeat_due(task_id, seconds, failures)
         if failures:
             self._line(
                 task_id,
@@ -312,8 +308,7 @@ class DaemonLines(NullRunnerObserver):
             self._line(task_id, f"task {task_id}: uploaded {upload_text(task, now)}")
 
     def task_finished(self, task_id: str, kind: str, outcome: Outcome) -> None:
-        ok, text = outcome_text(outcome)
-        self.board.finished(task_id, kind, ok, text)
+        super().task_finished(task_id, kind, outcome)
         with self._guard:
             self._upload_logged.pop(task_id, None)
 

@@ -163,10 +163,10 @@ def serve_command(
 
     The live view goes to stdout; the server's own log records to stderr (--log-format).
     """
-    from baton_cli.cli.log_setup import LogFormat, configure_logging
+    from baton_cli.cli.log_setup import configure_logging
     from baton_cli.emulator.faults import build_plan
 
-    configure_logging(log_level, LogFormat(log_format.value) if log_format else None)
+    configure_logging(log_level, log_format)
     from baton_cli.emulator.server import EmulatorServer
     from baton_cli.emulator.service import Pacing
 

@@ -104,10 +104,12 @@ class _PipelineHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marks the handler we installed, so a second configuration replaces it."""
 
 
-def configure_logging(level: str, fmt: LogFormat | None, *, stream: IO[str] | None = None) -> LogFormat:
-    """Install the pipeline's one handler on the root logger; returns the format chosen."""
+def configure_logging(level: str, fmt: str | None, *, stream: IO[str] | None = None) -> LogFormat:
+    """Install the pipeline's one handler on the root logger; returns the format chosen.
+
+    ``fmt`` is ``--log-format`` as given (``console`` or ``json``; None: the stream's default)."""
     target = stream or sys.stderr
-    chosen = resolve_format(fmt, target)
+    chosen = resolve_format(LogFormat(fmt) if fmt else None, target)
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _PipelineHandler)]:
         root.removeHandler(handler)

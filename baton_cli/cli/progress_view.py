@@ -11,23 +11,15 @@ import sys
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from baton_cli.cli import humanize
 from baton_cli.cli.options import ProgressMode
 from baton_cli.core.progress import Phase, RowKind
 
 if TYPE_CHECKING:
-    from baton_cli.cli.progress_rich import RichProgress
-
-
-def __getattr__(name: str) -> Any:
     # The Rich display lives in its own module, so plain and off progress never import Rich.
-    if name == "RichProgress":
-        from baton_cli.cli.progress_rich import RichProgress
-
-        return RichProgress
-    raise AttributeError(name)
+    from baton_cli.cli.progress_rich import RichProgress
 
 
 _PHASES = list(Phase)

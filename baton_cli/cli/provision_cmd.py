@@ -65,10 +65,9 @@ class Invocation:
         output: OutputFormat,
         logs: tuple[str, opt.LogFormatChoice | None] = (opt.DEFAULT_LOG_LEVEL, None),
     ) -> Invocation:
-        from baton_cli.cli.log_setup import LogFormat, configure_logging
+        from baton_cli.cli.log_setup import configure_logging
 
-        level, fmt = logs
-        configure_logging(level, LogFormat(fmt.value) if fmt else None)
+        configure_logging(*logs)
         return cls(PluginRequest(spec=plugin, args=list(ctx.args), config_file=config), output)
 
     @property

@@ -91,11 +91,10 @@ def register(app: typer.Typer) -> None:
         from baton_cli.cli.log_setup import LogFormat, StdoutAsLog, configure_logging
         from baton_cli.core.runner_events import RunnerObservers
 
-        chosen = LogFormat(log_format.value) if log_format else None
         # A terminal with console logs gets the live view, the log lines printed above it; JSON
         # logs or no terminal get the same facts as log lines (upload progress, heartbeat trouble).
         view: DaemonView | None = None
-        if sys.stderr.isatty() and chosen is not LogFormat.json:
+        if sys.stderr.isatty() and log_format is not opt.LogFormatChoice.json:
             from rich.console import Console
 
             console = Console(stderr=True)
@@ -103,7 +102,7 @@ def register(app: typer.Typer) -> None:
             stream = cast("IO[str]", LiveLogStream(console))  # a text stream; typeshed's IO is wider
             configure_logging(log_level, LogFormat.console, stream=stream)
         else:
-            configure_logging(log_level, chosen)
+            configure_logging(log_level, log_format)
         log = LogObserver()
         observer = RunnerObservers([log, view or DaemonLines()])
         cancel = CancelToken()

@@ -91,9 +91,9 @@ def register(app: typer.Typer) -> None:
             sync_resources, sync_resource_types, skip_entitlements_and_grants, skip_grants, skip_expand_grants
         )
         cancel = CancelToken()
-        from baton_cli.cli.log_setup import LogFormat, configure_logging
+        from baton_cli.cli.log_setup import configure_logging
 
-        configure_logging(log_level, LogFormat(log_format.value) if log_format else None)
+        configure_logging(log_level, log_format)
         with progress_display(progress) as display, cancel_on_sigint(cancel):
             summary = run_local_sync(
                 request,

@@ -9,7 +9,8 @@ from pathlib import Path
 from rich.console import Console
 
 from baton_cli.cli import humanize
-from baton_cli.cli.progress_view import NoProgress, PlainProgress, RichProgress
+from baton_cli.cli.progress_rich import RichProgress
+from baton_cli.cli.progress_view import NoProgress, PlainProgress
 from baton_cli.cli.sync_cmd import summary_line
 from baton_cli.core.progress import Phase, RowKind
 from baton_cli.wiring import SyncSummary

@@ -13,7 +13,8 @@ from pathlib import Path
 from rich.console import Console
 
 from baton_cli.c1z import C1ZReader
-from baton_cli.cli.progress_view import PlainProgress, RichProgress
+from baton_cli.cli.progress_rich import RichProgress
+from baton_cli.cli.progress_view import PlainProgress
 from baton_cli.core.progress import Phase, RowKind
 from tests.cli.invoke import baton_here
 from tests.cli.process import baton

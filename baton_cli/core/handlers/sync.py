@@ -96,7 +96,8 @@ def _sync_with_heartbeat(task: Task.SyncFullTask, ctx: TaskContext, path: Path) 
     ctx.on_heartbeat(True)
     if beat.cancelled:
         return Unreported(Failure(int(StatusCode.CANCELLED), REASON_SERVER_CANCELLED))
-    ctx.on_heartbeat_due(heartbeat_interval(beat.next_heartbeat), 0)
+    interval = heartbeat_interval(beat.next_heartbeat)
+    ctx.on_heartbeat_due(interval, 0)
 
     def on_beat(ok: bool) -> None:
         ctx.on_heartbeat(ok)
@@ -106,7 +107,7 @@ def _sync_with_heartbeat(task: Task.SyncFullTask, ctx: TaskContext, path: Path) 
         ctx.source,
         ctx.task_id,
         ctx.cancel,
-        interval=heartbeat_interval(beat.next_heartbeat),
+        interval=interval,
         on_beat=on_beat,
         sleep=ctx.sleep,
     )
@@ -193,5 +194,5 @@ class _TaskSyncObserver:
 
     def _report(self) -> None:
         self._last = self._ctx.clock()
-        counts = ", ".join(row_count(kind, n) for kind, n in self._rows.items()) or "no rows yet"
+        counts = _counts(self._rows) or "no rows yet"
         self._ctx.note(f"task {self._ctx.task_id}: {self._phase} ({counts})")

@@ -72,7 +72,7 @@ def descriptors(method: str, request: Any) -> ratelimit_pb2.RateLimitDescriptors
 
 
 def _has(request: Any, field: str) -> bool:
-    return field in {f.name for f in request.DESCRIPTOR.fields}
+    return field in request.DESCRIPTOR.fields_by_name
 
 
 class LimiterError(grpc.RpcError):  # type: ignore[misc]

@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import json_format, struct_pb2
 
 from baton_cli.connector.api import ConnectorMetadata, Page
 from baton_cli.connector.services import (
@@ -130,9 +130,7 @@ class ChildEventFeeds(ChildConnector):
     def list_events(self, feed_id: str, start_at: datetime | None, cursor: str, page_size: int) -> EventPage:
         request = event_feed_pb2.ListEventsRequest(event_feed_id=feed_id, cursor=cursor, page_size=page_size)
         if start_at is not None:
-            stamp = timestamp_pb2.Timestamp()
-            stamp.FromDatetime(start_at)
-            request.start_at.CopyFrom(stamp)
+            request.start_at.FromDatetime(start_at)
         response = self.call("ListEvents", self.stubs.events.ListEvents, request)
         return EventPage(list(response.events), response.cursor, response.has_more)
 
