@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,23 @@ def require_readable(path: Path, magic: bytes) -> None:
     """Either format is readable; anything else is refused as require_v1 does."""
     if magic != MAGIC_V3:
         require_v1(path, magic)
+
+
+def decode_to_database(path: Path, magic: bytes, dest: Path, limits: DecodeLimits | None = None) -> None:
+    """Write the SQLite database of the v1 or v3 (``magic``) file ``path`` to ``dest``.
+
+    A v3 payload is unpacked into a ``pebble`` directory beside ``dest`` (in its work
+    directory), removed once imported.
+    """
+    if magic != MAGIC_V3:
+        decompress_v1(path, dest, limits)
+        return
+    scratch = dest.parent / "pebble"
+    scratch.mkdir()
+    from baton_cli.c1z.v3 import import_v3  # only v3 files pay for the Pebble reader
+
+    import_v3(path, dest, scratch, limits)
+    shutil.rmtree(scratch, ignore_errors=True)  # the payload is in the work database now
 
 
 def decompress_v1(path: Path, dest: Path, limits: DecodeLimits | None = None) -> int:

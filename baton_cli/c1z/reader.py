@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 from types import TracebackType
 
-from baton_cli.c1z.container import MAGIC_V3, DecodeLimits, decompress_v1, read_magic, require_readable
+from baton_cli.c1z.container import MAGIC_V3, DecodeLimits, decode_to_database, read_magic, require_readable
 from baton_cli.c1z.open_cache import OPEN_CACHE
 from baton_cli.c1z.store import SyncStore
 from baton_cli.c1z.workdir import DB_NAME, connect, database_errors, make_workdir, remove_workdir
@@ -47,17 +47,9 @@ class C1ZReader(SyncStore):
             require_readable(source, magic)
             file_format = "v3" if magic == MAGIC_V3 else "v1"
             cache_key = OPEN_CACHE.key(source, limits)
-            if cache_key is not None and OPEN_CACHE.restore(cache_key, db_path):
-                pass  # these bytes were opened before in this process: their work database is ready
-            elif file_format == "v3":
-                scratch = workdir / "pebble"
-                scratch.mkdir()
-                from baton_cli.c1z.v3 import import_v3  # only v3 files pay for the Pebble reader
-
-                import_v3(source, db_path, scratch, limits)
-                remove_workdir(scratch)  # the payload is in the work database now
-            else:
-                decompress_v1(source, db_path, limits)
+            # Bytes opened before in this process have their work database ready in the cache.
+            if cache_key is None or not OPEN_CACHE.restore(cache_key, db_path):
+                decode_to_database(source, magic, db_path, limits)
             conn = connect(db_path, source)
         except BaseException:
             remove_workdir(workdir)

@@ -53,28 +53,18 @@ def entitlement_row(item: entitlement_pb2.Entitlement, sync_id: str, now: str) -
 
 
 def grant_row(item: grant_pb2.Grant, sync_id: str, now: str) -> GrantRow:
-    expansion: bytes | None = None
-    if item.annotations:
-        split = split_expandable(item)
-        data, expansion = split.data, split.expansion
-    else:
-        data = item.SerializeToString(deterministic=True)
     entitlement = item.entitlement
     target = entitlement.resource.id
     principal = item.principal.id
-    return (
+    ids = (
         target.resource_type,
         target.resource,
         entitlement.id,
         principal.resource_type,
         principal.resource,
         item.id,
-        expansion,
-        0 if expansion is None else 1,
-        data,
-        sync_id,
-        now,
     )
+    return grant_row_with_ids(item, ids, sync_id, now)
 
 
 def grant_row_with_ids(item: grant_pb2.Grant, ids: GrantIds, sync_id: str, now: str) -> GrantRow:

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 from baton_cli.c1z import rows
 from baton_cli.c1z.cleanup import CleanupResult, CleanupSettings, cleanup_old_syncs
 from baton_cli.c1z.container import (
-    MAGIC_V3,
     DecodeLimits,
+    decode_to_database,
     decompress_v1,
     read_magic,
     require_readable,
@@ -167,15 +167,8 @@ class C1ZWriter:
         workdir = make_workdir(None if tmp_dir is None else Path(tmp_dir))
         try:
             db_path = workdir / DB_NAME
-            if magic == MAGIC_V3:
-                scratch = workdir / "pebble"
-                scratch.mkdir()
-                from baton_cli.c1z.v3 import import_v3  # only v3 files pay for the Pebble reader
-
-                import_v3(origin, db_path, scratch, limits)
-                remove_workdir(scratch)
-            elif existing:
-                decompress_v1(origin, db_path, limits)
+            if existing:
+                decode_to_database(origin, magic, db_path, limits)
             # Only a fresh database defers grant indexes: an existing one already has them.
             conn = connect(db_path, target, defer_grant_indexes=not existing)
         except BaseException:

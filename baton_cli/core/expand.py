@@ -22,7 +22,13 @@ from google.protobuf import any_pb2
 from baton_cli.connector.api import Entitlement, Grant, Resource, ResourceId
 from baton_cli.core.cancel import CancelToken
 from baton_cli.core.expand_graph import EdgeSpec, EntitlementGraph, LayerEdge
-from baton_cli.core.grant_parts import HolderReader, split_principal_and_sources
+from baton_cli.core.grant_parts import (
+    SHORT_LENGTHS,
+    HolderReader,
+    length_delimited,
+    split_principal_and_sources,
+    varint,
+)
 from baton_cli.errors import FailedPreconditionError
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2, grant_pb2
 
@@ -274,23 +280,6 @@ def new_expanded_grant(entitlement: Entitlement, source_grant: Grant, source_id:
     return grant
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-_SHORT_LENGTHS = [bytes((n,)) for n in range(0x80)]
-
-
-def _field(tag: bytes, payload: bytes) -> bytes:
-    size = len(payload)
-    return tag + (_SHORT_LENGTHS[size] if size < 0x80 else _varint(size)) + payload
-
-
 _PRINCIPAL_TAG = b"\x12"  # Grant.principal = 2
 _ID_TAG = b"\x1a"  # Grant.id = 3
 _SOURCES_TAG = b"\x2a"  # Grant.sources = 5
@@ -302,7 +291,7 @@ _IMMUTABLE_FIELD = Grant(annotations=[_IMMUTABLE]).SerializeToString(determinist
 
 def principal_field(principal: Resource) -> bytes:
     """``Grant.principal`` as a serialized field, the part of a new grant its holder gives."""
-    return _field(_PRINCIPAL_TAG, principal.SerializeToString(deterministic=True))
+    return length_delimited(_PRINCIPAL_TAG, principal.SerializeToString(deterministic=True))
 
 
 class _SourceEntries:
@@ -326,7 +315,7 @@ class _SourceEntries:
             payload = b"".join([self._entries[item] for item in items])
         except KeyError:
             payload = b"".join([self._entry(item) for item in items])
-        return _field(_SOURCES_TAG, payload)
+        return length_delimited(_SOURCES_TAG, payload)
 
     def tail(self, sources: Mapping[str, bool]) -> bytes:
         """``Grant.annotations`` (GrantImmutable) and ``Grant.sources``, fields 4 and 5."""
@@ -382,7 +371,7 @@ class _Destination:
                 self._entitlement_field,
                 principal_bytes,
                 _ID_TAG,
-                _SHORT_LENGTHS[size] if size < 0x80 else _varint(size),
+                SHORT_LENGTHS[size] if size < 0x80 else varint(size),
                 encoded,
                 self._entries.tail(sources),
             )

@@ -16,6 +16,7 @@ from baton_cli.pb.c1.connector.v2 import grant_pb2, resource_pb2
 
 _PRINCIPAL_TAG = 0x12  # Grant.principal = 2, length-delimited
 _SOURCES_TAG = 0x2A  # Grant.sources = 5, length-delimited
+_PRINCIPAL_FIELD_TAG = bytes((_PRINCIPAL_TAG,))
 # Distinct principals / sources kept; a cache this size holds a few MB and is cleared when full.
 _CACHE_LIMIT = 50_000
 
@@ -117,15 +118,24 @@ class HolderReader:
             if len(self._principals) >= _CACHE_LIMIT:
                 self._principals.clear()
             canonical = resource_pb2.Resource.FromString(stored).SerializeToString(deterministic=True)
-            found = self._principals[stored] = _length_delimited(_PRINCIPAL_TAG, canonical)
+            found = self._principals[stored] = length_delimited(_PRINCIPAL_FIELD_TAG, canonical)
         return found
 
 
-def _length_delimited(tag: int, payload: bytes) -> bytes:
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+# The varint of every length below 0x80, the common case, ready made.
+SHORT_LENGTHS = [bytes((n,)) for n in range(0x80)]
+
+
+def length_delimited(tag: bytes, payload: bytes) -> bytes:
+    """A serialized length-delimited field: ``tag``, the payload's length, the payload."""
     size = len(payload)
-    prefix = bytearray((tag,))
-    while size > 0x7F:
-        prefix.append((size & 0x7F) | 0x80)
-        size >>= 7
-    prefix.append(size)
-    return bytes(prefix) + payload
+    return tag + (SHORT_LENGTHS[size] if size < 0x80 else varint(size)) + payload

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from baton_cli.annotations import BATON_ID, EXTERNAL_RESOURCE_MATCH, GRANT_EXPANDABLE, has_any
 from baton_cli.connector.api import Entitlement, Grant, Resource
 from baton_cli.errors import ConnectorError
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2
 
-# (entitlement resource type, entitlement resource id, entitlement id, principal type, principal
-# id, grant id): what the filter reads of a grant, and the store's first columns for it.
-GrantIds = tuple[str, str, str, str, str, str]
+if TYPE_CHECKING:  # the row layout's own name; the c1z rows module is not loaded at run time
+    from baton_cli.c1z.rows import GrantIds
 
 
 class IngestFilter:
@@ -56,9 +56,6 @@ class IngestFilter:
             else:
                 kept.append(entitlement)
         return kept if len(kept) != len(items) else items
-
-    def grants(self, items: Sequence[Grant]) -> Sequence[Grant]:
-        return self.grants_with_ids(items)[0]
 
     def grants_with_ids(self, items: Sequence[Grant]) -> tuple[list[Grant], list[GrantIds]]:
         """The grants kept, and the ids each was checked by (the store's columns, read once)."""

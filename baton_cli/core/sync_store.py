@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from baton_cli.connector.api import Entitlement, Grant, Resource, ResourceType
 from baton_cli.core.expand import ExpansionStore
-from baton_cli.core.ingest import GrantIds
+
+if TYPE_CHECKING:
+    from baton_cli.c1z.rows import GrantIds
 
 
 class SyncStore(Protocol):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from google.protobuf.any_pb2 import Any as AnyPb
 
+from baton_cli.c1z.rows import GrantIds
 from baton_cli.connector.api import (
     ConnectorMetadata,
     Entitlement,
@@ -16,7 +17,6 @@ from baton_cli.connector.api import (
     ResourceId,
     ResourceType,
 )
-from baton_cli.core.ingest import GrantIds
 from baton_cli.pb.c1.connector.v2 import annotation_resource_tree_pb2, annotation_trait_pb2
 
 

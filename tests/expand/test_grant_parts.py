@@ -8,7 +8,7 @@ from google.protobuf.message import DecodeError
 
 from baton_cli.connector.api import Entitlement, Grant
 from baton_cli.core import expand
-from baton_cli.core.grant_parts import HolderReader, split_principal_and_sources
+from baton_cli.core.grant_parts import HolderReader, length_delimited, split_principal_and_sources
 from baton_cli.pb.c1.connector.v2 import annotation_grant_pb2
 from tests.expand.fake_store import resource
 
@@ -50,7 +50,7 @@ def test_fields_in_any_order_and_a_missing_principal() -> None:
     grant = _grant(sources={"x": False})
     # Reversed field order, as another writer may emit it, and no principal at all.
     fields = [
-        expand._field(tag, payload)
+        length_delimited(tag, payload)
         for tag, payload in (
             (b"\x2a", grant.sources.SerializeToString()),
             (b"\x1a", grant.id.encode()),
@@ -70,8 +70,8 @@ def test_unknown_fields_of_other_wire_types_and_repeated_fields_are_decoded_inst
     odd = [
         base + b"\x30\x01",  # field 6, varint: not split
         base + b"\x82\x01\x00",  # field 16 (two-byte tag): not split
-        base + expand._field(b"\x12", other_principal),  # principal twice: a decoder merges them
-        base + expand._field(b"\x2a", b""),  # sources twice
+        base + length_delimited(b"\x12", other_principal),  # principal twice: a decoder merges them
+        base + length_delimited(b"\x2a", b""),  # sources twice
     ]
     reader = HolderReader()
     for data in odd:

@@ -59,9 +59,5 @@ def _unescape(part: bytes) -> bytes:
     return bytes(out)
 
 
-def record_key(family: int, elements: Sequence[bytes]) -> bytes:
-    return bytes([PREFIX, family, _SEPARATOR]) + encode_tuple(elements)
-
-
 def meta_key(elements: Sequence[bytes]) -> bytes:
     return bytes([PREFIX, META]) + encode_tuple(elements)
